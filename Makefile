@@ -1,0 +1,64 @@
+# The two commands: `make run` (a working site with demo data) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint format bench deps dev-deps messages worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.deps $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+# Recompile translations when gettext is present; the compiled .mo files are committed for machines without it.
+messages:
+	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v0; fi
+
+run: deps messages
+	@mkdir -p var
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
+	DEBUG=1 $(BIN)/python manage.py load_demo
+	@if [ -n "$$REDIS_URL" ]; then \
+		echo "REDIS_URL is set: starting a Celery worker"; \
+		DEBUG=1 $(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 & \
+		WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+		DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	else \
+		echo "Celery tasks run eagerly in-process (set REDIS_URL to use Redis and a worker)"; \
+		DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	fi
+
+# Uses DATABASE_URL and REDIS_URL when set; SQLite and eager tasks otherwise.
+test: dev-deps messages
+	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: dev-deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: dev-deps
+	@echo "The benchmark arrives with the benchmark issue (see README, 'Figures')."
+
+worker: deps
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

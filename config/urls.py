@@ -1,0 +1,39 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from incidents import api as incidents_api
+from incidents import views as incidents_views
+
+from .api import router
+from .health import healthz
+
+router.register("locations", incidents_api.LocationViewSet, basename="location")
+router.register("perpetrators", incidents_api.PerpetratorViewSet, basename="perpetrator")
+router.register("periods", incidents_api.ReportingPeriodViewSet, basename="period")
+router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
+router.register("victims", incidents_api.VictimViewSet, basename="victim")
+
+api_urlpatterns = [
+    path("auth/token/", incidents_api.ObtainTokenView.as_view(), name="api-token"),
+    path("auth/logout/", incidents_api.RevokeTokenView.as_view(), name="api-logout"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_urlpatterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+    path("", RedirectView.as_view(pattern_name="home", permanent=False)),
+]
+
+urlpatterns += i18n_patterns(
+    path("", incidents_views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    prefix_default_language=True,
+)

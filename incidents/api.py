@@ -1,0 +1,151 @@
+"""HTTP API for reference data, incidents and victims: fetch visible rows, call a service, serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.models import AuthToken
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import roles, services
+from .filters import IncidentFilter, VictimFilter
+from .models import Incident, Location, Perpetrator, ReportingPeriod, Victim
+from .serializers import (
+    IncidentSerializer,
+    LocationSerializer,
+    PerpetratorSerializer,
+    ReportingPeriodSerializer,
+    VictimSerializer,
+)
+
+
+class ReferenceDataPermission(permissions.BasePermission):
+    """Read: any signed-in user with a role. Write: holders of the model's add/change/delete permission."""
+
+    message = _("Only admins may change reference data.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if request.method in permissions.SAFE_METHODS:
+            return roles.is_staff_member(user)
+        model = view.queryset.model
+        action = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}.get(request.method)
+        return bool(
+            action and user.is_active and user.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
+        )
+
+
+class HasRole(permissions.BasePermission):
+    """Records under review are for users holding a role; everybody else sees published figures only."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return roles.is_staff_member(request.user)
+
+
+class LocationViewSet(viewsets.ModelViewSet):
+    queryset = Location.objects.all().order_by("id")
+    serializer_class = LocationSerializer
+    permission_classes = [ReferenceDataPermission]
+    filterset_fields = ["level", "parent"]
+
+
+class PerpetratorViewSet(viewsets.ModelViewSet):
+    queryset = Perpetrator.objects.all().order_by("id")
+    serializer_class = PerpetratorSerializer
+    permission_classes = [ReferenceDataPermission]
+    filterset_fields = ["parent"]
+
+
+class ReportingPeriodViewSet(viewsets.ModelViewSet):
+    queryset = ReportingPeriod.objects.all()
+    serializer_class = ReportingPeriodSerializer
+    permission_classes = [ReferenceDataPermission]
+
+
+class IncidentViewSet(viewsets.ModelViewSet):
+    queryset = Incident.objects.all()
+    serializer_class = IncidentSerializer
+    permission_classes = [HasRole]
+    filterset_class = IncidentFilter
+
+    def get_queryset(self):
+        return Incident.objects.visible_to(self.request.user).order_by("-occurred_on", "-id")
+
+    def perform_create(self, serializer: IncidentSerializer) -> None:
+        serializer.instance = services.create_incident(author=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: IncidentSerializer) -> None:
+        serializer.instance = services.update_incident(
+            actor=self.request.user, incident=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Incident) -> None:
+        services.delete_incident(actor=self.request.user, incident=instance)
+
+
+class VictimViewSet(viewsets.ModelViewSet):
+    queryset = Victim.objects.all()
+    serializer_class = VictimSerializer
+    permission_classes = [HasRole]
+    filterset_class = VictimFilter
+
+    def get_queryset(self):
+        return Victim.objects.visible_to(self.request.user).order_by("incident_id", "id")
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> VictimSerializer:
+        serializer = super().get_serializer(*args, **kwargs)
+        # Only incidents the user may see can be named: an invisible one reads as "does not exist".
+        if isinstance(serializer, VictimSerializer) and "incident" in serializer.fields:
+            serializer.fields["incident"].queryset = Incident.objects.visible_to(self.request.user)
+        return serializer
+
+    def perform_create(self, serializer: VictimSerializer) -> None:
+        fields = dict(serializer.validated_data)
+        incident = fields.pop("incident")
+        serializer.instance = services.create_victim(author=self.request.user, incident=incident, **fields)
+
+    def perform_update(self, serializer: VictimSerializer) -> None:
+        serializer.instance = services.update_victim(
+            actor=self.request.user, victim=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Victim) -> None:
+        services.delete_victim(actor=self.request.user, victim=instance)
+
+
+class ObtainTokenView(APIView):
+    """`POST {"username", "password"}` → `{"token", "expiry"}`; send it as `Authorization: Token <token>`."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    serializer_class = AuthTokenSerializer
+
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={
+            200: inline_serializer(
+                "TokenResponse", {"token": serializers.CharField(), "expiry": serializers.DateTimeField()}
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        instance, token = AuthToken.objects.create(serializer.validated_data["user"])
+        return Response({"token": token, "expiry": instance.expiry}, status=status.HTTP_200_OK)
+
+
+class RevokeTokenView(APIView):
+    """`POST` with a token: revokes that token (sign out of the API)."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, AuthToken):
+            request.auth.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

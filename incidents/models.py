@@ -1,0 +1,429 @@
+"""What the data is: places, parties, periods, incidents and victims.
+
+Rules about what may happen to these rows live in services.py; the counting rules in counting.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Case, Q, Value, When
+from django.utils.translation import gettext_lazy as _
+
+from . import roles
+from .validators import validate_free_text, validate_name_text
+
+EARLIEST_DATE = dt.date(1900, 1, 1)
+# "Not in the future" is a CHECK on PostgreSQL (migration 0003); SQLite forbids CURRENT_DATE in a
+# CHECK, so there the serializers alone refuse future dates.
+
+
+class Status(models.TextChoices):
+    """Review states shared by every reviewable kind (incident, victim, testimony, media item)."""
+
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
+
+
+EDITABLE_STATES = (Status.DRAFT, Status.CHANGES_REQUESTED)
+
+
+# --- Trees -------------------------------------------------------------------------------------
+
+
+class TreeQuerySet(models.QuerySet):
+    def subtree_ids(self, root_ids: Iterable[int]) -> set[int]:
+        """The given nodes and all their descendants (one query per tree level)."""
+        found: set[int] = set(self.filter(pk__in=list(root_ids)).values_list("pk", flat=True))
+        frontier = set(found)
+        while frontier:
+            children = set(self.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found
+            found |= children
+            frontier = children
+        return found
+
+    def roots(self) -> TreeQuerySet:
+        return self.filter(parent__isnull=True)
+
+
+class Location(models.Model):
+    class Level(models.TextChoices):
+        COUNTRY = "country", _("Country")
+        GOVERNORATE = "governorate", _("Governorate")
+        DISTRICT = "district", _("District")
+        SUBDISTRICT = "subdistrict", _("Subdistrict")
+        COMMUNITY = "community", _("Community")
+
+    LEVEL_ORDER = ["country", "governorate", "district", "subdistrict", "community"]
+
+    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
+    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
+    level = models.CharField(_("level"), max_length=12, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
+    )
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+
+    objects = TreeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="location_unique_name_per_parent"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="location_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="location_longitude_range",
+            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="location_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def localized_name(self, language: str | None = None) -> str:
+        return self.name_ar if language == "ar" and self.name_ar else self.name
+
+
+class Perpetrator(models.Model):
+    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
+    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
+    )
+
+    objects = TreeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("perpetrator")
+        verbose_name_plural = _("perpetrators")
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="perpetrator_unique_name_per_parent"),
+            models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="perpetrator_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def localized_name(self, language: str | None = None) -> str:
+        return self.name_ar if language == "ar" and self.name_ar else self.name
+
+
+class ReportingPeriod(models.Model):
+    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
+    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"))
+
+    class Meta:
+        ordering = ["-start", "name"]
+        verbose_name = _("reporting period")
+        verbose_name_plural = _("reporting periods")
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="period_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Reviewable records --------------------------------------------------------------------------
+
+
+def visibility_q(user: roles.UserLike, prefix: str = "") -> Q | None:
+    """The rows of a reviewable kind that `user` may see, as a Q (None: nothing).
+
+    Documenters see their own records in any state and verified records; reviewers and admins see
+    everything except other people's drafts; everybody else sees nothing here (only published figures).
+    """
+    status = f"{prefix}status"
+    author = f"{prefix}created_by"
+    if roles.can_review(user) or roles.can_manage_counts(user):
+        return ~Q(**{status: Status.DRAFT}) | Q(**{author: user})
+    if roles.can_document(user):
+        return Q(**{author: user}) | Q(**{status: Status.VERIFIED})
+    return None
+
+
+class ReviewableQuerySet(models.QuerySet):
+    def visible_to(self, user: roles.UserLike) -> ReviewableQuerySet:
+        condition = visibility_q(user)
+        return self.none() if condition is None else self.filter(condition)
+
+    def verified(self) -> ReviewableQuerySet:
+        return self.filter(status=Status.VERIFIED)
+
+
+class Reviewable(models.Model):
+    """Fields every record under review carries. `status` is written only by the workflow."""
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True, editable=False
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Incremented on every change; part of a count's fingerprint.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATES
+
+
+class Weapon(models.TextChoices):
+    FIXED_WING_AIRCRAFT = "fixed_wing_aircraft", _("Fixed-wing aircraft")
+    HELICOPTER = "helicopter", _("Helicopter")
+    BARREL_BOMB = "barrel_bomb", _("Barrel bomb")
+    ARTILLERY = "artillery", _("Artillery")
+    MISSILE = "missile", _("Missile")
+    CLUSTER_MUNITION = "cluster_munition", _("Cluster munition")
+    CHEMICAL = "chemical", _("Chemical weapon")
+    DRONE = "drone", _("Drone")
+    GROUND_ATTACK = "ground_attack", _("Ground attack")
+    LANDMINE = "landmine", _("Landmine")
+    OTHER = "other", _("Other")
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", _("Day")
+    MONTH = "month", _("Month")
+    YEAR = "year", _("Year")
+
+
+class Incident(Reviewable):
+    title = models.CharField(_("title"), max_length=300, validators=[validate_name_text])
+    description = models.TextField(_("description"), blank=True, validators=[validate_free_text])
+    occurred_on = models.DateField(_("date"), db_index=True)
+    date_precision = models.CharField(
+        _("date precision"), max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("place"))
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    perpetrator = models.ForeignKey(
+        Perpetrator, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("perpetrator")
+    )
+    weapon = models.CharField(_("weapon"), max_length=24, choices=Weapon.choices, default=Weapon.OTHER)
+    injured_count = models.PositiveIntegerField(
+        _("injured"), default=0, validators=[MinValueValidator(0), MaxValueValidator(1_000_000)]
+    )
+
+    objects = ReviewableQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        permissions = [
+            ("review_record", "Can review records (approve, reject, request changes, reopen)"),
+            ("manage_counts", "Can compute, publish and export casualty counts"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(injured_count__gte=0), name="incident_injured_not_negative"),
+            models.CheckConstraint(condition=Q(occurred_on__gte=EARLIEST_DATE), name="incident_date_plausible"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="incident_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="incident_longitude_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "occurred_on"], name="incident_status_date")]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_on} {self.title}"
+
+
+class Sex(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class AgeGroup(models.TextChoices):
+    CHILD = "child", _("Child")
+    ADULT = "adult", _("Adult")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class CivilianStatus(models.TextChoices):
+    CIVILIAN = "civilian", _("Civilian")
+    COMBATANT = "combatant", _("Combatant")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Category(models.TextChoices):
+    CHILD = "child", _("Child")
+    WOMAN = "woman", _("Woman (adult female)")
+    MAN = "man", _("Man (adult male)")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Role(models.TextChoices):
+    CIVIL_DEFENSE = "civil_defense", _("Civil defense")
+    MEDICAL = "medical", _("Medical")
+    MEDIA = "media", _("Media")
+    HUMANITARIAN = "humanitarian", _("Humanitarian")
+    EDUCATION = "education", _("Education")
+    OTHER = "other", _("Other")
+
+
+ADULT_AGE = 18
+MAX_AGE = 130
+
+_ADULT = Q(age_years__gte=ADULT_AGE) | Q(age_years__isnull=True, age_group=AgeGroup.ADULT)
+
+# The one definition of a victim's category, evaluated by the database (a stored generated column),
+# so counts group by it without Python: child = under 18 or age group child (a girl is a child);
+# woman = adult female; man = adult male; anything else unknown.
+CATEGORY_EXPRESSION = Case(
+    When(Q(age_years__lt=ADULT_AGE) | Q(age_years__isnull=True, age_group=AgeGroup.CHILD), then=Value("child")),
+    When(Q(sex=Sex.FEMALE) & _ADULT, then=Value("woman")),
+    When(Q(sex=Sex.MALE) & _ADULT, then=Value("man")),
+    default=Value("unknown"),
+    output_field=models.CharField(max_length=8),
+)
+
+
+def age_group_for(age_years: int | None, given: str = AgeGroup.UNKNOWN) -> str:
+    """The age group implied by an age in years (the given group when the age is unknown)."""
+    if age_years is None:
+        return given
+    return AgeGroup.CHILD if age_years < ADULT_AGE else AgeGroup.ADULT
+
+
+class VictimQuerySet(ReviewableQuerySet):
+    def visible_to(self, user: roles.UserLike) -> VictimQuerySet:
+        own = visibility_q(user)
+        incident = visibility_q(user, prefix="incident__")
+        if own is None or incident is None:
+            return self.none()
+        return self.filter(own & incident)
+
+
+class Victim(Reviewable):
+    ROLE_FIELDS = {
+        Role.CIVIL_DEFENSE: "role_civil_defense",
+        Role.MEDICAL: "role_medical",
+        Role.MEDIA: "role_media",
+        Role.HUMANITARIAN: "role_humanitarian",
+        Role.EDUCATION: "role_education",
+        Role.OTHER: "role_other",
+    }
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="victims", verbose_name=_("incident"))
+    name = models.CharField(_("name"), max_length=300, blank=True, validators=[validate_name_text])
+    name_ar = models.CharField(_("Arabic name"), max_length=300, blank=True, validators=[validate_name_text])
+    sex = models.CharField(_("sex"), max_length=7, choices=Sex.choices, default=Sex.UNKNOWN)
+    age_years = models.PositiveSmallIntegerField(
+        _("age in years"), null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(MAX_AGE)]
+    )
+    age_group = models.CharField(_("age group"), max_length=7, choices=AgeGroup.choices, default=AgeGroup.UNKNOWN)
+    civilian_status = models.CharField(
+        _("civilian status"), max_length=9, choices=CivilianStatus.choices, default=CivilianStatus.CIVILIAN
+    )
+    # Roles are separate columns so counts can sum them in the database on every backend.
+    role_civil_defense = models.BooleanField(default=False)
+    role_medical = models.BooleanField(default=False)
+    role_media = models.BooleanField(default=False)
+    role_humanitarian = models.BooleanField(default=False)
+    role_education = models.BooleanField(default=False)
+    role_other = models.BooleanField(default=False)
+    date_of_death = models.DateField(_("date of death"), null=True, blank=True)
+    place_of_death = models.ForeignKey(
+        Location,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="victims_killed_here",
+        verbose_name=_("place of death"),
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", editable=False
+    )
+    category = models.GeneratedField(
+        expression=CATEGORY_EXPRESSION, output_field=models.CharField(max_length=8), db_persist=True
+    )
+
+    objects = VictimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["incident_id", "id"]
+        verbose_name = _("victim")
+        verbose_name_plural = _("victims")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(age_years__isnull=True) | Q(age_years__gte=0, age_years__lte=MAX_AGE),
+                name="victim_age_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(age_years__isnull=True)
+                | Q(age_years__lt=ADULT_AGE, age_group=AgeGroup.CHILD)
+                | Q(age_years__gte=ADULT_AGE, age_group=AgeGroup.ADULT),
+                name="victim_age_group_matches_age",
+            ),
+            models.CheckConstraint(
+                condition=Q(date_of_death__isnull=True) | Q(date_of_death__gte=EARLIEST_DATE),
+                name="victim_death_date_plausible",
+            ),
+            models.CheckConstraint(condition=~Q(duplicate_of=models.F("pk")), name="victim_not_own_duplicate"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "civilian_status"], name="victim_status_civ"),
+            models.Index(fields=["incident", "status"], name="victim_incident_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.name_ar or f"#{self.pk}"
+
+    @property
+    def roles(self) -> list[str]:
+        return [role for role, field in self.ROLE_FIELDS.items() if getattr(self, field)]

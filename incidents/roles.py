@@ -1,0 +1,36 @@
+"""Who may do what, by permission (the groups documenter, reviewer and admin hold them).
+
+Checked on every request against the database, so removing a role or deactivating a user takes
+effect on the next request.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+DOCUMENT = "incidents.add_incident"
+REVIEW = "incidents.review_record"
+MANAGE_COUNTS = "incidents.manage_counts"
+
+UserLike = AbstractBaseUser | AnonymousUser | None
+
+
+def _active(user: UserLike) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def can_document(user: UserLike) -> bool:
+    return _active(user) and user.has_perm(DOCUMENT)
+
+
+def can_review(user: UserLike) -> bool:
+    return _active(user) and user.has_perm(REVIEW)
+
+
+def can_manage_counts(user: UserLike) -> bool:
+    return _active(user) and user.has_perm(MANAGE_COUNTS)
+
+
+def is_staff_member(user: UserLike) -> bool:
+    """Any signed-in user holding a role (reads reference data)."""
+    return can_document(user) or can_review(user) or can_manage_counts(user)
