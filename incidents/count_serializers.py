@@ -20,11 +20,15 @@ class CountRequestSerializer(serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
     period = serializers.PrimaryKeyRelatedField(queryset=ReportingPeriod.objects.all(), required=False)
-    locations = serializers.PrimaryKeyRelatedField(
-        queryset=Location.objects.all(), many=True, required=False, max_length=MAX_FILTER_IDS
+    locations = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=Location.objects.all()),
+        required=False,
+        max_length=MAX_FILTER_IDS,
     )
-    perpetrators = serializers.PrimaryKeyRelatedField(
-        queryset=Perpetrator.objects.all(), many=True, required=False, max_length=MAX_FILTER_IDS
+    perpetrators = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=Perpetrator.objects.all()),
+        required=False,
+        max_length=MAX_FILTER_IDS,
     )
     supersedes = serializers.PrimaryKeyRelatedField(
         queryset=CountSnapshot.objects.filter(published_at__isnull=False), required=False

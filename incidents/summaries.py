@@ -155,9 +155,11 @@ class ArabicNoun:
     many: str  # 11-99: طفلاً
     other: str  # 100, 101, 102, 1000 ...: طفل
     masculine: bool
+    # "مدنيين اثنين" reads as a figure; "مجزرتان" needs no "اثنتان".
+    spell_out_two: bool = False
 
 
-CIVILIAN = ArabicNoun("مدني", "مدنيان", "مدنيين", "مدنيين", "مدنياً", "مدني", masculine=True)
+CIVILIAN = ArabicNoun("مدني", "مدنيان", "مدنيين", "مدنيين", "مدنياً", "مدني", masculine=True, spell_out_two=True)
 CHILD = ArabicNoun("طفل", "طفلان", "طفلين", "أطفال", "طفلاً", "طفل", masculine=True)
 WOMAN = ArabicNoun("سيدة", "سيدتان", "سيدتين", "سيدات", "سيدة", "سيدة", masculine=False)
 MASSACRE = ArabicNoun("مجزرة", "مجزرتان", "مجزرتين", "مجازر", "مجزرة", "مجزرة", masculine=False)
@@ -184,7 +186,7 @@ def ar_count(n: int, noun: ArabicNoun, case: str = NOMINATIVE, emphasise: bool =
         return f"{noun.one} {'واحد' if noun.masculine else 'واحدة'}" if emphasise else noun.one
     if n == 2:
         dual = noun.two_nominative if case == NOMINATIVE else noun.two_genitive
-        if not emphasise:
+        if not (emphasise and noun.spell_out_two):
             return dual
         two = {
             (True, NOMINATIVE): "اثنان",

@@ -136,7 +136,7 @@ def make_victim(author, incident: Incident, status: str = Status.DRAFT, **overri
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db):
+def celery_worker_process(django_db_serialized_rollback, transactional_db):
     """Start `celery -A config worker` as a separate process on a private queue; yield the queue name.
 
     Needs REDIS_URL and PostgreSQL (the worker must share the test database); skips on a newcomer's
