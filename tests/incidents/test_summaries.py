@@ -130,8 +130,22 @@ def test_no_deaths_is_said_plainly():
 
 @pytest.mark.parametrize(
     ("n", "expected"),
-    [(0, "zero"), (1, "one"), (2, "two"), (3, "few"), (10, "few"), (11, "many"), (99, "many"), (100, "other")]
-    + [(101, "other"), (102, "other"), (103, "few"), (110, "few"), (111, "many"), (1000, "other")],
+    [
+        (0, "zero"),
+        (1, "one"),
+        (2, "two"),
+        (3, "few"),
+        (10, "few"),
+        (11, "many"),
+        (99, "many"),
+        (100, "other"),
+        (101, "other"),
+        (102, "other"),
+        (103, "few"),
+        (110, "few"),
+        (111, "many"),
+        (1000, "other"),
+    ],
 )
 def test_the_six_arabic_plural_forms(n, expected):
     assert ar_plural_form(n) == expected
