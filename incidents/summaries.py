@@ -226,6 +226,11 @@ def ar_including(figures: dict[str, int], adult_female: bool) -> str:
     return ar_list(parts)
 
 
+def ar_one_civilian(figures: dict[str, int]) -> str:
+    """A single woman is "مدنية واحدة، وهي سيدة", not "مدني واحد، وهي سيدة"."""
+    return "مدنية واحدة" if figures.get("total") == 1 and figures.get("women") == 1 else ""
+
+
 def arabic_summary(
     result: dict[str, Any],
     date_from: dt.date,
@@ -240,11 +245,10 @@ def arabic_summary(
     when = ar_window(date_from, date_to)
     if total == 0:
         return f"لم يُوثَّق مقتل أي مدني{by}{where} {when}."
-    sentence = f"قُتل ما لا يقل عن {ar_count(total, CIVILIAN, GENITIVE, emphasise=True)}"
+    sentence = f"قُتل ما لا يقل عن {ar_one_civilian(civilians) or ar_count(total, CIVILIAN, GENITIVE, emphasise=True)}"
     including = ar_including(civilians, adult_female=True)
     if including and total == 1:
-        pronoun = "وهو" if civilians.get("children") else "وهي"
-        sentence += f"، {pronoun} {including}"
+        sentence += f"، {'وهو' if civilians.get('children') else 'وهي'} {including}"
     elif including:
         sentence += f"، بينهم {including}"
     if result.get("massacres"):
@@ -261,9 +265,8 @@ def arabic_summary(
 
 def arabic_row(name: str, row: dict[str, int], first: bool = True) -> str:
     # "نُسب إلى ..." (attributed to ...); the rows after the first continue with "كما" (and also).
-    sentence = (
-        f"{'' if first else 'كما '}نُسب إلى {name} مقتل {ar_count(row['total'], CIVILIAN, GENITIVE, emphasise=True)}"
-    )
+    civilians = ar_one_civilian(row) or ar_count(row["total"], CIVILIAN, GENITIVE, emphasise=True)
+    sentence = f"{'' if first else 'كما '}نُسب إلى {name} مقتل {civilians}"
     including = ar_including(row, adult_female=False)
     if including and row["total"] == 1:
         sentence += f"، {'وهو' if row.get('children') else 'وهي'} {including}"

@@ -109,6 +109,15 @@ def test_singulars_duals_and_zero_categories_in_arabic():
     )
 
 
+def test_a_single_woman_is_a_female_civilian_in_arabic():
+    row = party_row("ISIS", "تنظيم داعش", 1, 0, 1, 0)
+    assert summaries.english_row("ISIS", row) == "ISIS killed one civilian, a woman."
+    assert summaries.arabic_row("تنظيم داعش", row) == "نُسب إلى تنظيم داعش مقتل مدنية واحدة، وهي سيدة."
+    assert summaries.arabic_summary(figures(1, 0, 1, 0, 0), JAN_12, JAN_12) == (
+        "قُتل ما لا يقل عن مدنية واحدة، وهي سيدة (أنثى بالغة) في 12 كانون الثاني 2020."
+    )
+
+
 def test_a_party_row_in_both_languages():
     row = party_row("ISIS", "تنظيم داعش", 2, 0, 0, 0)
     assert summaries.english_row("ISIS", row) == "ISIS killed two civilians."
