@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format bench deps dev-deps messages worker clean
+.PHONY: run test lint format bench deps dev-deps system-deps messages worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,25 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
 
+# Debian packages needed at run and test time: Pango/HarfBuzz for WeasyPrint's PDF reports and the
+# fonts they embed (Amiri for Arabic, DejaVu for Latin). Installed only when missing, and only as root.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-hosny-amiri fonts-dejavu-core
+system-deps:
+	@if ! dpkg-query -W -f='$${Status}\n' $(SYSTEM_PACKAGES) 2>/dev/null | grep -qv '^install ok installed$$' \
+		&& [ "$$(dpkg-query -W -f='$${Status}\n' $(SYSTEM_PACKAGES) 2>/dev/null | wc -l)" -eq "$(words $(SYSTEM_PACKAGES))" ]; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing system packages: $(SYSTEM_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	else \
+		echo "missing system packages (install as root): $(SYSTEM_PACKAGES)"; \
+	fi
+
 # Recompile translations when gettext is present; the compiled .mo files are committed for machines without it.
 messages:
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v0; fi
 
-run: deps messages
+run: deps system-deps messages
 	@mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 $(BIN)/python manage.py load_demo
@@ -42,7 +56,7 @@ run: deps messages
 	fi
 
 # Uses DATABASE_URL and REDIS_URL when set; SQLite and eager tasks otherwise.
-test: dev-deps messages
+test: dev-deps system-deps messages
 	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
