@@ -278,6 +278,7 @@ def escape_name(name: str, limit: int = 255) -> str:
 def download_name(escaped_name: str, sha256: str, extension: str) -> str:
     """A file name safe for Content-Disposition: no path parts, no escapes, the real extension."""
     base = re.sub(r"\\u[0-9a-f]{4}", "", escaped_name).replace("/", "_").replace("\\", "_")
+    base = re.sub(r"\.{2,}", ".", base)
     stem = base.rsplit(".", 1)[0].strip(" .") if "." in base else base.strip(" .")
     stem = re.sub(r"\s+", " ", stem)[:100] or f"evidence-{sha256[:12]}"
     return f"{stem}.{extension}"

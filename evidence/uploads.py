@@ -49,6 +49,9 @@ class StreamedUpload(UploadedFile):
     def open(self, mode: str = "rb"):  # pragma: no cover - callers use temp_path
         return open(self.temp_path, mode)  # noqa: SIM115
 
+    def close(self) -> None:
+        """Nothing is held open: the handler closed the temporary file when the upload completed."""
+
     def discard(self) -> None:
         try:
             os.unlink(self.temp_path)
