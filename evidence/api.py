@@ -14,7 +14,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from incidents.api import HasRole
+from incidents.api import HasRole, WorkflowActionsMixin
 from incidents.models import Incident
 
 from . import media, services
@@ -107,7 +107,7 @@ class IncidentEvidenceViewSet(viewsets.ModelViewSet):
         return serializer
 
 
-class TestimonyViewSet(SensitiveParametersMixin, IncidentEvidenceViewSet):
+class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = TestimonySerializer
     filterset_fields = ["incident", "witness", "status"]
 
@@ -126,7 +126,7 @@ class TestimonyViewSet(SensitiveParametersMixin, IncidentEvidenceViewSet):
         services.delete_testimony(actor=self.request.user, testimony=instance)
 
 
-class SourceViewSet(IncidentEvidenceViewSet):
+class SourceViewSet(WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = SourceSerializer
 
     def get_queryset(self):
@@ -145,6 +145,7 @@ class SourceViewSet(IncidentEvidenceViewSet):
 
 
 class MediaItemViewSet(
+    WorkflowActionsMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,

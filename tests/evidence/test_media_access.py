@@ -13,7 +13,7 @@ from django.db import DatabaseError, connection, transaction
 from evidence import services, tasks
 from evidence.models import CustodyAction, CustodyEvent, DerivativeStatus, FixityStatus, MediaItem, SealedOriginal
 from incidents.models import Status
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for, make_user, transactional
 from tests.evidence.conftest import jpeg_with_everything, upload, wav_bytes
 
 URL = "/api/v1/media/"
@@ -137,7 +137,7 @@ def test_media_cannot_be_deleted_and_custody_has_no_write_endpoint(documenter, i
     assert MediaItem.objects.filter(pk=item.pk).exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@transactional
 def test_custody_events_cannot_be_changed_or_deleted_on_postgresql(documenter, incident):
     if connection.vendor != "postgresql":
         pytest.skip("the append-only trigger is PostgreSQL's (SQLite relies on the application never updating)")
