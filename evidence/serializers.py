@@ -13,7 +13,7 @@ from incidents.serializers import not_in_future
 from incidents.validators import validate_free_text, validate_name_text
 
 from . import crypto, services
-from .models import CustodyEvent, MediaItem, Source, Testimony, Witness
+from .models import HTTP_URL, CustodyEvent, MediaItem, Source, Testimony, Witness
 
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
 
@@ -93,6 +93,8 @@ class TestimonySerializer(serializers.ModelSerializer):
 
 
 class SourceSerializer(serializers.ModelSerializer):
+    url = serializers.URLField(max_length=2000, required=False, allow_blank=True, validators=[HTTP_URL])
+    archive_url = serializers.URLField(max_length=2000, required=False, allow_blank=True, validators=[HTTP_URL])
     published_on = serializers.DateField(required=False, allow_null=True, validators=[not_in_future, plausible_date])
 
     class Meta:
