@@ -32,6 +32,20 @@ def evidence_settings(settings: Any, tmp_path: Path) -> Path:
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def eager_tasks(request):
+    """Tasks run in-process here, also when REDIS_URL is set; the real worker has its own tests."""
+    from config.celery import app
+
+    if "celery_worker_process" in request.fixturenames:
+        yield
+        return
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
 @pytest.fixture
 def media_root(evidence_settings: Path) -> Path:
     return evidence_settings
