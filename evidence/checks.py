@@ -15,7 +15,7 @@ def witness_keys_configured(app_configs, **kwargs) -> list[checks.CheckMessage]:
         return [
             checks.Error(
                 str(exc),
-                hint="Set WITNESS_KEYS=kid:base64key (32 random bytes, e.g. `openssl rand -base64 32`) and WITNESS_KEY_ID.",
+                hint="Set WITNESS_KEYS=kid:base64key (32 random bytes: `openssl rand -base64 32`) and WITNESS_KEY_ID.",
                 id="evidence.E001",
             )
         ]

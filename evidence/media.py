@@ -116,7 +116,9 @@ def identify(path: Path, size: int) -> AllowedType:
     allowed = ALLOWED.get(detected)
     if allowed is None:
         raise UnsupportedType(
-            _("Files of type %(type)s are not accepted. Accepted: JPEG, PNG, WebP, MP4, MOV, WebM, PDF, MP3, M4A, OGG, WAV.")
+            _(
+                "Files of type %(type)s are not accepted. Accepted: JPEG, PNG, WebP, MP4, MOV, WebM, PDF, MP3, M4A, OGG, WAV."  # noqa: E501
+            )
             % {"type": detected}
         )
     if allowed.pillow_format:
@@ -248,10 +250,8 @@ def seal(temp_path: Path, sha256: str) -> str:
         os.unlink(temp_path)
         return relpath
     os.chmod(temp_path, stat.S_IRUSR | stat.S_IRGRP)
-    try:
-        os.link(temp_path, target)  # fails rather than replaces when another upload won the race
-    except FileExistsError:
-        pass
+    with contextlib.suppress(FileExistsError):  # another upload of the same bytes won the race
+        os.link(temp_path, target)  # link, unlike rename, never replaces an existing file
     os.unlink(temp_path)
     return relpath
 
@@ -504,7 +504,9 @@ def av_working_copy(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingC
             working.unlink()
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["ffmpeg failed"]
         raise RuntimeError(f"ffmpeg could not copy the streams: {message[0][:300]}")
-    return WorkingCopies(working=working, working_content_type=allowed.content_type, notes=["container metadata removed"])
+    return WorkingCopies(
+        working=working, working_content_type=allowed.content_type, notes=["container metadata removed"]
+    )
 
 
 def build_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:

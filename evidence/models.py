@@ -87,13 +87,19 @@ class Testimony(Reviewable):
     incident = models.ForeignKey(
         Incident, on_delete=models.PROTECT, related_name="testimonies", verbose_name=_("incident")
     )
-    witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="testimonies", verbose_name=_("witness"))
+    witness = models.ForeignKey(
+        Witness, on_delete=models.PROTECT, related_name="testimonies", verbose_name=_("witness")
+    )
     taken_on = models.DateField(_("taken on"))
     language = models.CharField(_("language"), max_length=35)
     statement = models.TextField(_("statement"), validators=[validate_free_text])
     consent_to_publish = models.BooleanField(_("consent to publish"), default=False)
     interviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False, verbose_name=_("interviewer")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("interviewer"),
     )
 
     objects = EvidenceQuerySet.as_manager()

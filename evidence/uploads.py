@@ -9,6 +9,7 @@ is removed and the request is answered 413.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -47,16 +48,14 @@ class StreamedUpload(UploadedFile):
         self.sha256 = sha256
 
     def open(self, mode: str = "rb"):  # pragma: no cover - callers use temp_path
-        return open(self.temp_path, mode)  # noqa: SIM115
+        return open(self.temp_path, mode)
 
     def close(self) -> None:
         """Nothing is held open: the handler closed the temporary file when the upload completed."""
 
     def discard(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temp_path)
-        except FileNotFoundError:
-            pass
 
 
 class HashingUploadHandler(FileUploadHandler):
@@ -78,7 +77,7 @@ class HashingUploadHandler(FileUploadHandler):
             _("The file is larger than the upload limit of %(limit)s bytes.") % {"limit": f"{self.limit:,}"}
         )
 
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):  # noqa: N803
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         # Refuse at once when the declared body cannot fit; otherwise the running count decides.
         if content_length and content_length > self.limit + max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0, 0) + (
             FORM_OVERHEAD_BYTES
@@ -130,7 +129,5 @@ class HashingUploadHandler(FileUploadHandler):
             finally:
                 self._fd = None
         if self.temp_path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.temp_path)
-            except FileNotFoundError:
-                pass

@@ -7,7 +7,6 @@ import os
 import stat
 
 import pytest
-from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from evidence import services, tasks
@@ -240,8 +239,20 @@ def test_audio_is_stripped_with_ffmpeg_when_installed(documenter, incident, tmp_
         skip_or_fail("ffmpeg is not installed (make system-deps)")
     source = tmp_path / "tagged.wav"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-metadata", "artist=canary-artist",
-         "-metadata", "comment=canary-comment", str(source)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-metadata",
+            "artist=canary-artist",
+            "-metadata",
+            "comment=canary-comment",
+            str(source),
+        ],
         check=True,
     )
     content = source.read_bytes()

@@ -35,7 +35,9 @@ URL = "/api/v1/media/"
 
 def post_file(user, incident, content: bytes, name: str = "photo.jpg", **extra):
     return client_for(user).post(
-        URL, {"file": upload(content, name), "incident": incident.pk, "description": "A photo", **extra}, format="multipart"
+        URL,
+        {"file": upload(content, name), "incident": incident.pk, "description": "A photo", **extra},
+        format="multipart",
     )
 
 
@@ -62,7 +64,10 @@ def test_jpeg_original_is_sealed_byte_identical_and_working_copy_has_no_metadata
 
     # Metadata was extracted from the original...
     assert item.derivative_status == DerivativeStatus.DONE, item.derivative_note
-    assert item.metadata["gps"] == {"latitude": pytest.approx(35.9306, abs=1e-4), "longitude": pytest.approx(36.6339, abs=1e-4)}
+    assert item.metadata["gps"] == {
+        "latitude": pytest.approx(35.9306, abs=1e-4),
+        "longitude": pytest.approx(36.6339, abs=1e-4),
+    }
     assert item.metadata["device"] == "CanaryMaker CanaryCam 9"
     assert item.metadata["device_serial"] == "SERIAL-424242"
     assert item.metadata["captured_at"] == "2020:01:15 12:34:56"
@@ -144,7 +149,14 @@ def _flip(content: bytes, at: int) -> bytes:
 
 @pytest.mark.parametrize(
     "case",
-    ["empty", "truncated_jpeg", "truncated_png", "bitflipped_png_data", "bitflipped_jpeg_header", "bitflipped_png_header"],
+    [
+        "empty",
+        "truncated_jpeg",
+        "truncated_png",
+        "bitflipped_png_data",
+        "bitflipped_jpeg_header",
+        "bitflipped_png_header",
+    ],
 )
 def test_empty_truncated_and_bit_flipped_images_are_refused_with_400(documenter, incident, media_root, case):
     jpeg, png = jpeg_with_everything(), plain_png((64, 64))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evidence import services
 from evidence import models as evidence_models
+from evidence import services
 from evidence.models import MediaItem, Source
 from incidents.models import Incident, Status
 from tests.conftest import client_for, make_incident
@@ -108,7 +108,9 @@ def test_testimony_on_someone_elses_submitted_incident_is_refused(documenter, se
 def test_testimony_may_be_added_to_a_verified_incident(documenter, second_documenter):
     verified = make_incident(second_documenter, status=Status.VERIFIED)
     own_witness = services.register_witness(author=documenter, name="W")
-    response = client_for(documenter).post("/api/v1/testimonies/", statement_payload(verified, own_witness), format="json")
+    response = client_for(documenter).post(
+        "/api/v1/testimonies/", statement_payload(verified, own_witness), format="json"
+    )
     assert response.status_code == 201
 
 

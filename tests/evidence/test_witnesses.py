@@ -12,7 +12,7 @@ from django.db import connection
 
 from evidence import crypto, services
 from evidence.models import Witness
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for
 from tests.evidence.conftest import CANARY_CONTACT, CANARY_NAME, KEY_A, KEY_B
 
 URL = "/api/v1/witnesses/"
@@ -59,7 +59,9 @@ def test_code_cannot_be_chosen_by_the_client(documenter):
         ("anonymous", 401, False),
     ],
 )
-def test_identity_is_present_only_for_the_registrar_and_permission_holders(request, witness, actor, status, sees_identity):
+def test_identity_is_present_only_for_the_registrar_and_permission_holders(
+    request, witness, actor, status, sees_identity
+):
     user = None if actor == "anonymous" else request.getfixturevalue(actor)
     response = client_for(user).get(f"{URL}{witness.pk}/")
     assert response.status_code == status
@@ -212,7 +214,14 @@ def test_arabic_and_persian_names_round_trip_byte_identical(documenter):
 
 
 def test_canary_name_appears_only_where_the_permission_allows(
-    documenter, second_documenter, reviewer, admin_user, incident, caplog, monkeypatch, django_capture_on_commit_callbacks
+    documenter,
+    second_documenter,
+    reviewer,
+    admin_user,
+    incident,
+    caplog,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
     """Every response, log line, audit entry and task message, across roles and endpoints."""
     from celery.app.task import Task
