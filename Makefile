@@ -23,20 +23,6 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
 
-# Debian packages needed at run and test time: Pango/HarfBuzz for WeasyPrint's PDF reports and the
-# fonts they embed (Amiri for Arabic, DejaVu for Latin). Installed only when missing, and only as root.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-hosny-amiri fonts-dejavu-core
-system-deps:
-	@if ! dpkg-query -W -f='$${Status}\n' $(SYSTEM_PACKAGES) 2>/dev/null | grep -qv '^install ok installed$$' \
-		&& [ "$$(dpkg-query -W -f='$${Status}\n' $(SYSTEM_PACKAGES) 2>/dev/null | wc -l)" -eq "$(words $(SYSTEM_PACKAGES))" ]; then \
-		:; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing system packages: $(SYSTEM_PACKAGES)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
-	else \
-		echo "missing system packages (install as root): $(SYSTEM_PACKAGES)"; \
-	fi
-
 # Recompile translations when gettext is present; the compiled .mo files are committed for machines without it.
 messages:
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v0; fi
@@ -53,6 +39,22 @@ run: deps system-deps messages
 	else \
 		echo "Celery tasks run eagerly in-process (set REDIS_URL to use Redis and a worker)"; \
 		DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	fi
+
+# Debian packages needed at run and test time, installed only when missing and only as root:
+# libmagic (file types by content), ffmpeg (audio/video checks and metadata stripping), Pango and
+# HarfBuzz for WeasyPrint's PDF reports and the fonts they embed (Amiri for Arabic, DejaVu for Latin).
+SYSTEM_PACKAGES := libmagic1 ffmpeg libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
+	fontconfig fonts-hosny-amiri fonts-dejavu-core
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing system packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "missing system packages (install them as root):" $$missing; \
 	fi
 
 # Uses DATABASE_URL and REDIS_URL when set; SQLite and eager tasks otherwise.
