@@ -29,6 +29,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import record_event
+
 from . import counting, roles, summaries
 from .models import CountSnapshot, Location, Perpetrator, ReportingPeriod
 from .workflow import IllegalTransition
@@ -38,16 +40,6 @@ logger = logging.getLogger(__name__)
 State = CountSnapshot.State
 MAX_FILTER_IDS = 200
 EXPORT_FORMATS = ("csv", "json", "xlsx", "pdf")
-
-
-def record_event(**kwargs: Any) -> None:
-    """Write an audit entry (the audit app's `record_event`), never with personal data in it."""
-    try:
-        from audit.services import record_event as write
-    except ImportError:  # the audit app is not installed in this deployment yet
-        logger.info("audit: %s", {key: value for key, value in kwargs.items() if key != "actor"})
-        return
-    write(**kwargs)
 
 
 def _require_manager(user: Any) -> None:

@@ -316,6 +316,10 @@ def test_admin_publishes_a_done_snapshot_once(world, admin_user, audit_events):
     assert again.status_code == 409
     assert "published_at" not in again.json()
     assert [event["action"] for event in audit_events].count("count.published") == 1
+    from audit.models import AuditEntry
+
+    published = AuditEntry.objects.for_target(snapshot).get(action="count.published")
+    assert (published.actor, published.to_state) == (admin_user, "published")
 
 
 @pytest.mark.parametrize("state", ["pending", "running", "failed"])
