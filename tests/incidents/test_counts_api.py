@@ -385,6 +385,25 @@ def test_only_a_published_snapshot_can_be_corrected(world, admin_user):
     assert "supersedes" in response.json()
 
 
+def test_the_schema_documents_the_count_endpoints(db):
+    import yaml
+    from django.test import Client
+
+    schema = yaml.safe_load(Client().get("/api/v1/schema/").content)
+    for path in [
+        "/api/v1/counts/",
+        "/api/v1/counts/{id}/",
+        "/api/v1/counts/{id}/publish/",
+        "/api/v1/counts/{id}/export/",
+        "/api/v1/public/counts/",
+        "/api/v1/public/counts/{id}/",
+    ]:
+        assert path in schema["paths"], path
+    assert "202" in schema["paths"]["/api/v1/counts/"]["post"]["responses"]
+    export_parameters = {item["name"] for item in schema["paths"]["/api/v1/counts/{id}/export/"]["get"]["parameters"]}
+    assert "format" in export_parameters
+
+
 # --- The public ---------------------------------------------------------------------------------
 
 PUBLIC_FIELDS = {
@@ -486,6 +505,28 @@ def test_the_command_refuses_bad_parameters(world, arguments):
     with pytest.raises((CommandError, SystemExit)):
         call_command("compute_count", *arguments, stdout=io.StringIO(), stderr=io.StringIO())
     assert not CountSnapshot.objects.exists()
+
+
+def test_a_count_request_succeeds_while_the_broker_is_down(
+    world, admin_user, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    def unreachable(*args, **kwargs):
+        raise BrokerDown("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(compute_count_snapshot, "delay", unreachable)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(admin_user).post("/api/v1/counts/", WINDOW, format="json")
+    assert response.status_code == 202
+    snapshot = CountSnapshot.objects.get()
+    assert snapshot.status == "pending"
+    # When the broker is back, or from the command line: the kept request is computed.
+    call_command("compute_count", "--pending", stdout=io.StringIO())
+    snapshot.refresh_from_db()
+    assert snapshot.status == "done"
+    assert snapshot.result == sc.expected_result(world)
 
 
 def test_the_command_computes_a_stored_pending_snapshot(world, admin_user):
