@@ -251,10 +251,13 @@ def publish(*, actor: Any, snapshot: CountSnapshot) -> CountSnapshot:
 
 
 def export(*, actor: Any, snapshot: CountSnapshot, export_format: str) -> tuple[bytes, str, str]:
-    """A done snapshot's figures as (content, content type, file name); writes an audit entry."""
+    """A done snapshot's figures as (content, content type, file name); writes an audit entry.
+
+    Admins export any done snapshot; anyone may export a published one."""
     from . import exports
 
-    _require_manager(actor)
+    if not snapshot.is_published:
+        _require_manager(actor)  # published figures are public; anything else is for admins
     if export_format not in EXPORT_FORMATS:
         raise ValidationError({"format": _("Choose one of: %(formats)s.") % {"formats": ", ".join(EXPORT_FORMATS)}})
     if snapshot.status != State.DONE:

@@ -97,3 +97,10 @@ def test_anyone_reads_published_figures_in_their_language(world, admin_user, pre
     assert summary.split(". ")[0] in html
     assert published.fingerprint in html
     assert f"count-{hidden.pk}" not in html
+    assert f"/api/v1/public/counts/{published.pk}/export/?format=pdf" in html
+
+
+def test_the_navigation_links_the_count_pages_by_role(world, admin_user, documenter):
+    assert "/en/counts/" in browser(admin_user).get("/en/").content.decode()
+    documenter_home = browser(documenter).get("/en/").content.decode()
+    assert "/en/figures/" in documenter_home and "/en/counts/" not in documenter_home

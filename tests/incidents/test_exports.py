@@ -187,3 +187,19 @@ def test_only_admins_export(snapshot, documenter, reviewer, anonymous_client, au
     assert export(reviewer, snapshot, "xlsx").status_code == 403
     assert anonymous_client.get(f"/api/v1/counts/{snapshot.pk}/export/?format=csv").status_code == 401
     assert not [event for event in audit_events if event["action"] == "count.exported"]
+
+
+def test_anyone_exports_a_published_snapshot_and_it_is_audited(snapshot, admin_user, anonymous_client):
+    from audit.models import AuditEntry
+
+    unpublished = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=csv")
+    assert unpublished.status_code == 404
+    snapshots.publish(actor=admin_user, snapshot=snapshot)
+    response = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=csv")
+    assert response.status_code == 200
+    assert response.content == export(admin_user, snapshot, "csv").content
+    entry = AuditEntry.objects.for_target(snapshot).filter(action="count.exported").first()
+    assert (entry.actor, entry.details["format"]) == (None, "csv")
+    pdf = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=exe").status_code == 400
