@@ -95,7 +95,10 @@ def request_count(
         if not supersedes.is_published:
             raise ValidationError({"supersedes": _("Only a published count can be corrected.")})
         if period is None and date_from is None and date_to is None:
-            date_from, date_to, period = supersedes.date_from, supersedes.date_to, supersedes.period
+            if supersedes.period is not None:
+                period = supersedes.period
+            else:
+                date_from, date_to = supersedes.date_from, supersedes.date_to
             locations = locations or list(supersedes.locations)
             perpetrators = perpetrators or list(supersedes.perpetrators)
     if period is not None:
@@ -133,13 +136,11 @@ def request_count(
 
 def enqueue_count(snapshot_id: int) -> None:
     """Send the task (id only). If the broker is down the snapshot stays pending: the request still
-    succeeds and `manage.py compute_count --snapshot ID` (or a later retry) computes it."""
+    succeeds, and `manage.py compute_count --pending` computes what was kept."""
     from .tasks import compute_count_snapshot
 
     try:
         compute_count_snapshot.delay(snapshot_id)
-    except (OperationalError, InterfaceError):
-        raise
     except Exception:
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise

@@ -384,6 +384,20 @@ def test_a_correction_supersedes_a_published_snapshot(
     assert public[original.pk]["result"]["civilians"]["total"] == 6  # the original stays as published
 
 
+def test_a_correction_of_a_period_count_keeps_the_period(world, admin_user):
+    period = ReportingPeriod.objects.create(name="January", start=sc.WINDOW[0], end=sc.WINDOW[1])
+    original = snapshots.publish(actor=admin_user, snapshot=done_snapshot(admin_user, period=period))
+    response = client_for(admin_user).post("/api/v1/counts/", {"supersedes": original.pk}, format="json")
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert (body["period"], body["date_from"], body["date_to"], body["supersedes"]) == (
+        period.pk,
+        "2020-01-12",
+        "2020-01-27",
+        original.pk,
+    )
+
+
 def test_only_a_published_snapshot_can_be_corrected(world, admin_user):
     draft = done_snapshot(admin_user)
     response = client_for(admin_user).post("/api/v1/counts/", {"supersedes": draft.pk}, format="json")
