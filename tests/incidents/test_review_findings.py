@@ -1,0 +1,58 @@
+"""Findings of the review of main: bad input in filters and the review queue, and hidden records in filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from incidents.models import Status
+from tests.conftest import client_for, make_incident, make_victim
+
+pytestmark = pytest.mark.django_db
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("path", ["incidents", "victims"])
+@pytest.mark.parametrize("param", ["location", "perpetrator"])
+def test_a_huge_place_or_party_id_in_a_list_filter_finds_nothing_instead_of_a_500(reviewer, path, param):
+    response = client_for(reviewer).get(f"/api/v1/{path}/?{param}={HUGE}")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
+
+@pytest.mark.parametrize("param", ["location", "perpetrator"])
+def test_a_huge_place_or_party_id_in_the_review_queue_finds_nothing_instead_of_a_500(reviewer, documenter, param):
+    make_incident(documenter, status=Status.SUBMITTED)
+
+    response = client_for(reviewer).get(f"/api/v1/review-queue/?{param}={HUGE}")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
+
+def test_filtering_victims_by_a_hidden_incident_looks_exactly_like_an_absent_one(documenter, second_documenter):
+    hidden = make_incident(second_documenter)  # another documenter's draft
+    make_victim(second_documenter, hidden)
+    client = client_for(documenter)
+
+    on_hidden = client.get(f"/api/v1/victims/?incident={hidden.pk}")
+    on_absent = client.get(f"/api/v1/victims/?incident={hidden.pk + 1000}")
+
+    assert on_hidden.status_code == on_absent.status_code == 200
+    assert on_hidden.json()["count"] == on_absent.json()["count"] == 0
+    assert client.get("/api/v1/victims/?incident=abc").status_code == 400
+    assert client.get(f"/api/v1/victims/?incident={HUGE}").status_code in (200, 400)
+
+
+def test_a_documenter_reviewing_their_own_incident_is_refused_before_any_evidence_rule(documenter, settings):
+    settings.REVIEW_MIN_EVIDENCE = 1
+    incident = make_incident(documenter, status=Status.SUBMITTED)
+
+    response = client_for(documenter).post(
+        f"/api/v1/incidents/{incident.pk}/review/", {"decision": "approve"}, format="json"
+    )
+
+    assert response.status_code == 403
+    incident.refresh_from_db()
+    assert incident.status == Status.SUBMITTED
