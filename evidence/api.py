@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import FileResponse, Http404
@@ -18,6 +19,7 @@ from incidents.api import HasRole, WorkflowActionsMixin
 from incidents.models import Incident
 
 from . import media, services
+from .filters import MediaItemFilter, SourceFilter, TestimonyFilter
 from .models import MediaItem, Source, Testimony, Witness
 from .serializers import (
     CustodyEventSerializer,
@@ -94,7 +96,6 @@ class IncidentEvidenceViewSet(viewsets.ModelViewSet):
     """Shared by testimony and sources: the incident field offers only incidents the user may see."""
 
     permission_classes = [HasRole]
-    filterset_fields = ["incident", "status"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_serializer(self, *args: Any, **kwargs: Any):
@@ -109,7 +110,7 @@ class IncidentEvidenceViewSet(viewsets.ModelViewSet):
 
 class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = TestimonySerializer
-    filterset_fields = ["incident", "witness", "status"]
+    filterset_class = TestimonyFilter
 
     def get_queryset(self):
         return Testimony.objects.visible_to(self.request.user).select_related("witness").order_by("incident_id", "id")
@@ -128,6 +129,7 @@ class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentE
 
 class SourceViewSet(WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = SourceSerializer
+    filterset_class = SourceFilter
 
     def get_queryset(self):
         return Source.objects.visible_to(self.request.user).order_by("incident_id", "id")
@@ -160,7 +162,7 @@ class MediaItemViewSet(
     serializer_class = MediaItemSerializer
     permission_classes = [HasRole]
     parser_classes = [MultiPartParser, JSONParser]
-    filterset_fields = ["incident", "status", "derivative_status"]
+    filterset_class = MediaItemFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
     upload_handler: HashingUploadHandler | None = None
 
@@ -194,6 +196,10 @@ class MediaItemViewSet(
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not isinstance(request.data, Mapping):
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("Send the upload as multipart form fields: file, incident, description.")]}
+            )
         upload = request.FILES.get("file")
         serializer = self.get_serializer(data={k: v for k, v in request.data.items() if k != "file"})
         serializer.fields["file"].required = False
