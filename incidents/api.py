@@ -10,10 +10,11 @@ from knox.models import AuthToken
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from config.api import Pagination
 
 from . import roles, services, workflow
 from .filters import IncidentFilter, VictimFilter
@@ -239,9 +240,12 @@ class ReviewQueueView(APIView):
 
     @extend_schema(responses=QueueItemSerializer(many=True))
     def get(self, request: Request) -> Response:
-        kinds = [k for k in request.query_params.get("kind", "").split(",") if k] or None
-        location_ids = _id_list(request.query_params.get("location"))
-        perpetrator_ids = _id_list(request.query_params.get("perpetrator"))
+        kinds = [k.strip() for k in request.query_params.get("kind", "").split(",") if k.strip()] or None
+        unknown = sorted(set(kinds or []) - set(workflow.KINDS))
+        if unknown:
+            raise serializers.ValidationError({"kind": [_("Unknown kind: %(kinds)s.") % {"kinds": ", ".join(unknown)}]})
+        location_ids = _id_list(request.query_params, "location")
+        perpetrator_ids = _id_list(request.query_params, "perpetrator")
         places = Location.objects.subtree_ids(location_ids) if location_ids else None
         parties = Perpetrator.objects.subtree_ids(perpetrator_ids) if perpetrator_ids else None
         rows = []
@@ -265,11 +269,14 @@ class ReviewQueueView(APIView):
                     }
                 )
         rows.sort(key=lambda row: (row["submitted_at"], row["kind"], row["id"]))
-        paginator = PageNumberPagination()
-        paginator.page_size = 50
+        paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(QueueItemSerializer(page, many=True).data)
 
 
-def _id_list(value: str | None) -> list[int]:
-    return [int(part) for part in (value or "").split(",") if part.strip().isdigit()]
+def _id_list(params: Any, name: str) -> list[int]:
+    """`?location=5` or `?location=5,7`; anything but integers is a 400 naming the parameter."""
+    parts = [part.strip() for part in (params.get(name) or "").split(",") if part.strip()]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise serializers.ValidationError({name: [_("Give ids as whole numbers separated by commas.")]})
+    return [int(part) for part in parts]

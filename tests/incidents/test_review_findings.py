@@ -56,3 +56,26 @@ def test_a_documenter_reviewing_their_own_incident_is_refused_before_any_evidenc
     assert response.status_code == 403
     incident.refresh_from_db()
     assert incident.status == Status.SUBMITTED
+
+
+@pytest.mark.parametrize("query", ["kind=bogus", "kind=incidents,bogus", "location=abc", "perpetrator=1,x"])
+def test_a_malformed_review_queue_filter_is_a_400_naming_the_field_not_a_silently_widened_queue(
+    reviewer, documenter, query
+):
+    make_incident(documenter, status=Status.SUBMITTED)
+
+    response = client_for(reviewer).get(f"/api/v1/review-queue/?{query}")
+
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()
+
+
+def test_the_review_queue_pages_like_every_other_list(reviewer, documenter):
+    for _n in range(3):
+        make_incident(documenter, status=Status.SUBMITTED)
+
+    body = client_for(reviewer).get("/api/v1/review-queue/?page_size=2").json()
+
+    assert set(body) == {"count", "next", "previous", "results"}
+    assert body["count"] == 3
+    assert len(body["results"]) == 2
