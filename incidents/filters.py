@@ -34,7 +34,8 @@ class SubtreeFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
     def filter(self, qs: QuerySet, value: list[int] | None) -> QuerySet:
         if not value:
             return qs
-        ids = self.tree_model.objects.subtree_ids(int(v) for v in value)
+        # 5.5 names no node: it must not be truncated to 5 (subtree_ids drops ids beyond the key range).
+        ids = self.tree_model.objects.subtree_ids(int(v) for v in value if v == int(v))
         return qs.filter(**{f"{self.field_name}__in": ids})
 
 

@@ -104,3 +104,13 @@ def test_too_many_form_fields_is_a_400_with_a_json_reason(documenter, settings):
 
     assert response.status_code == 400
     assert "detail" in response.json() or "non_field_errors" in response.json()
+
+
+def test_a_fractional_place_id_in_a_list_filter_is_not_truncated_to_a_real_place(reviewer, documenter):
+    incident = make_incident(documenter, status=Status.VERIFIED)
+
+    response = client_for(reviewer).get(f"/api/v1/incidents/?location={incident.location_id}.5")
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.json()["count"] == 0
