@@ -54,3 +54,29 @@ def test_filtering_testimony_by_a_hidden_witness_looks_exactly_like_an_absent_on
 
     assert on_hidden.status_code == on_absent.status_code == 200
     assert on_hidden.json()["count"] == on_absent.json()["count"] == 0
+
+
+@pytest.mark.parametrize("model", ["testimony", "source"])
+def test_the_django_admin_hides_evidence_of_other_peoples_drafts_like_the_api(documenter, admin_user, incident, model):
+    from django.test import Client
+
+    witness = services.register_witness(author=documenter, name="Someone")
+    testimony = services.create_testimony(
+        author=documenter,
+        incident=incident,
+        witness=witness,
+        taken_on=dt.date(2020, 1, 16),
+        language="ar",
+        statement="s",
+    )
+    source = services.create_source(author=documenter, incident=incident, title="Draft-source-Zq9")
+    record = testimony if model == "testimony" else source
+    browser = Client()
+    browser.force_login(admin_user)
+
+    listing = browser.get(f"/en/admin/evidence/{model}/")
+    detail = browser.get(f"/en/admin/evidence/{model}/{record.pk}/change/")
+
+    assert listing.status_code == 200
+    assert witness.code.encode() not in listing.content and b"Zq9" not in listing.content
+    assert detail.status_code in (302, 404)

@@ -114,3 +114,22 @@ def test_a_fractional_place_id_in_a_list_filter_is_not_truncated_to_a_real_place
     assert response.status_code in (200, 400)
     if response.status_code == 200:
         assert response.json()["count"] == 0
+
+
+@pytest.mark.parametrize("model", ["incident", "victim"])
+def test_the_django_admin_hides_other_peoples_drafts_like_the_api(documenter, admin_user, model):
+    from django.test import Client
+
+    incident = make_incident(documenter, title="Draft-title-Zq9")
+    victim = make_victim(documenter, incident, name="Draft-victim-Zq9")
+    record = incident if model == "incident" else victim
+    browser = Client()
+    browser.force_login(admin_user)
+
+    listing = browser.get(f"/en/admin/incidents/{model}/")
+    detail = browser.get(f"/en/admin/incidents/{model}/{record.pk}/change/")
+
+    assert listing.status_code == 200
+    assert b"Zq9" not in listing.content
+    assert detail.status_code in (302, 404)
+    assert b"Zq9" not in detail.content
