@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format bench deps dev-deps messages worker clean
+.PHONY: run test lint format bench deps dev-deps messages worker clean system-deps assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,35 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
 
+# System tools the tests need: Debian's Chromium (browser tests) and Node/npm (front-end assets).
+# Installed only when missing and only as root (CI); elsewhere the browser tests skip with a reason.
+SYSTEM_PACKAGES := chromium nodejs npm
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	elif [ -n "$$missing" ]; then echo "missing system tools:$$missing (browser tests will skip)"; fi
+
+# Front-end data from npm at install time, served locally (no CDN): the Natural Earth country
+# outline for the public map (MAP_COUNTRY: ISO 3166-1 numeric id, 760 = Syria).
+MAP_COUNTRY ?= 760
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/outline.geojson: node_modules/.installed scripts/build_outline.mjs
+	node scripts/build_outline.mjs $(MAP_COUNTRY) $@
+
+assets: static/vendor/outline.geojson
+
 # Recompile translations when gettext is present; the compiled .mo files are committed for machines without it.
 messages:
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v0; fi
 
-run: deps messages
+run: deps messages assets
 	@mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 $(BIN)/python manage.py load_demo
@@ -42,7 +66,7 @@ run: deps messages
 	fi
 
 # Uses DATABASE_URL and REDIS_URL when set; SQLite and eager tasks otherwise.
-test: dev-deps messages
+test: system-deps dev-deps messages assets
 	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
 		$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -5,7 +5,6 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from incidents import api as incidents_api
-from incidents import views as incidents_views
 
 from .api import router
 from .health import healthz
@@ -33,7 +32,7 @@ urlpatterns = [
 ]
 
 urlpatterns += i18n_patterns(
-    path("", incidents_views.home, name="home"),
+    path("", include("incidents.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,
