@@ -15,7 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers as drf_serializers
 
-from .models import Incident, Location, Perpetrator, Role, Victim
+from .models import Incident, Location, Perpetrator, Role, Victim, age_group_for
 from .serializers import IncidentSerializer, VictimSerializer
 
 
@@ -150,6 +150,9 @@ class VictimForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.errors:
             validate_with(VictimSerializer, self, incident=self.incident)
+        if not self.errors and cleaned.get("age_years") is not None:
+            # An age in years implies the age group (the model's one definition), as the service applies it.
+            cleaned["age_group"] = age_group_for(cleaned["age_years"], cleaned.get("age_group") or "unknown")
         return cleaned
 
     def service_fields(self) -> dict[str, Any]:

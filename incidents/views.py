@@ -25,7 +25,7 @@ from audit.models import AuditEntry
 
 from . import roles, services, workflow
 from .forms import IncidentForm, ReopenForm, ReviewForm, VictimForm, tree_choices
-from .models import Incident, Location, Perpetrator, Status, Victim
+from .models import Category, Incident, Location, Perpetrator, Status, Victim
 from .workflow import IllegalTransition
 
 STATUS_ORDER = [Status.CHANGES_REQUESTED, Status.DRAFT, Status.SUBMITTED, Status.VERIFIED, Status.REJECTED]
@@ -297,7 +297,7 @@ def victim_add(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 _("Victim added: %(name)s (%(category)s).")
-                % {"name": str(victim), "category": victim.get_category_display()},
+                % {"name": str(victim), "category": Category(victim.category).label},
             )
             return redirect(reverse("incident-detail", args=[pk]) + "#victims")
     return render(

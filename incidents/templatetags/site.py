@@ -70,3 +70,14 @@ def kind_label(value: str) -> str:
     from incidents.views import KIND_LABELS
 
     return str(KIND_LABELS.get(value, value))
+
+
+@register.filter
+def category_label(value: str) -> str:
+    """A victim's derived category (child, woman, man, unknown) in the page's language."""
+    from incidents.models import Category
+
+    try:
+        return str(Category(value).label)
+    except ValueError:
+        return value
