@@ -17,8 +17,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditEntry
@@ -296,8 +298,11 @@ def victim_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Victim added: %(name)s (%(category)s).")
-                % {"name": str(victim), "category": Category(victim.category).label},
+                format_html(
+                    _("Victim added: %(name)s (%(category)s).") % {"name": "<bdi>{}</bdi>", "category": "{}"},
+                    str(victim),
+                    Category(victim.category).label,
+                ),
             )
             return redirect(reverse("incident-detail", args=[pk]) + "#victims")
     return render(
@@ -410,10 +415,10 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 
 KIND_LABELS = {
-    "incidents": _("Incidents"),
-    "victims": _("Victims"),
-    "testimonies": _("Testimonies"),
-    "media": _("Media"),
+    "incidents": gettext_lazy("Incidents"),
+    "victims": gettext_lazy("Victims"),
+    "testimonies": gettext_lazy("Testimonies"),
+    "media": pgettext_lazy("evidence", "Media"),
 }
 
 

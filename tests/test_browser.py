@@ -1,0 +1,275 @@
+"""The four journeys in a real browser (Debian's Chromium driven by Playwright) against the live server:
+a documenter records and submits an incident, a reviewer approves it, an admin runs and publishes a
+count, and the public page shows it — once in English (desktop width) and once in Arabic (phone width,
+right to left). Every page is screenshotted into test-artifacts/screenshots/, no request may leave
+127.0.0.1, and the Arabic pages may show no untranslated text.
+
+Skips with a reason when Chromium or Playwright is missing on a newcomer's machine; fails under CI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from incidents.models import Incident, Location, Perpetrator, Status, Victim
+from tests.conftest import make_user, skip_or_fail, transactional
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+# Text on an Arabic page that is not the page's own words: user data (<bdi>), code, anything marked
+# as another language, and left-to-right literals (dates in ISO form, coordinates).
+VISIBLE_OWN_TEXT = """() => {
+  const root = document.body.cloneNode(true);
+  root.querySelectorAll('bdi, code, script, style, input, [lang]:not([lang="ar"]), [dir="ltr"]').forEach((e) => e.remove());
+  return root.textContent;
+}"""
+
+
+# The elements sticking out of the screen, to say which one breaks the phone layout.
+WIDEST = """() => Array.from(document.querySelectorAll('body *'))
+  .filter((e) => e.scrollWidth > window.innerWidth + 1 && getComputedStyle(e).overflowX === 'visible')
+  .map((e) => e.tagName + '.' + e.className + '#' + e.id + ':' + e.scrollWidth)"""
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright Python package is not installed (make dev-deps)")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+class Session:
+    """One signed-in (or anonymous) browser context, refusing every request that leaves 127.0.0.1."""
+
+    def __init__(self, browser, base_url: str, language: str, viewport: dict, prefix: str):
+        self.context = browser.new_context(viewport=viewport, locale="ar" if language == "ar" else "en-GB")
+        self.language = language
+        self.base_url = base_url
+        self.prefix = prefix
+        self.outside_requests: list[str] = []
+        self.console_errors: list[str] = []
+        self.context.route("**/*", self._only_local)
+        self.page = self.context.new_page()
+        self.page.on("dialog", lambda dialog: dialog.accept())
+        self.page.on(
+            "console", lambda message: self.console_errors.append(message.text) if message.type == "error" else None
+        )
+        self.shots = 0
+
+    def _only_local(self, route) -> None:
+        url = urlparse(route.request.url)
+        if url.scheme in ("data", "blob") or url.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            self.outside_requests.append(route.request.url)
+            route.abort()
+
+    def go(self, path: str) -> None:
+        self.page.goto(f"{self.base_url}/{self.language}{path}")
+
+    def sign_in(self, username: str) -> None:
+        self.go("/accounts/login/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", f"pw-{username}-long-enough")
+        self.page.click("main button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def check_page(self, name: str) -> None:
+        """Screenshot the page; check direction, phone-width fit and (in Arabic) untranslated text."""
+        page = self.page
+        page.wait_for_load_state()
+        self.shots += 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / f"{self.prefix}-{self.language}-{self.shots:02d}-{name}.png"), full_page=True
+        )
+        direction = page.get_attribute("html", "dir")
+        assert direction == ("rtl" if self.language == "ar" else "ltr"), name
+        assert page.get_attribute("html", "lang") == self.language
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name}: the page is {overflow}px wider than the screen: {page.evaluate(WIDEST)}"
+        if self.language == "ar":
+            leftovers = LATIN_WORD.findall(page.evaluate(VISIBLE_OWN_TEXT))
+            assert leftovers == [], f"{name}: untranslated text on the Arabic page: {leftovers}"
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.outside_requests == [], f"requests left 127.0.0.1: {self.outside_requests}"
+        assert self.console_errors == [], f"browser console errors: {self.console_errors}"
+
+
+JOURNEY = {
+    "en": {
+        "viewport": {"width": 1280, "height": 900},
+        "title": "Airstrike on the Maarat al-Numan market",
+        "place_search": "Idlib",
+        "victims": [("فاطمة", "Fatima", "female", "9"), ("مريم", "Maryam", "female", "34")],
+        "child": "Child",
+        "woman": "Woman (adult female)",
+        "submitted": "Submitted",
+        "verified": "Verified",
+        "civilians": "Civilians killed (at least)",
+    },
+    "ar": {
+        "viewport": {"width": 390, "height": 844},
+        "title": "غارة جوية على سوق معرة النعمان",
+        "place_search": "ادلب",  # without the hamza: the search folds letter forms
+        "victims": [("خالد", "Khaled", "male", "12"), ("أحمد", "Ahmad", "male", "40")],
+        "child": "طفل",
+        "woman": "رجل (ذكر بالغ)",
+        "submitted": "مُرسَل للمراجعة",
+        "verified": "موثَّق",
+        "civilians": "المدنيون القتلى (على الأقل)",
+    },
+}
+
+
+@transactional
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_document_review_count_and_publish_in_the_browser(chromium, live_server, settings, language):
+    settings.REVIEW_MIN_EVIDENCE = 0
+    words = JOURNEY[language]
+    documenter = make_user(f"documenter-{language}", "documenter")
+    reviewer = make_user(f"reviewer-{language}", "reviewer")
+    admin = make_user(f"admin-{language}", "admin")
+    idlib = Location.objects.get(name="Idlib")
+    russia = Perpetrator.objects.get(name="Russian forces")
+    base = live_server.url
+
+    # --- The documenter records an incident with two victims and submits it. ---
+    documenter_session = Session(chromium, base, language, words["viewport"], "1-documenter")
+    page = documenter_session.page
+    documenter_session.sign_in(documenter.username)
+    documenter_session.check_page("my-cases-empty")
+    page.click(f"a[href='/{language}/incidents/new/'] >> nth=0")
+    documenter_session.check_page("new-incident")
+    page.fill("#id_title", words["title"])
+    page.fill(".select-search[aria-controls=id_location]", words["place_search"])
+    assert page.input_value("#id_location") == str(idlib.pk)
+    page.select_option("#id_perpetrator", str(russia.pk))
+    page.select_option("#id_weapon", "fixed_wing_aircraft")
+    page.fill("#id_occurred_on", "2020-01-15")
+    page.select_option("#id_date_precision", "day")
+    page.fill("#id_injured_count", "12")
+    page.fill(
+        "#id_description", "Warplanes struck the market at noon." if language == "en" else "قصفت الطائرات السوق ظهرًا."
+    )
+    # The draft saves itself: the form's address becomes the new draft's page.
+    page.wait_for_function(
+        "() => /\\/incidents\\/\\d+\\/$/.test(document.querySelector('form[data-autosave]').getAttribute('action'))"
+    )
+    documenter_session.check_page("draft-autosaved")
+    page.click("form[data-autosave] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/incidents/\d+/$"))
+    incident = Incident.objects.get(created_by=documenter)
+    assert (incident.title, incident.location_id, incident.perpetrator_id, incident.occurred_on) == (
+        words["title"],
+        idlib.pk,
+        russia.pk,
+        dt.date(2020, 1, 15),
+    )
+    for name_ar, name, sex, age in words["victims"]:
+        page.fill("#id_name_ar", name_ar)
+        page.fill("#id_name", name)
+        page.select_option("#id_sex", sex)
+        page.fill("#id_age_years", age)
+        page.click("form.quick-add button[type=submit]")
+        page.wait_for_load_state()
+    victims_table = page.locator("table.victims")
+    assert victims_table.locator("tbody tr").count() == 2
+    assert words["child"] in victims_table.inner_text()
+    assert words["woman"] in victims_table.inner_text()
+    documenter_session.check_page("incident-with-victims")
+    page.click("#submit button[type=submit]")
+    page.wait_for_url(f"{base}/{language}/")
+    assert words["submitted"] in page.locator("main").inner_text()
+    documenter_session.check_page("my-cases-submitted")
+    incident.refresh_from_db()
+    assert incident.status == Status.SUBMITTED
+    assert set(Victim.objects.filter(incident=incident).values_list("status", flat=True)) == {Status.SUBMITTED}
+    documenter_session.close()
+
+    # --- The reviewer finds it in the queue and approves it, victim by victim. ---
+    reviewer_session = Session(chromium, base, language, words["viewport"], "2-reviewer")
+    page = reviewer_session.page
+    reviewer_session.sign_in(reviewer.username)
+    reviewer_session.go("/review/")
+    reviewer_session.check_page("review-queue")
+    page.click(f"a[href='/{language}/review/incidents/{incident.pk}/']")
+    reviewer_session.check_page("review-incident")
+    page.check("input[name=decision][value=approve]")
+    page.fill("#id_comment", "Consistent with the footage." if language == "en" else "متّسق مع المقاطع المصوّرة.")
+    page.click(".review-decision button[type=submit]")
+    page.wait_for_url(f"{base}/{language}/review/")
+    reviewer_session.check_page("review-queue-after-approval")
+    incident.refresh_from_db()
+    assert incident.status == Status.VERIFIED
+    assert set(Victim.objects.filter(incident=incident).values_list("status", flat=True)) == {Status.VERIFIED}
+    reviewer_session.close()
+
+    run_count_and_public_page(chromium, base, language, words, admin)
+
+
+def run_count_and_public_page(chromium, base: str, language: str, words: dict, admin) -> None:
+    """The admin runs a count, watches it finish, publishes it; the public page shows it."""
+    admin_session = Session(chromium, base, language, words["viewport"], "3-admin")
+    page = admin_session.page
+    admin_session.sign_in(admin.username)
+    admin_session.go("/counts/")
+    admin_session.check_page("counts")
+    page.check("input[name=mode][value=window]")
+    page.fill("#id_date_from", "2020-01-01")
+    page.fill("#id_date_to", "2020-01-31")
+    page.click(".count-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/counts/\d+/$"))
+    page.wait_for_selector("[data-count-status].status-done", timeout=60_000)
+    admin_session.check_page("count-done")
+    assert "2" in page.locator(".figure .value").first.inner_text()
+    page.click("form[action$='/publish/'] button[type=submit]")
+    page.wait_for_load_state()
+    admin_session.check_page("count-published")
+    admin_session.go("/admin/")
+    admin_session.page.wait_for_load_state()
+    admin_session.screenshot_only = True
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"3-admin-{language}-99-vocabularies.png"), full_page=True)
+    assert page.locator("a[href$='/admin/incidents/location/']").count() >= 1
+    admin_session.close()
+
+    public_session = Session(chromium, base, language, words["viewport"], "4-public")
+    page = public_session.page
+    public_session.go("/figures/")
+    public_session.check_page("published-figures")
+    main = page.locator("main").inner_text()
+    assert words["civilians"] in main
+    assert page.locator(".map svg path.country").count() == 1
+    assert page.locator(".map svg circle.symbol").count() == 1
+    assert page.locator("p.summary").inner_text().strip() != ""
+    public_session.close()
