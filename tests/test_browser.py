@@ -37,7 +37,8 @@ LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # as another language, and left-to-right literals (dates in ISO form, coordinates).
 VISIBLE_OWN_TEXT = """() => {
   const root = document.body.cloneNode(true);
-  root.querySelectorAll('bdi, code, script, style, input, [lang]:not([lang="ar"]), [dir="ltr"]').forEach((e) => e.remove());
+  const foreign = 'bdi, code, script, style, input, [lang]:not([lang="ar"]), [dir="ltr"]';
+  root.querySelectorAll(foreign).forEach((e) => e.remove());
   return root.textContent;
 }"""
 
