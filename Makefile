@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format bench deps dev-deps messages worker clean system-deps assets
+.PHONY: run test lint format bench deps dev-deps system-deps assets messages worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,18 +22,6 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
-
-# System tools the tests need: Debian's Chromium (browser tests) and Node/npm (front-end assets).
-# Installed only when missing and only as root (CI); elsewhere the browser tests skip with a reason.
-SYSTEM_PACKAGES := chromium nodejs npm
-system-deps:
-	@missing=""; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	command -v node >/dev/null || missing="$$missing nodejs"; \
-	command -v npm >/dev/null || missing="$$missing npm"; \
-	if [ -n "$$missing" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	elif [ -n "$$missing" ]; then echo "missing system tools:$$missing (browser tests will skip)"; fi
 
 # Front-end data from npm at install time, served locally (no CDN): the Natural Earth country
 # outline for the public map (MAP_COUNTRY: ISO 3166-1 numeric id, 760 = Syria).
@@ -51,7 +39,7 @@ assets: static/vendor/outline.geojson
 messages:
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v0; fi
 
-run: deps messages assets
+run: deps system-deps messages assets
 	@mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 $(BIN)/python manage.py load_demo
@@ -65,8 +53,25 @@ run: deps messages assets
 		DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	fi
 
+# Debian packages needed at run and test time, installed only when missing and only as root:
+# libmagic (file types by content), ffmpeg (audio/video checks and metadata stripping), Pango and
+# HarfBuzz for WeasyPrint's PDF reports and the fonts they embed (Amiri for Arabic, DejaVu for Latin);
+# Chromium for the browser tests, Node/npm for the front-end assets (make assets).
+SYSTEM_PACKAGES := libmagic1 ffmpeg libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
+	fontconfig fonts-hosny-amiri fonts-dejavu-core chromium nodejs npm
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing system packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "missing system packages (install them as root):" $$missing; \
+	fi
+
 # Uses DATABASE_URL and REDIS_URL when set; SQLite and eager tasks otherwise.
-test: system-deps dev-deps messages assets
+test: dev-deps system-deps messages assets
 	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
