@@ -59,8 +59,11 @@ run: deps system-deps messages assets
 # Chromium for the browser tests, Node/npm for the front-end assets (make assets).
 SYSTEM_PACKAGES := libmagic1 ffmpeg libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
 	fontconfig fonts-hosny-amiri fonts-dejavu-core chromium nodejs npm
+# Tools that may come from elsewhere than Debian (e.g. Node with its own npm): present on PATH is enough.
+SYSTEM_COMMANDS := chromium:chromium nodejs:node npm:npm
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		for pair in $(SYSTEM_COMMANDS); do [ "$${pair%%:*}" = "$$p" ] && command -v "$${pair#*:}" >/dev/null && continue 2; done; \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
