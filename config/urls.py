@@ -41,6 +41,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", include("incidents.urls")),
+    path("", include("evidence.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,

@@ -7,6 +7,7 @@ state forbids it, or a concurrent decision won), 400 (invalid input, shown per f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -242,14 +243,35 @@ def _json_or_refusal(request: HttpRequest, message: str, status: int, pk: int) -
     return refusal(request, message, status, back=reverse("incident-detail", args=[pk]))
 
 
+# The evidence app (which may import incidents, never the reverse) registers what the incident and
+# review pages show of an incident's testimony and media.
+_EVIDENCE_PROVIDERS: list[Callable[[HttpRequest, Incident], dict[str, Any]]] = []
+
+
+def register_evidence_provider(provider: Callable[[HttpRequest, Incident], dict[str, Any]]) -> None:
+    if provider not in _EVIDENCE_PROVIDERS:
+        _EVIDENCE_PROVIDERS.append(provider)
+
+
 def evidence_for(request: HttpRequest, incident: Incident) -> dict[str, Any]:
-    """Testimony and media shown with an incident, when the evidence app provides them."""
-    try:
-        from evidence import views as evidence_views
-    except ImportError:  # pragma: no cover - the evidence app always ships with views
-        return {}
-    provider = getattr(evidence_views, "evidence_for_incident", None)
-    return provider(request, incident) if provider else {}
+    """Testimony and media shown with an incident, from the registered providers."""
+    shown: dict[str, Any] = {}
+    for provider in _EVIDENCE_PROVIDERS:
+        shown.update(provider(request, incident))
+    return shown
+
+
+def submit_own_evidence(user: Any, incident: Incident) -> None:
+    """The page's one "submit" also sends the author's draft evidence for this incident (testimony,
+    media, sources: every kind registered with the workflow) to review, one workflow call each."""
+    for kind in workflow.KINDS.values():
+        if kind.model in (Incident, Victim) or kind.incident_path != "incident":
+            continue
+        drafts = kind.model.objects.filter(
+            incident=incident, created_by=user, status__in=[Status.DRAFT, Status.CHANGES_REQUESTED]
+        )
+        for record in drafts.order_by("pk"):
+            workflow.submit(user, record)
 
 
 @login_required
@@ -257,7 +279,9 @@ def evidence_for(request: HttpRequest, incident: Incident) -> dict[str, Any]:
 def incident_submit(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     try:
-        workflow.submit(request.user, incident)
+        with transaction.atomic():
+            workflow.submit(request.user, incident)
+            submit_own_evidence(request.user, incident)
     except PermissionDenied as exc:
         return refusal(request, message_of(exc), 403, back=reverse("incident-detail", args=[pk]))
     except IllegalTransition as exc:
@@ -418,6 +442,7 @@ KIND_LABELS = {
     "victims": gettext_lazy("Victims"),
     "testimonies": gettext_lazy("Testimonies"),
     "media": pgettext_lazy("evidence", "Media"),
+    "sources": gettext_lazy("Sources"),
 }
 
 

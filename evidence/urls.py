@@ -1,0 +1,10 @@
+"""Evidence pages, under the /en/ and /ar/ prefixes next to the incident pages."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("incidents/<int:pk>/testimony/", views.testimony_new, name="testimony-new"),
+    path("incidents/<int:pk>/media/", views.media_upload, name="media-upload"),
+]
