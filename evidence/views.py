@@ -127,7 +127,7 @@ def media_upload(request: HttpRequest, pk: int) -> HttpResponse:
         upload = request.FILES.get("file")
         if upload is None:
             return refusal(request, _("Choose a file to upload."), 400, back=back)
-        item, created = services.upload_media(
+        _item, created = services.upload_media(
             author=request.user, incident=incident, upload=upload, description=request.POST.get("description", "")
         )
     except UploadTooLarge as exc:
