@@ -140,6 +140,10 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Tests use a file too, not shared in-memory SQLite: the browser tests' live server answers
+            # parallel requests (thumbnails, uploads), and one in-memory connection shared by its
+            # threads fails them with "database table is locked".
+            "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
         }
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True

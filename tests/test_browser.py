@@ -83,6 +83,7 @@ class Session:
             "console", lambda message: self.console_errors.append(message.text) if message.type == "error" else None
         )
         self.shots = 0
+        self.taken: dict[str, bool] = {}
 
     def _only_local(self, route) -> None:
         url = urlparse(route.request.url)
@@ -107,6 +108,7 @@ class Session:
         page = self.page
         page.wait_for_load_state()
         self.shots += 1
+        self.taken[name] = True
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(
             path=str(SCREENSHOTS / f"{self.prefix}-{self.language}-{self.shots:02d}-{name}.png"), full_page=True
@@ -119,6 +121,9 @@ class Session:
         if self.language == "ar":
             leftovers = LATIN_WORD.findall(page.evaluate(VISIBLE_OWN_TEXT))
             assert leftovers == [], f"{name}: untranslated text on the Arabic page: {leftovers}"
+
+    def shots_of(self, name: str) -> bool:
+        return self.taken.get(name, False)
 
     def close(self) -> None:
         self.context.close()
@@ -133,7 +138,9 @@ JOURNEY = {
         "place_search": "Idlib",
         "victims": [("فاطمة", "Fatima", "female", "9"), ("مريم", "Maryam", "female", "34")],
         "child": "Child",
-        "woman": "Woman (adult female)",
+        "adult": "Woman (adult female)",
+        "narrative": "Warplanes struck the market at noon.",
+        "comment": "Consistent with the footage and the testimony.",
         "submitted": "Submitted",
         "verified": "Verified",
         "civilians": "Civilians killed (at least)",
@@ -144,7 +151,9 @@ JOURNEY = {
         "place_search": "ادلب",  # without the hamza: the search folds letter forms
         "victims": [("خالد", "Khaled", "male", "12"), ("أحمد", "Ahmad", "male", "40")],
         "child": "طفل",
-        "woman": "رجل (ذكر بالغ)",
+        "adult": "رجل (ذكر بالغ)",
+        "narrative": "قصفت الطائرات السوق ظهرًا.",
+        "comment": "متّسق مع المقاطع المصوّرة والشهادة.",
         "submitted": "مُرسَل للمراجعة",
         "verified": "موثَّق",
         "civilians": "المدنيون القتلى (على الأقل)",
@@ -152,10 +161,40 @@ JOURNEY = {
 }
 
 
+@pytest.fixture
+def evidence_storage(settings, tmp_path):
+    """A private media directory and a witness key; tasks run in-process for the live server
+    (the real worker has its own tests: tests/test_worker.py, tests/evidence/test_media_worker.py)."""
+    import base64
+
+    from config.celery import app
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    settings.WITNESS_KEYS = {"browser": base64.b64encode(b"B" * 32).decode()}
+    settings.WITNESS_KEY_ID = "browser"
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield tmp_path
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+def evidence_files(folder: Path) -> list[Path]:
+    """Two photos made on the spot (nothing binary is committed), one with a GPS position."""
+    from PIL import ExifTags, Image
+
+    with_gps = folder / "market-gps.jpg"
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N", 2: (35.0, 55.0, 50.16), 3: "E", 4: (36.0, 38.0, 2.04)})
+    Image.new("RGB", (320, 240), (160, 40, 30)).save(with_gps, "JPEG", exif=exif.tobytes())
+    plain = folder / "street.png"
+    Image.new("RGB", (200, 150), (30, 90, 160)).save(plain, "PNG")
+    return [with_gps, plain]
+
+
 @transactional
 @pytest.mark.parametrize("language", ["en", "ar"])
-def test_document_review_count_and_publish_in_the_browser(chromium, live_server, settings, language):
-    settings.REVIEW_MIN_EVIDENCE = 0
+def test_document_review_count_and_publish_in_the_browser(chromium, live_server, evidence_storage, language):
     words = JOURNEY[language]
     documenter = make_user(f"documenter-{language}", "documenter")
     reviewer = make_user(f"reviewer-{language}", "reviewer")
@@ -164,7 +203,7 @@ def test_document_review_count_and_publish_in_the_browser(chromium, live_server,
     russia = Perpetrator.objects.get(name="Russian forces")
     base = live_server.url
 
-    # --- The documenter records an incident with two victims and submits it. ---
+    # --- The documenter records an incident, its victims, testimony and photos, and submits it. ---
     documenter_session = Session(chromium, base, language, words["viewport"], "1-documenter")
     page = documenter_session.page
     documenter_session.sign_in(documenter.username)
@@ -179,9 +218,7 @@ def test_document_review_count_and_publish_in_the_browser(chromium, live_server,
     page.fill("#id_occurred_on", "2020-01-15")
     page.select_option("#id_date_precision", "day")
     page.fill("#id_injured_count", "12")
-    page.fill(
-        "#id_description", "Warplanes struck the market at noon." if language == "en" else "قصفت الطائرات السوق ظهرًا."
-    )
+    page.fill("#id_description", words["narrative"])
     # The draft saves itself: the form's address becomes the new draft's page.
     page.wait_for_function(
         "() => /\\/incidents\\/\\d+\\/$/.test(document.querySelector('form[data-autosave]').getAttribute('action'))"
@@ -206,8 +243,27 @@ def test_document_review_count_and_publish_in_the_browser(chromium, live_server,
     victims_table = page.locator("table.victims")
     assert victims_table.locator("tbody tr").count() == 2
     assert words["child"] in victims_table.inner_text()
-    assert words["woman"] in victims_table.inner_text()
+    assert words["adult"] in victims_table.inner_text()
     documenter_session.check_page("incident-with-victims")
+
+    page.click("#testimony a.button")
+    page.wait_for_url(re.compile(r".*/testimony/$"))
+    page.fill("#id_witness_name", "Witness Canary-Browser")
+    page.fill("#id_witness_contact", "+963-000-browser")
+    page.fill("#id_taken_on", "2020-01-16")
+    page.fill("#id_language", "ar")
+    page.fill("#id_statement", "رأيت الطائرة تقصف السوق عند الظهر.")
+    documenter_session.check_page("testimony-form")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/incidents/\d+/(#testimony)?$"))
+    assert "Canary-Browser" not in page.content()  # the identity is never shown back
+
+    page.set_input_files("#upload-files", [str(path) for path in evidence_files(evidence_storage)])
+    page.click(".upload-form button[type=submit]")
+    page.wait_for_selector(".upload-progress progress[value='100'] >> nth=1")
+    page.wait_for_selector(".thumbnails img >> nth=1", timeout=30_000)
+    documenter_session.check_page("evidence-uploaded")
+
     page.click("#submit button[type=submit]")
     page.wait_for_url(f"{base}/{language}/")
     assert words["submitted"] in page.locator("main").inner_text()
@@ -217,16 +273,25 @@ def test_document_review_count_and_publish_in_the_browser(chromium, live_server,
     assert set(Victim.objects.filter(incident=incident).values_list("status", flat=True)) == {Status.SUBMITTED}
     documenter_session.close()
 
-    # --- The reviewer finds it in the queue and approves it, victim by victim. ---
+    # --- The reviewer approves the evidence, then the incident with its victims. ---
     reviewer_session = Session(chromium, base, language, words["viewport"], "2-reviewer")
     page = reviewer_session.page
     reviewer_session.sign_in(reviewer.username)
     reviewer_session.go("/review/")
     reviewer_session.check_page("review-queue")
+    assert page.locator("table.records tbody tr").count() == 6  # the incident, 2 victims, testimony, 2 photos
+    for kind in ("testimonies", "media", "media"):
+        page.click(f"a[href^='/{language}/review/{kind}/'] >> nth=0")
+        if kind == "media" and not reviewer_session.shots_of("review-media"):
+            assert page.locator(".gps-map svg .gps-point").count() == 1  # GPS, for reviewers only
+            reviewer_session.check_page("review-media")
+        page.check("input[name=decision][value=approve]")
+        page.click(".review-decision button[type=submit]")
+        page.wait_for_url(f"{base}/{language}/review/")
     page.click(f"a[href='/{language}/review/incidents/{incident.pk}/']")
     reviewer_session.check_page("review-incident")
     page.check("input[name=decision][value=approve]")
-    page.fill("#id_comment", "Consistent with the footage." if language == "en" else "متّسق مع المقاطع المصوّرة.")
+    page.fill("#id_comment", words["comment"])
     page.click(".review-decision button[type=submit]")
     page.wait_for_url(f"{base}/{language}/review/")
     reviewer_session.check_page("review-queue-after-approval")
@@ -258,7 +323,6 @@ def run_count_and_public_page(chromium, base: str, language: str, words: dict, a
     admin_session.check_page("count-published")
     admin_session.go("/admin/")
     admin_session.page.wait_for_load_state()
-    admin_session.screenshot_only = True
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"3-admin-{language}-99-vocabularies.png"), full_page=True)
     assert page.locator("a[href$='/admin/incidents/location/']").count() >= 1

@@ -133,9 +133,9 @@
       event.preventDefault();
       var files = Array.prototype.slice.call(input.files);
       var failures = 0;
-      var remaining = files.length;
       list.textContent = "";
-      files.forEach(function (file) {
+      // One row per file, all shown at once; sent one after another (kinder to a slow link).
+      var rows = files.map(function (file) {
         var item = document.createElement("li");
         var name = document.createElement("bdi");
         name.textContent = file.name;
@@ -147,8 +147,24 @@
         item.appendChild(name); item.appendChild(document.createTextNode(" ")); item.appendChild(bar);
         item.appendChild(document.createTextNode(" ")); item.appendChild(note);
         list.appendChild(item);
+        return { file: file, bar: bar, note: note };
+      });
+      function reasonOf(request) {
+        try {
+          var body = JSON.parse(request.responseText);
+          if (body.detail) return String(body.detail);
+          return Object.keys(body).map(function (key) { return [].concat(body[key]).join(" "); }).join(" ");
+        } catch (e) { return ""; }
+      }
+      function send(index) {
+        if (index >= rows.length) {
+          if (summary) summary.textContent = failures ? text("some-failed", "Some files were not uploaded.") : text("all-uploaded", "All files uploaded. Thumbnails appear when ready.");
+          if (!failures) setTimeout(function () { window.location.reload(); }, 800);
+          return;
+        }
+        var row = rows[index];
         var data = new FormData();
-        data.append("file", file);
+        data.append("file", row.file);
         form.querySelectorAll("input[type=hidden], textarea, input[type=text]").forEach(function (field) {
           if (field.name && field.name !== "csrfmiddlewaretoken") data.append(field.name, field.value);
         });
@@ -157,36 +173,26 @@
         request.setRequestHeader("X-CSRFToken", csrfToken(form));
         request.setRequestHeader("Accept", "application/json");
         request.upload.addEventListener("progress", function (progress) {
-          if (progress.lengthComputable) bar.value = Math.round((progress.loaded / progress.total) * 100);
+          if (progress.lengthComputable) row.bar.value = Math.round((progress.loaded / progress.total) * 100);
         });
         request.addEventListener("loadend", function () {
           if (request.status >= 200 && request.status < 300) {
-            bar.value = 100;
-            note.textContent = text("uploaded", "Uploaded");
+            row.bar.value = 100;
+            row.note.textContent = text("uploaded", "Uploaded");
           } else {
             failures += 1;
-            var reason = "";
-            try { reason = JSON.parse(request.responseText).detail || ""; } catch (e) { reason = ""; }
-            if (!reason && typeof JSON.parse === "function") {
-              try {
-                var errors = JSON.parse(request.responseText);
-                reason = Object.keys(errors).map(function (key) { return [].concat(errors[key]).join(" "); }).join(" ");
-              } catch (e) { reason = ""; }
-            }
             var label = request.status === 415 ? text("unsupported", "This file type is not accepted.")
               : request.status === 413 ? text("too-large", "This file is too large.")
               : text("upload-failed", "Upload failed.");
-            note.textContent = label + (reason ? " " + reason : "");
-            note.className = "upload-note error";
+            var reason = reasonOf(request);
+            row.note.textContent = label + (reason ? " " + reason : "");
+            row.note.className = "upload-note error";
           }
-          remaining -= 1;
-          if (remaining === 0) {
-            if (summary) summary.textContent = failures ? text("some-failed", "Some files were not uploaded.") : text("all-uploaded", "All files uploaded. Thumbnails appear when ready.");
-            if (!failures) setTimeout(function () { window.location.reload(); }, 800);
-          }
+          send(index + 1);
         });
         request.send(data);
-      });
+      }
+      send(0);
     });
   }
   document.querySelectorAll("form[data-upload-url]").forEach(enhanceUpload);
