@@ -17,7 +17,21 @@ from .models import Testimony, Witness
 from .serializers import TestimonySerializer
 
 
+# The languages testimony is usually given in; stored as the language code the API takes.
+TESTIMONY_LANGUAGES = [
+    ("ar", _("Arabic")),
+    ("ku", _("Kurdish")),
+    ("en", _("English")),
+    ("tr", _("Turkish")),
+    ("syc", _("Syriac")),
+    ("hy", _("Armenian")),
+    ("fr", _("French")),
+    ("de", _("German")),
+]
+
+
 class TestimonyForm(forms.ModelForm):
+    language = forms.ChoiceField(label=_("Language of the testimony"), choices=TESTIMONY_LANGUAGES, initial="ar")
     witness = forms.ModelChoiceField(
         label=_("Witness already registered"),
         queryset=Witness.objects.none(),
@@ -34,7 +48,6 @@ class TestimonyForm(forms.ModelForm):
         model = Testimony
         fields = ["taken_on", "language", "statement", "consent_to_publish"]
         widgets = {"taken_on": DateInput(), "statement": forms.Textarea(attrs={"rows": 8, "dir": "auto"})}
-        help_texts = {"language": _("A language code: ar, en, ku …")}
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -251,7 +251,7 @@ def test_document_review_count_and_publish_in_the_browser(chromium, live_server,
     page.fill("#id_witness_name", "Witness Canary-Browser")
     page.fill("#id_witness_contact", "+963-000-browser")
     page.fill("#id_taken_on", "2020-01-16")
-    page.fill("#id_language", "ar")
+    page.select_option("#id_language", "ar")
     page.fill("#id_statement", "رأيت الطائرة تقصف السوق عند الظهر.")
     documenter_session.check_page("testimony-form")
     page.click("main form button[type=submit]")

@@ -57,7 +57,9 @@ def test_testimony_needs_a_witness_and_saves_nothing_when_invalid(documenter):
     no_witness = client.post(f"/en/incidents/{incident.pk}/testimony/", filled_testimony_form(witness_name=""))
     assert no_witness.status_code == 400
     assert "Choose a witness" in " ".join(no_witness.context["form"].errors["witness"])
-    bad_language = client.post(f"/en/incidents/{incident.pk}/testimony/", filled_testimony_form(language="not a code!"))
+    bad_language = client.post(
+        f"/en/incidents/{incident.pk}/testimony/", filled_testimony_form(language="xx-not-offered")
+    )
     assert bad_language.status_code == 400
     assert "language" in bad_language.context["form"].errors
     future = client.post(f"/en/incidents/{incident.pk}/testimony/", filled_testimony_form(taken_on="2999-01-01"))
