@@ -16,7 +16,6 @@ from incidents.forms import DateInput, validate_with
 from .models import Testimony, Witness
 from .serializers import TestimonySerializer
 
-
 # The languages testimony is usually given in; stored as the language code the API takes.
 TESTIMONY_LANGUAGES = [
     ("ar", _("Arabic")),
