@@ -45,7 +45,7 @@ def day_columns(rows: list[dict[str, Any]], width: int = 600, height: int = 160)
     """A column per day (dates ascending) scaled into a width × height box."""
     rows = sorted(rows, key=lambda row: row.get("date", ""))
     largest = max((int(row.get("total") or 0) for row in rows), default=0)
-    step = width / max(len(rows), 1)
+    step = min(width / max(len(rows), 1), 40)  # a lone day is a column, not a wall
     columns = []
     for index, row in enumerate(rows):
         value = int(row.get("total") or 0)
