@@ -59,7 +59,16 @@ def chromium():
         skip_or_fail("the playwright Python package is not installed (make dev-deps)")
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Once Playwright's loop runs in this thread, Django keeps its connections per async context:
+    # new connection objects, which must carry the serialized seed data that transactional tests
+    # restore (places, parties, groups) when the database was set up before the browser started.
+    from django.db import connections
+
+    serialized = {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
     playwright = sync_playwright().start()
+    for alias, contents in serialized.items():
+        if contents is not None:
+            connections[alias]._test_serialized_contents = contents
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
     yield browser
     browser.close()
