@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousMultipartForm, TooManyFieldsSent, TooManyFilesSent
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -27,7 +28,7 @@ from .serializers import (
     TestimonySerializer,
     WitnessSerializer,
 )
-from .uploads import HashingUploadHandler, StreamedUpload
+from .uploads import HashingUploadHandler, StreamedUpload, UploadTooLarge
 
 # Served files are never rendered by the browser in our origin's context, and never cached.
 FILE_SECURITY_HEADERS = {
@@ -178,6 +179,16 @@ class MediaItemViewSet(
             self.upload_handler = HashingUploadHandler(request)
             request.upload_handlers = [self.upload_handler]
         return super().initialize_request(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if self.upload_handler is not None:
+            self.upload_handler.cleanup()
+        # Django refuses oversized or over-many multipart parts with SuspiciousOperation subclasses.
+        if isinstance(exc, RequestDataTooBig):
+            exc = UploadTooLarge(_("The form fields are larger than allowed."))
+        elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent | SuspiciousMultipartForm):
+            exc = exceptions.ParseError(_("The upload form has too many parts or is malformed."))
+        return super().handle_exception(exc)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if self.upload_handler is not None:

@@ -26,3 +26,12 @@ def schedule_fixity_checks() -> int:
     for sealed_id in dict.fromkeys(due):
         check_fixity.delay(sealed_id)
     return len(due)
+
+
+@shared_task(name="evidence.tasks.process_pending_media")
+def process_pending_media() -> int:
+    """Run by Celery beat: hand over again the items whose processing never happened."""
+    pending = services.pending_media_ids()
+    for item_id in pending:
+        process_media_item.delay(item_id)
+    return len(pending)

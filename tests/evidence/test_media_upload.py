@@ -321,3 +321,68 @@ def test_clients_cannot_set_server_owned_fields(documenter, incident):
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "draft" and body["sha256"] != "0" * 64 and body["original_name"] == "x.png"
+
+
+def test_disk_full_while_streaming_is_507_and_leaves_nothing_behind(documenter, incident, media_root, monkeypatch):
+    import errno
+
+    from evidence import uploads
+
+    real_fdopen = uploads.os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    monkeypatch.setattr(uploads.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    response = post_file(documenter, incident, jpeg_with_everything())
+    assert response.status_code == 507
+    assert "nothing was saved" in response.json()["detail"]
+    assert not MediaItem.objects.exists()
+    assert media_files(media_root) == []
+
+
+def test_too_many_multipart_fields_is_400_and_leaves_nothing_behind(documenter, incident, media_root, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 20
+    fields = {f"extra{i}": "x" for i in range(50)}
+    response = client_for(documenter).post(
+        URL, {"file": upload(plain_png(), "a.png"), "incident": incident.pk, **fields}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert not MediaItem.objects.exists()
+    assert media_files(media_root) == []
+
+
+def test_upload_succeeds_when_the_broker_is_down_and_is_processed_later(
+    documenter, incident, monkeypatch, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from kombu.exceptions import OperationalError
+
+    from evidence import tasks
+
+    real_delay = tasks.process_media_item.delay
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.process_media_item, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(documenter, incident, jpeg_with_everything())
+    assert response.status_code == 201
+    item = MediaItem.objects.get(pk=response.json()["id"])
+    assert item.derivative_status == DerivativeStatus.PENDING
+    # The broker is back; the beat task hands over items left pending.
+    monkeypatch.setattr(tasks.process_media_item, "delay", real_delay)
+    assert tasks.process_pending_media.delay().get() == 0, "too recent to be considered lost"
+    MediaItem.objects.filter(pk=item.pk).update(created_at=item.created_at - dt.timedelta(hours=1))
+    assert tasks.process_pending_media.delay().get() == 1
+    item.refresh_from_db()
+    assert item.derivative_status == DerivativeStatus.DONE

@@ -286,3 +286,22 @@ def test_canary_name_appears_only_where_the_permission_allows(
     assert CANARY_NAME not in all_database_text()
     for record in _records:
         assert CANARY_NAME not in json.dumps(getattr(record, "details", {}))
+
+
+def test_error_reports_of_witness_requests_mask_the_identity(documenter, monkeypatch):
+    from django.views.debug import ExceptionReporter
+
+    def broken_encrypt(plaintext, **kwargs):
+        raise RuntimeError("simulated failure while sealing")
+
+    monkeypatch.setattr(crypto, "encrypt", broken_encrypt)
+    client = client_for(documenter)
+    client.raise_request_exception = False
+    response = client.post(URL, {"name": CANARY_NAME, "contact": CANARY_CONTACT}, format="json")
+    assert response.status_code == 500
+    assert CANARY_NAME not in response.content.decode()
+    reporter = ExceptionReporter(response.wsgi_request, *response.exc_info)
+    for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
+        assert "simulated failure while sealing" in report
+        assert CANARY_NAME not in report and CANARY_CONTACT not in report
+    assert not Witness.objects.exists()
