@@ -386,3 +386,30 @@ def test_upload_succeeds_when_the_broker_is_down_and_is_processed_later(
     assert tasks.process_pending_media.delay().get() == 1
     item.refresh_from_db()
     assert item.derivative_status == DerivativeStatus.DONE
+
+
+def test_heic_is_accepted_and_its_working_copy_is_a_clean_jpeg(documenter, incident, django_capture_on_commit_callbacks):
+    from PIL import ExifTags
+
+    from evidence import media
+
+    if not media.HEIF_AVAILABLE:
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail("pillow-heif is not installed")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "CanaryPhone"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N", 2: (35.0, 55.0, 50.16), 3: "E", 4: (36.0, 38.0, 2.04)})
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 10, 10)).save(out, format="HEIF", exif=exif.tobytes())
+    content = out.getvalue()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(documenter, incident, content, name="IMG_0001.HEIC")
+    assert response.status_code == 201, response.content
+    assert response.json()["content_type"] == "image/heic"
+    item = processed(response)
+    assert item.metadata["device"] == "CanaryPhone" and "gps" in item.metadata
+    data = b"".join(client_for(documenter).get(f"{URL}{item.pk}/redacted/").streaming_content)
+    copy = Image.open(io.BytesIO(data))
+    assert copy.format == "JPEG" and copy.size == (32, 24) and not copy.getexif()
+    assert b"CanaryPhone" not in data
