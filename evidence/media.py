@@ -79,6 +79,11 @@ if HEIF_AVAILABLE:  # pragma: no cover - depends on the installation
     ALLOWED["image/heif"] = AllowedType(MediaKind.IMAGE, "image/heif", "heif", "HEIF")
 
 
+ACCEPTED_NAMES = ", ".join(
+    dict.fromkeys(allowed.extension.upper() if allowed.extension != "jpg" else "JPEG" for allowed in ALLOWED.values())
+)
+
+
 class UnsupportedType(Exception):
     """Not on the allow-list (HTTP 415)."""
 
@@ -116,10 +121,8 @@ def identify(path: Path, size: int) -> AllowedType:
     allowed = ALLOWED.get(detected)
     if allowed is None:
         raise UnsupportedType(
-            _(
-                "Files of type %(type)s are not accepted. Accepted: JPEG, PNG, WebP, MP4, MOV, WebM, PDF, MP3, M4A, OGG, WAV."  # noqa: E501
-            )
-            % {"type": detected}
+            _("Files of type %(type)s are not accepted. Accepted: %(accepted)s.")
+            % {"type": detected, "accepted": ACCEPTED_NAMES}
         )
     if allowed.pillow_format:
         _check_image(path, allowed)
@@ -371,10 +374,15 @@ def av_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
     if ffmpeg_available():
         probe = _ffprobe(path)
         fmt = probe.get("format", {})
+        # Containers keep tags at file level (MP4, MP3) or per stream (Ogg); the file's win.
+        tags: dict[str, Any] = {}
+        for stream in probe.get("streams", []):
+            tags.update(stream.get("tags", {}))
+        tags.update(fmt.get("tags", {}))
         found: dict[str, Any] = {
             "container": fmt.get("format_name"),
             "duration_seconds": _jsonable(fmt.get("duration")),
-            "tags": fmt.get("tags", {}),
+            "tags": tags,
             "streams": [
                 {
                     k: s.get(k)

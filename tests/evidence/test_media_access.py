@@ -278,3 +278,83 @@ def test_export_hook_adds_a_custody_event(item, admin_user):
 def test_identity_permission_grant_does_not_open_originals(item):
     grantee = make_user("grantee", "documenter")
     assert client_for(grantee).get(f"{URL}{item.pk}/original/").status_code == 404
+
+
+AV_SAMPLES = {
+    "mp4": (
+        ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+        "video/mp4",
+    ),
+    "mov": (
+        ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+        "video/quicktime",
+    ),
+    "webm": (["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libvpx"], "video/webm"),
+    "mp3": (["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "libmp3lame"], "audio/mpeg"),
+    "m4a": (["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac"], "audio/mp4"),
+    "ogg": (["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "libvorbis"], "audio/ogg"),
+}
+
+
+def _ffmpeg_sample(tmp_path, extension: str) -> bytes:
+    import shutil
+    import subprocess
+
+    if not shutil.which("ffmpeg"):
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail("ffmpeg is not installed (make system-deps)")
+    target = tmp_path / f"sample.{extension}"
+    arguments, _type = AV_SAMPLES[extension]
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            *arguments,
+            "-metadata",
+            "title=canary-title",
+            "-metadata",
+            "location=+35.9306+036.6339/",
+            str(target),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return target.read_bytes()
+
+
+@pytest.mark.parametrize("extension", sorted(AV_SAMPLES))
+def test_audio_and_video_are_accepted_and_stripped_of_container_metadata(documenter, incident, tmp_path, extension):
+    content = _ffmpeg_sample(tmp_path, extension)
+    assert b"canary-title" in content
+    response = client_for(documenter).post(
+        URL,
+        {"file": upload(content, f"clip.{extension}", "application/octet-stream"), "incident": incident.pk},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["content_type"] == AV_SAMPLES[extension][1]
+    item_id = response.json()["id"]
+    assert services.process_media_item(item_id) == DerivativeStatus.DONE, MediaItem.objects.get(
+        pk=item_id
+    ).derivative_note
+    item = MediaItem.objects.get(pk=item_id)
+    assert item.metadata["tags"].get("title") == "canary-title" or item.metadata["tags"].get("TITLE") == "canary-title"
+    data = b"".join(client_for(documenter).get(f"{URL}{item_id}/redacted/").streaming_content)
+    assert b"canary-title" not in data and b"+35.9306" not in data
+    assert len(data) > 100
+    original = b"".join(client_for(documenter).get(f"{URL}{item_id}/original/").streaming_content)
+    assert original == content
+
+
+def test_a_corrupt_video_is_refused_with_400(documenter, incident, tmp_path, media_root):
+    content = _ffmpeg_sample(tmp_path, "mp4")
+    broken = content[:40] + b"\x00" * (len(content) - 40)
+    response = client_for(documenter).post(
+        URL, {"file": upload(broken, "clip.mp4", "video/mp4"), "incident": incident.pk}, format="multipart"
+    )
+    assert response.status_code in (400, 415), response.content
+    assert not MediaItem.objects.exists()
+    assert list(media_root.rglob("*.part")) == [] and not list((media_root / "evidence").rglob("originals/*/*/*"))

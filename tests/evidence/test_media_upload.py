@@ -388,7 +388,9 @@ def test_upload_succeeds_when_the_broker_is_down_and_is_processed_later(
     assert item.derivative_status == DerivativeStatus.DONE
 
 
-def test_heic_is_accepted_and_its_working_copy_is_a_clean_jpeg(documenter, incident, django_capture_on_commit_callbacks):
+def test_heic_is_accepted_and_its_working_copy_is_a_clean_jpeg(
+    documenter, incident, django_capture_on_commit_callbacks
+):
     from PIL import ExifTags
 
     from evidence import media
