@@ -435,14 +435,17 @@ def _rebuilt_from_pixels(image: Image.Image) -> Image.Image:
     image = ImageOps.exif_transpose(image)
     mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
     pixels = image.convert(mode)
-    return Image.frombytes(mode, pixels.size, pixels.tobytes())
+    clean = Image.new(mode, pixels.size)  # a fresh image: empty info, no EXIF/XMP/ICC/text
+    clean.paste(pixels)
+    return clean
 
 
 def image_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:
     with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
         image.load()
         clean = _rebuilt_from_pixels(image)
-    if clean.mode == "RGBA":
+    # Photographs stay JPEG; lossless sources (PNG, WebP) and anything with transparency stay lossless.
+    if clean.mode == "RGBA" or allowed.pillow_format in ("PNG", "WEBP"):
         working, content_type = out_dir / "working.png", "image/png"
         clean.save(working, format="PNG", optimize=False)
     else:
