@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig, SuspiciousMultipartForm, TooManyFieldsSent, TooManyFilesSent
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -26,6 +26,7 @@ from .serializers import (
     MediaUpdateSerializer,
     SourceSerializer,
     TestimonySerializer,
+    WitnessResponseSerializer,
     WitnessSerializer,
 )
 from .uploads import HashingUploadHandler, StreamedUpload, UploadTooLarge
@@ -65,6 +66,12 @@ class SensitiveParametersMixin:
         return super().initialize_request(request, *args, **kwargs)
 
 
+@extend_schema_view(
+    list=extend_schema(responses=WitnessResponseSerializer(many=True)),
+    retrieve=extend_schema(responses=WitnessResponseSerializer),
+    create=extend_schema(responses={201: WitnessResponseSerializer}),
+    partial_update=extend_schema(responses=WitnessResponseSerializer),
+)
 class WitnessViewSet(
     SensitiveParametersMixin,
     mixins.CreateModelMixin,
