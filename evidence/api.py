@@ -40,6 +40,24 @@ FILE_SECURITY_HEADERS = {
 }
 
 
+class EvidencePermission(HasRole):
+    """A role to read; the model's add/change permission to create or edit, checked before the body is read.
+
+    Workflow actions (submit, review, reopen) are checked by the workflow itself.
+    """
+
+    WRITE_ACTIONS = {"create": "add", "update": "change", "partial_update": "change", "destroy": "change"}
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        verb = self.WRITE_ACTIONS.get(getattr(view, "action", None) or "")
+        if verb is None:
+            return True
+        model = view.model
+        return request.user.has_perm(f"{model._meta.app_label}.{verb}_{model._meta.model_name}")
+
+
 class FileRenderer(renderers.BaseRenderer):
     """Lets file downloads honour any Accept header; error bodies still come out as JSON."""
 
@@ -83,7 +101,8 @@ class WitnessViewSet(
     """Witnesses by pseudonymous code. Identity fields appear only for users allowed to see them."""
 
     serializer_class = WitnessSerializer
-    permission_classes = [HasRole]
+    permission_classes = [EvidencePermission]
+    model = Witness
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -101,7 +120,7 @@ class WitnessViewSet(
 class IncidentEvidenceViewSet(viewsets.ModelViewSet):
     """Shared by testimony and sources: the incident field offers only incidents the user may see."""
 
-    permission_classes = [HasRole]
+    permission_classes = [EvidencePermission]
     filterset_fields = ["incident", "status"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -117,6 +136,7 @@ class IncidentEvidenceViewSet(viewsets.ModelViewSet):
 
 class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = TestimonySerializer
+    model = Testimony
     filterset_fields = ["incident", "witness", "status"]
 
     def get_queryset(self):
@@ -136,6 +156,7 @@ class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentE
 
 class SourceViewSet(WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = SourceSerializer
+    model = Source
 
     def get_queryset(self):
         return Source.objects.visible_to(self.request.user).order_by("incident_id", "id")
@@ -166,7 +187,8 @@ class MediaItemViewSet(
     """
 
     serializer_class = MediaItemSerializer
-    permission_classes = [HasRole]
+    permission_classes = [EvidencePermission]
+    model = MediaItem
     parser_classes = [MultiPartParser, JSONParser]
     filterset_fields = ["incident", "status", "derivative_status"]
     http_method_names = ["get", "post", "patch", "head", "options"]

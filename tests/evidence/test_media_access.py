@@ -358,3 +358,50 @@ def test_a_corrupt_video_is_refused_with_400(documenter, incident, tmp_path, med
     assert response.status_code in (400, 415), response.content
     assert not MediaItem.objects.exists()
     assert list(media_root.rglob("*.part")) == [] and not list((media_root / "evidence").rglob("originals/*/*/*"))
+
+
+@transactional
+def test_two_simultaneous_uploads_of_the_same_bytes_store_one_original(documenter, second_documenter, media_root):
+    import threading
+
+    from django.db import connections
+
+    from evidence.uploads import StreamedUpload, incoming_dir
+    from tests.conftest import make_incident
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL")
+    content = jpeg_with_everything()
+    sha = hashlib.sha256(content).hexdigest()
+    incidents = [make_incident(documenter), make_incident(second_documenter)]
+    authors = [documenter, second_documenter]
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def upload_once(index: int) -> None:
+        try:
+            temp = incoming_dir() / f"race-{index}.part"
+            temp.write_bytes(content)
+            streamed = StreamedUpload(temp_path=temp, name="same.jpg", sha256=sha, size=len(content), content_type="")
+            barrier.wait(timeout=10)
+            with transaction.atomic():
+                item, _created = services.upload_media(
+                    author=authors[index], incident=incidents[index], upload=streamed
+                )
+            outcomes.append(item.pk)
+        except Exception as exc:  # reported below
+            outcomes.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=upload_once, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
+    assert SealedOriginal.objects.count() == 1
+    assert MediaItem.objects.filter(original__sha256=sha).count() == 2
+    files = [p for p in media_root.rglob("*") if p.is_file()]
+    assert [p.name for p in files] == [sha]
+    assert files[0].read_bytes() == content

@@ -415,3 +415,14 @@ def test_heic_is_accepted_and_its_working_copy_is_a_clean_jpeg(
     copy = Image.open(io.BytesIO(data))
     assert copy.format == "JPEG" and copy.size == (32, 24) and not copy.getexif()
     assert b"CanaryPhone" not in data
+
+
+def test_reviewer_upload_is_refused_before_the_body_is_stored(reviewer, verified_incident, media_root, monkeypatch):
+    from evidence import uploads
+
+    started = []
+    monkeypatch.setattr(uploads.HashingUploadHandler, "new_file", lambda *a, **k: started.append(1))
+    response = post_file(reviewer, verified_incident, plain_png(), name="x.png")
+    assert response.status_code == 403
+    assert started == [], "the file was never streamed"
+    assert media_files(media_root) == []
