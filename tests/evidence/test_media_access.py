@@ -402,6 +402,7 @@ def test_two_simultaneous_uploads_of_the_same_bytes_store_one_original(documente
     assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
     assert SealedOriginal.objects.count() == 1
     assert MediaItem.objects.filter(original__sha256=sha).count() == 2
-    files = [p for p in media_root.rglob("*") if p.is_file()]
+    files = [p for p in (media_root / "evidence" / "originals").rglob("*") if p.is_file()]
     assert [p.name for p in files] == [sha]
+    assert not list(media_root.rglob("*.part"))
     assert files[0].read_bytes() == content
