@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -253,10 +254,29 @@ def seal(temp_path: Path, sha256: str) -> str:
         os.unlink(temp_path)
         return relpath
     os.chmod(temp_path, stat.S_IRUSR | stat.S_IRGRP)
-    with contextlib.suppress(FileExistsError):  # another upload of the same bytes won the race
+    try:
         os.link(temp_path, target)  # link, unlike rename, never replaces an existing file
+    except FileExistsError:
+        pass  # another upload of the same bytes won the race
+    except OSError:  # a file system without hard links: an exclusive create, then a streamed copy
+        _copy_exclusive(temp_path, target)
     os.unlink(temp_path)
     return relpath
+
+
+def _copy_exclusive(source: Path, target: Path) -> None:
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o440)
+    except FileExistsError:
+        return
+    try:
+        with open(source, "rb") as reader, os.fdopen(descriptor, "wb") as writer:
+            shutil.copyfileobj(reader, writer, HASH_CHUNK)
+            writer.flush()
+            os.fsync(writer.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
 
 
 def sha256_of(path: Path) -> str:
@@ -290,18 +310,35 @@ def download_name(escaped_name: str, sha256: str, extension: str) -> str:
 # --- Metadata ---------------------------------------------------------------------------------------
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+METADATA_TEXT_LIMIT = 2000
+
+
+def _clean_text(text: str) -> str:
+    """Metadata text is attacker-controlled: no NUL (PostgreSQL refuses it in JSON), no terminal
+    escapes or other controls, bounded length."""
+    return _CONTROL_CHARS.sub("", text)[:METADATA_TEXT_LIMIT]
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         text = value.decode("utf-8", "replace").rstrip("\x00")
-        return text if text.isprintable() else value[:64].hex()
-    if isinstance(value, (int, float, str, bool)) or value is None:
+        return _clean_text(text) if text.isprintable() else value[:64].hex()
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, bool | int) or value is None:
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v) for v in value[:100]]
+    if isinstance(value, dict):
+        return {_clean_text(str(k)): _jsonable(v) for k, v in list(value.items())[:200]}
     try:
-        return float(value)  # IFDRational
+        number = float(value)  # IFDRational (0/0 is NaN: not JSON)
     except (TypeError, ValueError, ZeroDivisionError):
-        return str(value)
+        return _clean_text(str(value))
+    return number if math.isfinite(number) else None
 
 
 def _gps_decimal(gps: dict[int, Any]) -> dict[str, float] | None:
@@ -412,10 +449,12 @@ def av_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
 
 def extract_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
     if allowed.pillow_format:
-        return image_metadata(path, allowed)
-    if allowed.kind == MediaKind.DOCUMENT:
-        return pdf_metadata(path)
-    return av_metadata(path, allowed)
+        found = image_metadata(path, allowed)
+    elif allowed.kind == MediaKind.DOCUMENT:
+        found = pdf_metadata(path)
+    else:
+        found = av_metadata(path, allowed)
+    return _jsonable(found)
 
 
 # --- Working copies -----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -460,10 +460,19 @@ def process_media_item(item_id: int) -> str | None:
                 "thumbnail": bool(copies.thumbnail),
             }
             action = CustodyAction.DERIVED
-    with transaction.atomic():
-        claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
-        if claimed:
-            _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
+    try:
+        with transaction.atomic():
+            claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
+            if claimed:
+                _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
+    except DataError as exc:  # something in the extracted metadata the database refuses: keep the rest
+        logger.warning("media item %s: metadata refused by the database (%s)", item.pk, type(exc).__name__)
+        fields["metadata"] = {}
+        fields["derivative_note"] = "; ".join(filter(None, [fields.get("derivative_note", ""), "metadata dropped"]))
+        with transaction.atomic():
+            claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
+            if claimed:
+                _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
     item.refresh_from_db()
     return item.derivative_status
 

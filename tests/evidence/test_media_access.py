@@ -406,3 +406,19 @@ def test_two_simultaneous_uploads_of_the_same_bytes_store_one_original(documente
     assert [p.name for p in files] == [sha]
     assert not list(media_root.rglob("*.part"))
     assert files[0].read_bytes() == content
+
+
+def test_metadata_the_database_refuses_is_dropped_not_fatal(documenter, incident, monkeypatch):
+    from evidence import media
+
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL refuses NUL inside JSON")
+    monkeypatch.setattr(media, "extract_metadata", lambda path, allowed: {"raw": "a\x00b"})
+    response = client_for(documenter).post(
+        URL, {"file": upload(jpeg_with_everything(), "x.jpg"), "incident": incident.pk}, format="multipart"
+    )
+    item_id = response.json()["id"]
+    assert services.process_media_item(item_id) == DerivativeStatus.DONE
+    item = MediaItem.objects.get(pk=item_id)
+    assert item.metadata == {} and "metadata dropped" in item.derivative_note
+    assert CustodyEvent.objects.filter(item=item, action=CustodyAction.DERIVED).count() == 1

@@ -426,3 +426,39 @@ def test_reviewer_upload_is_refused_before_the_body_is_stored(reviewer, verified
     assert response.status_code == 403
     assert started == [], "the file was never streamed"
     assert media_files(media_root) == []
+
+
+def test_hostile_metadata_is_stored_clean(documenter, incident, django_capture_on_commit_callbacks):
+    """NUL (refused by PostgreSQL JSON), terminal escapes and 0/0 rationals (NaN) in EXIF."""
+    from PIL import ExifTags, TiffImagePlugin
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.ImageDescription] = "evil\x00desc\x1b[31m"
+    exif[ExifTags.Base.XResolution] = TiffImagePlugin.IFDRational(1, 0)
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "JPEG", exif=exif)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(documenter, incident, out.getvalue())
+    assert response.status_code == 201
+    item = processed(response)
+    assert item.derivative_status == DerivativeStatus.DONE
+    assert item.metadata["exif"]["ImageDescription"] == "evildesc[31m"
+    assert item.metadata["exif"]["XResolution"] is None
+    assert client_for(documenter).get(f"{URL}{item.pk}/").status_code == 200
+
+
+def test_sealing_works_where_hard_links_do_not(documenter, incident, media_root, monkeypatch):
+    import errno
+
+    from evidence import media
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(media.os, "link", no_links)
+    content = jpeg_with_everything()
+    response = post_file(documenter, incident, content)
+    assert response.status_code == 201
+    item = processed(response)
+    assert (media_root / item.original.path).read_bytes() == content
+    assert [p.relative_to(media_root).as_posix() for p in media_files(media_root)] == [item.original.path]
