@@ -422,3 +422,11 @@ def test_metadata_the_database_refuses_is_dropped_not_fatal(documenter, incident
     item = MediaItem.objects.get(pk=item_id)
     assert item.metadata == {} and "metadata dropped" in item.derivative_note
     assert CustodyEvent.objects.filter(item=item, action=CustodyAction.DERIVED).count() == 1
+
+
+def test_every_scheduled_task_is_a_registered_task(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
