@@ -535,8 +535,14 @@ def av_working_copy(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingC
         "-y",
         "-i",
         str(path),
+        # Audio and video only: data, subtitle and attachment streams (GPS telemetry from drones and
+        # action cameras, cover art) are left out with the metadata.
         "-map",
-        "0",
+        "0:v?",
+        "-map",
+        "0:a?",
+        "-dn",
+        "-sn",
         "-map_metadata",
         "-1",
         "-map_chapters",
@@ -554,9 +560,58 @@ def av_working_copy(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingC
             working.unlink()
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["ffmpeg failed"]
         raise RuntimeError(f"ffmpeg could not copy the streams: {message[0][:300]}")
-    return WorkingCopies(
-        working=working, working_content_type=allowed.content_type, notes=["container metadata removed"]
+    copies = WorkingCopies(
+        working=working,
+        working_content_type=allowed.content_type,
+        notes=["container metadata, data and subtitle streams removed"],
     )
+    if allowed.kind == MediaKind.VIDEO:
+        copies.thumbnail = _video_thumbnail(working, out_dir)
+        if copies.thumbnail is None:
+            copies.notes.append("no thumbnail: no frame could be decoded")
+    return copies
+
+
+def _video_thumbnail(video: Path, out_dir: Path) -> Path | None:
+    """The first frame, decoded by ffmpeg, then rebuilt from pixels by Pillow like any image."""
+    frame = out_dir / "frame.png"
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(video),
+            "-frames:v",
+            "1",
+            "-map_metadata",
+            "-1",
+            "-bitexact",
+            "-f",
+            "image2",
+            "-c:v",
+            "png",
+            str(frame),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0 or not frame.exists():
+        return None
+    try:
+        with guarded_pillow(), open_image(frame, "PNG") as image:
+            clean = _rebuilt_from_pixels(image).convert("RGB")
+        clean.thumbnail(THUMBNAIL_SIZE)
+        thumbnail = out_dir / "thumbnail.jpg"
+        clean.save(thumbnail, format="JPEG", quality=85)
+        return thumbnail
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    finally:
+        frame.unlink(missing_ok=True)
 
 
 def build_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:

@@ -347,6 +347,54 @@ def test_audio_and_video_are_accepted_and_stripped_of_container_metadata(documen
     assert len(data) > 100
     original = b"".join(client_for(documenter).get(f"{URL}{item_id}/original/").streaming_content)
     assert original == content
+    thumbnail = client_for(documenter).get(f"{URL}{item_id}/redacted/?thumbnail=1")
+    if item.original.kind == "video":
+        assert thumbnail.status_code == 200
+        assert b"".join(thumbnail.streaming_content).startswith(b"\xff\xd8")
+    else:
+        assert thumbnail.status_code == 404
+
+
+def test_gps_telemetry_in_a_subtitle_stream_is_left_out_of_the_working_copy(documenter, incident, tmp_path):
+    """Drones write position per frame into a subtitle track; the working copy keeps audio and video only."""
+    import subprocess
+
+    video = _ffmpeg_sample(tmp_path, "mp4")
+    track = tmp_path / "gps.srt"
+    track.write_text("1\n00:00:00,000 --> 00:00:01,000\nGPS(35.9306,36.6339) canary-telemetry\n\n")
+    combined = tmp_path / "drone.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(tmp_path / "sample.mp4"),
+            "-i",
+            str(track),
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c",
+            "copy",
+            "-c:s",
+            "mov_text",
+            str(combined),
+        ],
+        check=True,
+        timeout=60,
+    )
+    content = combined.read_bytes()
+    assert b"canary-telemetry" in content
+    response = client_for(documenter).post(
+        URL, {"file": upload(content, "drone.mp4", "video/mp4"), "incident": incident.pk}, format="multipart"
+    )
+    assert response.status_code == 201, response.content
+    assert services.process_media_item(response.json()["id"]) == DerivativeStatus.DONE
+    data = b"".join(client_for(documenter).get(f"{URL}{response.json()['id']}/redacted/").streaming_content)
+    assert b"canary-telemetry" not in data and b"35.9306" not in data
 
 
 def test_a_corrupt_video_is_refused_with_400(documenter, incident, tmp_path, media_root):
