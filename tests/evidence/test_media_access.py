@@ -359,7 +359,7 @@ def test_gps_telemetry_in_a_subtitle_stream_is_left_out_of_the_working_copy(docu
     """Drones write position per frame into a subtitle track; the working copy keeps audio and video only."""
     import subprocess
 
-    video = _ffmpeg_sample(tmp_path, "mp4")
+    _ffmpeg_sample(tmp_path, "mp4")  # writes sample.mp4
     track = tmp_path / "gps.srt"
     track.write_text("1\n00:00:00,000 --> 00:00:01,000\nGPS(35.9306,36.6339) canary-telemetry\n\n")
     combined = tmp_path / "drone.mp4"
