@@ -7,6 +7,7 @@ import os
 import stat
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from evidence import services, tasks
@@ -478,3 +479,17 @@ def test_every_scheduled_task_is_a_registered_task(settings):
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_fixity_command_reports_changed_originals(item, media_root):
+    from io import StringIO
+
+    out = StringIO()
+    call_command("check_media_fixity", "--all", stdout=out)
+    assert "Checked 1 original(s); 0 changed" in out.getvalue()
+    path = media_root / item.original.path
+    os.chmod(path, 0o600)
+    path.write_bytes(b"replaced")
+    with pytest.raises(Exception, match="failed the fixity check"):
+        call_command("check_media_fixity", "--all", stdout=StringIO(), stderr=StringIO())
+    assert SealedOriginal.objects.get(pk=item.original_id).fixity_status == FixityStatus.CHANGED
