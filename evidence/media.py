@@ -98,20 +98,25 @@ class BadFile(Exception):
 
 @contextlib.contextmanager
 def guarded_pillow():
-    """Pillow with a low pixel limit and its DecompressionBombWarning raised as an error."""
-    previous = Image.MAX_IMAGE_PIXELS
+    """Pillow with a low pixel limit and its DecompressionBombWarning raised as an error.
+
+    The limit is Pillow's process-wide setting, set (not restored) on every use so it always follows
+    MEDIA_MAX_IMAGE_PIXELS; `open_image` also checks the size itself, because the warnings filter is
+    process-wide state that another thread may change.
+    """
     Image.MAX_IMAGE_PIXELS = settings.MEDIA_MAX_IMAGE_PIXELS
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
 
 
 def open_image(path: Path, pillow_format: str) -> Image.Image:
-    """Open with exactly one allowed decoder; callers hold `guarded_pillow()`."""
-    return Image.open(path, formats=[pillow_format])
+    """Open with exactly one allowed decoder (callers hold `guarded_pillow()`); headers only, no pixels yet."""
+    image = Image.open(path, formats=[pillow_format])
+    if image.width * image.height > settings.MEDIA_MAX_IMAGE_PIXELS:
+        image.close()
+        raise Image.DecompressionBombError(f"{image.width}x{image.height} is over the pixel limit")
+    return image
 
 
 def identify(path: Path, size: int) -> AllowedType:

@@ -462,3 +462,18 @@ def test_sealing_works_where_hard_links_do_not(documenter, incident, media_root,
     item = processed(response)
     assert (media_root / item.original.path).read_bytes() == content
     assert [p.relative_to(media_root).as_posix() for p in media_files(media_root)] == [item.original.path]
+
+
+def test_pixel_limit_holds_even_when_warnings_are_silenced(documenter, incident, settings, monkeypatch):
+    """Another thread may have changed the process-wide warnings filter: the size check stands alone."""
+    import warnings
+
+    from evidence import media
+
+    settings.MEDIA_MAX_IMAGE_PIXELS = 50
+    monkeypatch.setattr(media.warnings, "simplefilter", lambda *args, **kwargs: None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore")
+        response = post_file(documenter, incident, plain_png((8, 8)), name="over.png")
+    assert response.status_code == 400
+    assert "pixels" in response.json()["file"][0]
