@@ -493,3 +493,18 @@ def test_fixity_command_reports_changed_originals(item, media_root):
     with pytest.raises(Exception, match="failed the fixity check"):
         call_command("check_media_fixity", "--all", stdout=StringIO(), stderr=StringIO())
     assert SealedOriginal.objects.get(pk=item.original_id).fixity_status == FixityStatus.CHANGED
+
+
+def test_only_the_uploader_edits_the_description_while_editable(documenter, second_documenter, item):
+    url = f"{URL}{item.pk}/"
+    response = client_for(documenter).patch(
+        url, {"description": "Market, north side", "status": "verified"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["description"] == "Market, north side" and response.json()["status"] == "draft"
+    assert response.json()["sha256"] == item.original.sha256
+    assert client_for(second_documenter).patch(url, {"description": "x"}, format="json").status_code == 404
+    submitted(item)
+    assert client_for(documenter).patch(url, {"description": "late"}, format="json").status_code == 409
+    item.refresh_from_db()
+    assert item.description == "Market, north side"
