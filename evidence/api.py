@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -275,12 +276,15 @@ class MediaItemViewSet(
         except FileNotFoundError:
             raise Http404 from None
         allowed = media.allowed_for(item.original.content_type)
-        return _file_response(
+        response = _file_response(
             path,
             content_type=item.original.content_type,
             filename=media.download_name(item.original_name, item.original.sha256, allowed.extension),
             as_attachment=True,
         )
+        # The hash recorded at upload (RFC 9530), so the recipient can verify the copy they received.
+        response["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(item.original.sha256)).decode()}:"
+        return response
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The working copy.")})
     @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, FileRenderer])

@@ -99,6 +99,9 @@ def test_original_is_served_as_an_uncached_sandboxed_attachment(documenter, item
     assert response["Content-Type"] == "image/jpeg"
     body = b"".join(response.streaming_content)
     assert hashlib.sha256(body).hexdigest() == item.original.sha256
+    import base64
+
+    assert response["Repr-Digest"] == f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode()}:"
 
 
 def test_non_ascii_names_are_encoded_per_rfc_6266(documenter, incident):
