@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from evidence import api as evidence_api
+from evidence import views as evidence_views
 from incidents import api as incidents_api
 from incidents import count_api
 from incidents import views as incidents_views
@@ -42,6 +43,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", incidents_views.home, name="home"),
+    path("evidence/incidents/<int:pk>/", evidence_views.incident_evidence, name="incident-evidence"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,
