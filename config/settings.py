@@ -232,8 +232,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # The review states shared by every reviewable kind, named once in the schema.
-    "ENUM_NAME_OVERRIDES": {"ReviewStatusEnum": "incidents.models.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "CountStatusEnum": "incidents.models.CountSnapshot.State",
+        "ReviewStatusEnum": "incidents.models.Status",
+    },
 }
 
 # Celery: Redis when REDIS_URL is set; otherwise tasks run eagerly in-process.

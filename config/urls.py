@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from evidence import api as evidence_api
 from evidence import views as evidence_views
 from incidents import api as incidents_api
-from incidents import count_api
+from incidents import count_api, count_views
 from incidents import views as incidents_views
 
 from .api import router
@@ -44,6 +44,9 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", incidents_views.home, name="home"),
     path("evidence/incidents/<int:pk>/", evidence_views.incident_evidence, name="incident-evidence"),
+    path("counts/", count_views.count_list, name="count-list"),
+    path("counts/<int:pk>/publish/", count_views.count_publish, name="count-publish"),
+    path("figures/", count_views.published_counts, name="published-counts"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,
