@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -28,7 +28,7 @@ from incidents.views import add_service_errors, message_of, refusal, visible_inc
 
 from . import media, services
 from .forms import TestimonyForm
-from .models import DerivativeStatus, MediaItem, Testimony
+from .models import DerivativeStatus, MediaItem, Source, Testimony
 from .uploads import HashingUploadHandler, UploadTooLarge
 
 
@@ -149,3 +149,26 @@ def media_upload(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("This file was already uploaded to this incident."))
     return redirect(back)
+
+
+@login_required
+def incident_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """Testimony, documented sources and media of one incident the user may see."""
+    if not roles.is_staff_member(request.user):
+        raise PermissionDenied
+    incident = get_object_or_404(
+        Incident.objects.visible_to(request.user).select_related("location", "perpetrator"), pk=pk
+    )
+    media_items = list(MediaItem.objects.visible_to(request.user).filter(incident=incident).select_related("original"))
+    for item in media_items:
+        item.may_download_original = services.may_download_original(request.user, item)
+    context = {
+        "incident": incident,
+        "testimonies": Testimony.objects.visible_to(request.user).filter(incident=incident).select_related("witness"),
+        "sources": Source.objects.visible_to(request.user).filter(incident=incident),
+        "media": media_items,
+        "approved_count": services.approved_evidence_count(incident),
+    }
+    response = render(request, "evidence/incident.html", context)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -208,6 +208,7 @@ class CountForm(forms.Form):
         label=_("Count over"),
         choices=[(WINDOW, _("Dates I choose")), (PERIOD, _("A reporting period"))],
         initial=WINDOW,
+        required=False,
         widget=forms.RadioSelect,
     )
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
@@ -240,7 +241,10 @@ class CountForm(forms.Form):
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
         arguments: dict[str, Any] = {"locations": data["locations"], "perpetrators": data["perpetrators"]}
-        if data["mode"] == self.PERIOD:
+        mode = data.get("mode") or (
+            self.PERIOD if data.get("period") and not (data.get("date_from") or data.get("date_to")) else self.WINDOW
+        )
+        if mode == self.PERIOD:
             arguments["period"] = data["period"]
             if data["period"] is None:
                 self.add_error("period", _("Choose a reporting period."))

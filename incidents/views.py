@@ -637,8 +637,14 @@ def counts(request: HttpRequest) -> HttpResponse:
                 else:
                     return redirect("count-detail", snapshot.pk)
         status = 400
-    recent = CountSnapshot.objects.select_related("period").order_by("-id")[:50]
-    return render(request, "counts/counts.html", {"form": form, "snapshots": recent}, status=status)
+    recent = list(CountSnapshot.objects.select_related("period").order_by("-id")[:50])
+    in_progress = any(item.status in (CountSnapshot.State.PENDING, CountSnapshot.State.RUNNING) for item in recent)
+    return render(
+        request,
+        "counts/counts.html",
+        {"form": form, "snapshots": recent, "in_progress": in_progress, "formats": snapshots.EXPORT_FORMATS},
+        status=status,
+    )
 
 
 @login_required
@@ -722,7 +728,11 @@ def public(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     published = published.order_by("-published_at", "-id")
     snapshot = get_object_or_404(published, pk=pk) if pk is not None else published.first()
     language = get_language()
-    context: dict[str, Any] = {"snapshot": snapshot, "others": published.exclude(pk=getattr(snapshot, "pk", None))[:20]}
+    context: dict[str, Any] = {
+        "snapshot": snapshot,
+        "others": published.exclude(pk=getattr(snapshot, "pk", None))[:20],
+        "formats": ("csv", "xlsx", "pdf", "json"),
+    }
     if snapshot is not None:
         context.update(figures_context(snapshot, language))
         context.update(count_parameters(snapshot, language))
