@@ -347,3 +347,37 @@ def run_count_and_public_page(chromium, base: str, language: str, words: dict, a
     assert page.locator(".map svg circle.symbol").count() == 1
     assert page.locator("p.summary").inner_text().strip() != ""
     public_session.close()
+
+
+@transactional
+def test_refused_upload_says_why_in_the_browser(chromium, live_server, evidence_storage):
+    """Several files at once: the accepted one is sealed, the disguised one gets the 415 reason on its row."""
+    from incidents import services
+
+    documenter = make_user("documenter-upload", "documenter")
+    incident = services.create_incident(
+        author=documenter,
+        title="Shelling of the bakery",
+        occurred_on=dt.date(2020, 1, 20),
+        location=Location.objects.get(name="Idlib"),
+        perpetrator=Perpetrator.objects.get(name="Syrian regime forces"),
+        weapon="artillery",
+    )
+    disguised = evidence_storage / "photo.jpg"
+    disguised.write_text("<html><script>alert(1)</script></html>")
+    photo = evidence_files(evidence_storage)[1]
+    session = Session(chromium, live_server.url, "ar", {"width": 390, "height": 844}, "5-refusal")
+    page = session.page
+    session.sign_in(documenter.username)
+    session.go(f"/incidents/{incident.pk}/")
+    page.set_input_files("#upload-files", [str(photo), str(disguised)])
+    page.click(".upload-form button[type=submit]")
+    refused = page.locator(".upload-progress li").nth(1).locator(".upload-note.error")
+    refused.wait_for()
+    assert "نوع هذا الملف غير مقبول" in refused.inner_text()
+    assert "لم تُرفع بعض الملفات" in page.locator("[data-upload-status]").inner_text()
+    session.check_page("upload-refused")
+    assert incident.media.count() == 1
+    # The refusal itself is an expected 415 from the API, not a page error.
+    session.console_errors = [error for error in session.console_errors if "415" not in error]
+    session.close()

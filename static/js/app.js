@@ -185,7 +185,14 @@
               : request.status === 413 ? text("too-large", "This file is too large.")
               : text("upload-failed", "Upload failed.");
             var reason = reasonOf(request);
-            row.note.textContent = label + (reason ? " " + reason : "");
+            row.note.textContent = label;
+            if (reason) {
+              // The server's reason names file types (text/html, JPEG …): isolate it for mixed directions.
+              var detail = document.createElement("bdi");
+              detail.textContent = reason;
+              row.note.appendChild(document.createTextNode(" "));
+              row.note.appendChild(detail);
+            }
             row.note.className = "upload-note error";
           }
           send(index + 1);
