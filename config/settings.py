@@ -313,6 +313,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Maps need no tile server: the outline ships with the project. An operator may add a tile layer
+# (e.g. "https://tiles.example.org/{z}/{x}/{y}.png", their own server; allow it in the CSP img-src).
+MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+
 # Domain settings.
 MASSACRE_THRESHOLD = int(os.environ.get("MASSACRE_THRESHOLD", "5"))
 REVIEW_MIN_EVIDENCE = int(os.environ.get("REVIEW_MIN_EVIDENCE", "1"))

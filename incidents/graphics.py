@@ -85,22 +85,51 @@ def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
     return []
 
 
+def mercator(longitude: float, latitude: float) -> tuple[float, float]:
+    """Web Mercator in world units (0–1 across, 0 at the top): the tiles' own projection, so an
+    operator's tile layer lines up with the outline and the symbols."""
+    latitude = max(min(latitude, 85.05), -85.05)
+    sine = math.sin(math.radians(latitude))
+    return (longitude + 180) / 360, 0.5 - math.log((1 + sine) / (1 - sine)) / (4 * math.pi)
+
+
 class Projection:
-    """Equirectangular, x scaled by cos(middle latitude), fitted into width × height with a margin."""
+    """Web Mercator fitted into width × height with a margin."""
 
     def __init__(self, west: float, south: float, east: float, north: float, width: int, height: int, margin: int):
-        self.west, self.north = west, north
-        self.kx = math.cos(math.radians((south + north) / 2))
-        span_x = max((east - west) * self.kx, 1e-6)
-        span_y = max(north - south, 1e-6)
+        self.x0, self.y0 = mercator(west, north)
+        x1, y1 = mercator(east, south)
+        span_x, span_y = max(x1 - self.x0, 1e-9), max(y1 - self.y0, 1e-9)
+        self.width, self.height = width, height
         self.scale = min((width - 2 * margin) / span_x, (height - 2 * margin) / span_y)
         self.dx = (width - span_x * self.scale) / 2
         self.dy = (height - span_y * self.scale) / 2
 
+    def world_to_view(self, x: float, y: float) -> tuple[float, float]:
+        return self.dx + (x - self.x0) * self.scale, self.dy + (y - self.y0) * self.scale
+
     def __call__(self, longitude: float, latitude: float) -> tuple[float, float]:
-        x = self.dx + (longitude - self.west) * self.kx * self.scale
-        y = self.dy + (self.north - latitude) * self.scale
+        x, y = self.world_to_view(*mercator(longitude, latitude))
         return round(x, 1), round(y, 1)
+
+    def tiles(self, template: str, max_tiles: int = 64) -> list[dict[str, Any]]:
+        """The map tiles (z/x/y from `template`) covering the view, each placed in view coordinates."""
+        if not template:
+            return []
+        zoom = max(0, min(18, int(math.floor(math.log2(max(self.scale / 256, 1))))))
+        count = 2**zoom
+        left, top = self.x0 - self.dx / self.scale, self.y0 - self.dy / self.scale
+        right, bottom = left + self.width / self.scale, top + self.height / self.scale
+        columns = range(max(0, int(left * count)), min(count - 1, int(right * count)) + 1)
+        rows = range(max(0, int(top * count)), min(count - 1, int(bottom * count)) + 1)
+        placed = []
+        for tile_x in columns:
+            for tile_y in rows:
+                x, y = self.world_to_view(tile_x / count, tile_y / count)
+                size = self.scale / count
+                url = template.replace("{z}", str(zoom)).replace("{x}", str(tile_x)).replace("{y}", str(tile_y))
+                placed.append({"url": url, "x": round(x, 1), "y": round(y, 1), "size": round(size + 0.5, 1)})
+        return placed[:max_tiles]
 
 
 def proportional_map(
@@ -112,7 +141,7 @@ def proportional_map(
     coordinates = [pt for ring in rings for pt in ring]
     coordinates += [[float(p["longitude"]), float(p["latitude"])] for p in points]
     if not coordinates:
-        return {"width": width, "height": height, "outline": "", "symbols": [], "has_outline": False}
+        return {"width": width, "height": height, "outline": "", "symbols": [], "has_outline": False, "tiles": []}
     west = min(c[0] for c in coordinates)
     east = max(c[0] for c in coordinates)
     south = min(c[1] for c in coordinates)
@@ -128,4 +157,15 @@ def proportional_map(
         value = float(point["value"])
         radius = max_radius * math.sqrt(value / largest) if largest and value > 0 else 0
         symbols.append({**point, "x": x, "y": y, "r": round(max(radius, 2.5 if value > 0 else 0), 1)})
-    return {"width": width, "height": height, "outline": path, "symbols": symbols, "has_outline": bool(rings)}
+    from django.conf import settings
+
+    return {
+        "width": width,
+        "height": height,
+        "outline": path,
+        "symbols": symbols,
+        "has_outline": bool(rings),
+        # Tiles only when an operator configures a tile server (MAP_TILE_URL); none by default.
+        "tiles": project.tiles(getattr(settings, "MAP_TILE_URL", "")),
+        "tile_attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", ""),
+    }
