@@ -116,7 +116,7 @@ class Projection:
         """The map tiles (z/x/y from `template`) covering the view, each placed in view coordinates."""
         if not template:
             return []
-        zoom = max(0, min(18, int(math.floor(math.log2(max(self.scale / 256, 1))))))
+        zoom = max(0, min(18, math.floor(math.log2(max(self.scale / 256, 1)))))
         count = 2**zoom
         left, top = self.x0 - self.dx / self.scale, self.y0 - self.dy / self.scale
         right, bottom = left + self.width / self.scale, top + self.height / self.scale
