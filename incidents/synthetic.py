@@ -497,11 +497,11 @@ def victim_rows(
 
 def _copy_rows(table: str, columns: list[str], rows) -> int:
     written = 0
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # noqa: S608
-            for row in rows:
-                copy.write_row(row)
-                written += 1
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            written += 1
     return written
 
 
