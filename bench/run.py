@@ -1,0 +1,795 @@
+"""`make bench`: the figures at a million victims, each against a baseline measured in the same run.
+
+Runs on PostgreSQL only (DATABASE_URL); refuses otherwise. Fills the database with synthetic records
+(`manage.py generate_synthetic`) unless it already holds the requested amount, then measures:
+
+1. a full count snapshot over all time vs. the same figures by hand-written SQL (bench/floor.py);
+2. a one-year window count (and its floor);
+3. the incident and victim list endpoints (pages of 50, with filters) under 20 concurrent clients on
+   gunicorn, against `/healthz` under the same load (the server's own floor); plus the number of SQL
+   queries per page at several page sizes (must not grow with the page);
+4. the streaming CSV export of every counted victim vs. PostgreSQL's own `COPY ... TO STDOUT` of the
+   same rows;
+5. a 500 MB media upload through the API: peak RSS of the web worker, and upload throughput vs.
+   `sha256sum` on the same file.
+
+Each figure is the median of `--runs` runs. Results go to bench/results.json and to the "Figures"
+tables of README.md and bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results.json"
+ALL_TIME = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+ONE_YEAR = (dt.date(2015, 1, 1), dt.date(2015, 12, 31))
+
+
+class NotAvailable(Exception):
+    """A figure whose feature is not in this build (reported, not faked)."""
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
+    samples = [measure() for _ in range(runs)]
+    return statistics.median(samples), samples
+
+
+def timed(action: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the process's peak resident set size so far."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(part) for part in listing.read().split()]
+    except OSError:
+        return []
+
+
+# --- the application under test ------------------------------------------------------------------
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def machine_facts(raw: Any) -> dict[str, Any]:
+    version = raw.execute("SHOW server_version").fetchone()[0]
+    return {
+        "cores": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
+        "postgresql": version,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def data_facts(raw: Any) -> dict[str, Any]:
+    def one(sql: str) -> Any:
+        return raw.execute(sql).fetchone()[0]
+
+    return {
+        "victims": one("SELECT COUNT(*) FROM incidents_victim"),
+        "incidents": one("SELECT COUNT(*) FROM incidents_incident"),
+        "verified_civilian_victims": one(
+            "SELECT COUNT(*) FROM incidents_victim WHERE status = 'verified' AND civilian_status = 'civilian'"
+        ),
+        "victim_table_mb": round(one("SELECT pg_total_relation_size('incidents_victim')") / 1024**2),
+        "incident_table_mb": round(one("SELECT pg_total_relation_size('incidents_incident')") / 1024**2),
+    }
+
+
+def ensure_data(victims: int, incidents: int, seed: int, regenerate: bool) -> None:
+    from incidents.models import Victim
+    from incidents.synthetic import SYNTHETIC_PREFIX
+
+    present = Victim.objects.filter(created_by__username__startswith=SYNTHETIC_PREFIX).count()
+    if present == victims and not regenerate:
+        say(f"data: {present} synthetic victims already present (use --regenerate to rebuild)")
+        return
+    say(f"data: generating {victims} victims in {incidents} incidents (seed {seed})")
+    from django.core.management import call_command
+
+    call_command("generate_synthetic", victims=victims, incidents=incidents, seed=seed, replace=True, verbosity=1)
+
+
+def bench_user(username: str, group: str):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user, created = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": group == "admin"})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def token_for(user) -> str:
+    from knox.models import AuthToken
+
+    _, token = AuthToken.objects.create(user, expiry=dt.timedelta(hours=2))
+    return token
+
+
+# --- figures 1 and 2: counts ---------------------------------------------------------------------
+
+
+def app_count(date_from: dt.date, date_to: dt.date) -> dict:
+    """The application's own count (incidents/counting.py), exactly as the Celery task computes it."""
+    try:
+        from incidents import counting
+    except ImportError as missing:
+        raise NotAvailable("incidents/counting.py is not in this build") from missing
+    return counting.bench_compute(date_from=date_from, date_to=date_to)
+
+
+def floor_count(raw: Any, date_from: dt.date, date_to: dt.date) -> dict:
+    from django.conf import settings
+
+    from bench.floor import CountParameters, compute
+
+    with raw.transaction():
+        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return compute(raw, "postgresql", CountParameters(date_from, date_to, threshold=settings.MASSACRE_THRESHOLD))
+
+
+def count_figure(raw: Any, name: str, window: tuple[dt.date, dt.date], runs: int, goal: dict) -> dict:
+    floor_samples, app_samples = [], []
+    floor_result = app_result = None
+    for _ in range(runs):  # interleaved, so both see the same cache state
+        started = time.perf_counter()
+        floor_result = floor_count(raw, *window)
+        floor_samples.append(time.perf_counter() - started)
+        try:
+            started = time.perf_counter()
+            app_result = app_count(*window)
+            app_samples.append(time.perf_counter() - started)
+        except NotAvailable as missing:
+            return {
+                "name": name,
+                "available": False,
+                "reason": str(missing),
+                "baseline_s": statistics.median(floor_samples),
+                "goal": goal,
+            }
+    app, floor = statistics.median(app_samples), statistics.median(floor_samples)
+    same = _comparable(app_result) == _comparable(floor_result)
+    return {
+        "name": name,
+        "available": True,
+        "window": [window[0].isoformat(), window[1].isoformat()],
+        "measured_s": round(app, 4),
+        "baseline_s": round(floor, 4),
+        "ratio": round(app / floor, 2),
+        "runs_s": [round(s, 4) for s in app_samples],
+        "baseline_runs_s": [round(s, 4) for s in floor_samples],
+        "counted_victims": floor_result["civilians"]["total"],
+        "figures_match_floor": same,
+        "goal": goal,
+    }
+
+
+def _comparable(result: dict | None) -> Any:
+    if result is None:
+        return None
+
+    def rows(key: str, label: str) -> list:
+        return sorted(
+            (json.dumps(row[label], sort_keys=True) if isinstance(row[label], dict) else row[label], row["total"])
+            for row in result.get(key, [])
+        )
+
+    return (
+        result["civilians"],
+        result["massacres"],
+        result["injured"],
+        result["incidents"],
+        result["roles"],
+        rows("by_perpetrator", "perpetrator"),
+        rows("by_location", "location"),
+        rows("by_date", "date"),
+    )
+
+
+# --- figure 3: list endpoints under load ---------------------------------------------------------
+
+
+class Gunicorn:
+    """A gunicorn serving config.wsgi with production settings (DEBUG off) on a free local port."""
+
+    def __init__(self, workers: int, threads: int, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "DEBUG": "",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "PYTHONWARNINGS": "ignore::UserWarning",  # whitenoise: no collectstatic for an API benchmark
+            **(extra_env or {}),
+        }
+        env.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--worker-class",
+                "gthread" if threads > 1 else "sync",
+                "--timeout",
+                "600",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                status, _ = self.get("/healthz")
+                if status == 200:
+                    return
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        try:
+            connection.request("GET", path, headers={"Authorization": f"Token {token}"} if token else {})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def worker_pids(self) -> list[int]:
+        return children_of(self.process.pid)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def load(server: Gunicorn, paths: list[str], token: str | None, clients: int, per_client: int) -> dict:
+    """`clients` threads on keep-alive connections, each sending `per_client` requests round the paths."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        mine = []
+        barrier.wait()
+        for index in range(per_client):
+            path = paths[(number + index) % len(paths)]
+            started = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 200:
+                with lock:
+                    failures.append(f"{response.status} {path}")
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} failed requests, e.g. {failures[:3]}")
+    return {
+        "requests": len(latencies),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+    }
+
+
+def list_paths(kind: str) -> list[str]:
+    from incidents.models import Incident, Location, Perpetrator
+
+    aleppo = Location.objects.get(name="Aleppo", level="governorate").pk
+    idlib = Location.objects.get(name="Idlib", level="governorate").pk
+    alliance = Perpetrator.objects.get(name="Syrian-Russian alliance").pk
+    regime = Perpetrator.objects.get(name="Syrian regime forces").pk
+    some_incident = Incident.objects.filter(status="verified").order_by("id").values_list("pk", flat=True)[1000]
+    if kind == "incidents":
+        return [
+            "/api/v1/incidents/",
+            "/api/v1/incidents/?status=verified&occurred_from=2014-01-01&occurred_to=2014-12-31",
+            f"/api/v1/incidents/?location={aleppo}&perpetrator={alliance}",
+            f"/api/v1/incidents/?weapon=barrel_bomb&perpetrator={regime}&page=3",
+            f"/api/v1/incidents/?status=submitted&location={idlib}",
+        ]
+    return [
+        "/api/v1/victims/",
+        "/api/v1/victims/?status=verified&category=child",
+        f"/api/v1/victims/?occurred_from=2015-01-01&occurred_to=2015-06-30&location={idlib}",
+        f"/api/v1/victims/?incident={some_incident}",
+        f"/api/v1/victims/?civilian_status=civilian&sex=female&perpetrator={alliance}&page=5",
+    ]
+
+
+def queries_per_page(user, kind: str) -> dict[str, int]:
+    """SQL statements per list request at page sizes 10, 50 and 200 (must be the same)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    token = token_for(user)
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token}")
+    counts = {}
+    for size in (10, 50, 200):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/api/v1/{kind}/", {"page_size": size})
+        if response.status_code != 200:
+            raise RuntimeError(f"/api/v1/{kind}/ answered {response.status_code}")
+        counts[str(size)] = len(captured.captured_queries)
+    return counts
+
+
+def list_figure(user, clients: int, per_client: int, runs: int, workers: int, threads: int) -> list[dict]:
+    token = token_for(user)
+    server = Gunicorn(workers, threads)
+    figures = []
+    try:
+        for kind in ("incidents", "victims"):
+            paths = list_paths(kind)
+            for path in paths:  # warm every worker's connection and the caches
+                for _ in range(workers * max(threads, 1)):
+                    status, body = server.get(path, token)
+                    if status != 200:
+                        raise RuntimeError(f"{path} answered {status}: {body[:200]!r}")
+            samples, baselines = [], []
+            for _ in range(runs):
+                baselines.append(load(server, ["/healthz"], None, clients, per_client))
+                samples.append(load(server, paths, token, clients, per_client))
+            p95 = statistics.median(sample["p95_ms"] for sample in samples)
+            base = statistics.median(sample["p95_ms"] for sample in baselines)
+            figures.append(
+                {
+                    "name": f"{kind} list, page of 50 with filters, {clients} concurrent clients",
+                    "available": True,
+                    "measured_p95_ms": p95,
+                    "measured_p50_ms": statistics.median(sample["p50_ms"] for sample in samples),
+                    "throughput_rps": statistics.median(sample["throughput_rps"] for sample in samples),
+                    "baseline": "/healthz under the same load (gunicorn + Django + one SELECT 1)",
+                    "baseline_p95_ms": base,
+                    "ratio": round(p95 / base, 2) if base else None,
+                    "runs": samples,
+                    "baseline_runs": baselines,
+                    "paths": [re.sub(r"incident=\d+", "incident=<id>", path) for path in paths],
+                    "queries_per_page": queries_per_page(user, kind),
+                    "server": f"gunicorn {workers} workers x {threads} threads",
+                    "goal": {"p95_ms_at_most": 100, "queries_constant": True},
+                }
+            )
+    finally:
+        server.stop()
+    return figures
+
+
+# --- figure 4: streaming export ------------------------------------------------------------------
+
+
+def export_figure(raw: Any, admin, runs: int) -> dict:
+    name = "streaming CSV export of every counted victim"
+    goal = {"seconds_at_most": 10}
+    try:
+        from incidents import exports_stream
+    except ImportError:
+        return {"name": name, "available": False, "reason": "incidents/exports_stream.py missing", "goal": goal}
+    snapshot_id = exports_stream.bench_snapshot(admin, *ALL_TIME)
+    token = token_for(admin)
+    server = Gunicorn(1, 1)
+    try:
+        path = f"/api/v1/counts/{snapshot_id}/victims.csv"
+        rows = []
+
+        def download() -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+            connection.request("GET", path, headers={"Authorization": f"Token {token}"})
+            response = connection.getresponse()
+            if response.status != 200:
+                raise RuntimeError(f"{path} answered {response.status}: {response.read(300)!r}")
+            lines = 0
+            while chunk := response.read(1 << 20):
+                lines += chunk.count(b"\n")
+            rows.append(lines)
+            connection.close()
+
+        copy_sql = exports_stream.floor_copy_sql(snapshot_id)
+
+        def copy_floor() -> None:
+            with raw.cursor().copy(copy_sql) as copy:
+                for _ in copy:
+                    pass
+
+        app_samples, floor_samples, rss = [], [], []
+        for _ in range(runs):
+            floor_samples.append(timed(copy_floor))
+            app_samples.append(timed(download))
+            rss.append(max(peak_rss_mb(pid) for pid in server.worker_pids()))
+    finally:
+        server.stop()
+    app, floor = statistics.median(app_samples), statistics.median(floor_samples)
+    return {
+        "name": name,
+        "available": True,
+        "measured_s": round(app, 3),
+        "baseline": "COPY (same rows and columns) TO STDOUT WITH CSV, read by psycopg",
+        "baseline_s": round(floor, 3),
+        "ratio": round(app / floor, 2),
+        "rows": rows[-1] - 1 if rows else 0,
+        "worker_peak_rss_mb": round(max(rss), 1),
+        "runs_s": [round(s, 3) for s in app_samples],
+        "baseline_runs_s": [round(s, 3) for s in floor_samples],
+        "goal": goal,
+    }
+
+
+# --- figure 5: a 500 MB upload -------------------------------------------------------------------
+
+
+def wav_file(directory: Path, megabytes: int) -> Path:
+    """A valid PCM WAV of `megabytes` MB of noise (an allowed type, decided by content)."""
+    path = directory / "bench-upload.wav"
+    data_size = megabytes * 1024 * 1024
+    header = (
+        b"RIFF"
+        + (36 + data_size).to_bytes(4, "little")
+        + b"WAVEfmt "
+        + (16).to_bytes(4, "little")
+        + (1).to_bytes(2, "little")  # PCM
+        + (2).to_bytes(2, "little")  # stereo
+        + (44100).to_bytes(4, "little")
+        + (44100 * 4).to_bytes(4, "little")
+        + (4).to_bytes(2, "little")
+        + (16).to_bytes(2, "little")
+        + b"data"
+        + data_size.to_bytes(4, "little")
+    )
+    block = os.urandom(1 << 20)
+    with path.open("wb") as target:
+        target.write(header)
+        for _ in range(megabytes):
+            target.write(block)
+    return path
+
+
+def multipart_upload(port: int, token: str, path: Path, fields: dict[str, str]) -> tuple[int, bytes]:
+    """POST a multipart form with the file streamed from disk (the client never holds it in memory)."""
+    boundary = uuid.uuid4().hex
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    length = len(head) + path.stat().st_size + len(tail)
+
+    def body() -> Iterator[bytes]:
+        yield head
+        with path.open("rb") as source:
+            while chunk := source.read(1 << 20):
+                yield chunk
+        yield tail
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1200)
+    connection.putrequest("POST", "/api/v1/media/")
+    connection.putheader("Authorization", f"Token {token}")
+    connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    connection.putheader("Content-Length", str(length))
+    connection.endheaders()
+    for chunk in body():
+        connection.send(chunk)
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def upload_figure(documenter, runs: int, megabytes: int) -> dict:
+    name = f"{megabytes} MB media upload through the API"
+    goal = {"peak_rss_mb_at_most": 150, "hash_speed_share_of_sha256sum_at_least": 0.5}
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("media-list")
+    except NoReverseMatch:
+        return {"name": name, "available": False, "reason": "no /api/v1/media/ in this build", "goal": goal}
+    from incidents.models import Incident
+
+    incident = Incident.objects.filter(created_by=documenter).first()
+    if incident is None:
+        from incidents import services
+
+        template = Incident.objects.filter(status="verified").first()
+        incident = services.create_incident(
+            author=documenter,
+            title="Benchmark upload target",
+            occurred_on=template.occurred_on,
+            location=template.location,
+            perpetrator=template.perpetrator,
+        )
+    token = token_for(documenter)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-upload-"))
+    media_root = scratch / "media"
+    server = Gunicorn(1, 1, {"MEDIA_ROOT": str(media_root)})
+    try:
+        source = wav_file(scratch, megabytes)
+        size_mb = source.stat().st_size / 1024**2
+        sha_samples, upload_samples, rss = [], [], []
+        for _ in range(runs):
+            sha_samples.append(
+                timed(lambda: subprocess.run(["sha256sum", str(source)], check=True, capture_output=True))
+            )
+            status = body = None
+
+            def upload() -> None:
+                nonlocal status, body
+                status, body = multipart_upload(
+                    server.port, token, source, {"incident": str(incident.pk), "description": "benchmark"}
+                )
+
+            upload_samples.append(timed(upload))
+            if status not in (200, 201, 202):
+                raise RuntimeError(f"upload answered {status}: {body[:300]!r}")
+            rss.append(max(peak_rss_mb(pid) for pid in server.worker_pids()))
+    finally:
+        server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    upload_speed = size_mb / statistics.median(upload_samples)
+    sha_speed = size_mb / statistics.median(sha_samples)
+    return {
+        "name": name,
+        "available": True,
+        "measured_peak_rss_mb": round(max(rss), 1),
+        "measured_upload_mb_s": round(upload_speed, 1),
+        "baseline": "sha256sum on the same file (page-cached)",
+        "baseline_mb_s": round(sha_speed, 1),
+        "ratio": round(upload_speed / sha_speed, 2),
+        "runs_s": [round(s, 2) for s in upload_samples],
+        "baseline_runs_s": [round(s, 2) for s in sha_samples],
+        "note": "throughput of the whole upload (HTTP, multipart parsing, hashing, writing) against hashing alone",
+        "goal": goal,
+    }
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+
+def goal_met(figure: dict) -> bool | None:
+    if not figure.get("available"):
+        return None
+    goal = figure["goal"]
+    checks = []
+    if "ratio_at_most" in goal:
+        checks.append(figure["ratio"] <= goal["ratio_at_most"])
+    if "seconds_at_most" in goal:
+        checks.append(figure["measured_s"] <= goal["seconds_at_most"])
+    if "p95_ms_at_most" in goal:
+        checks.append(figure["measured_p95_ms"] <= goal["p95_ms_at_most"])
+    if goal.get("queries_constant"):
+        checks.append(len(set(figure["queries_per_page"].values())) == 1)
+    if "peak_rss_mb_at_most" in goal:
+        checks.append(figure["measured_peak_rss_mb"] <= goal["peak_rss_mb_at_most"])
+    if "hash_speed_share_of_sha256sum_at_least" in goal:
+        checks.append(figure["ratio"] >= goal["hash_speed_share_of_sha256sum_at_least"])
+    if "figures_match_floor" in figure:
+        checks.append(figure["figures_match_floor"])
+    return all(checks)
+
+
+def table_rows(results: dict) -> list[str]:
+    rows = ["| Figure | Goal | Measured (median) | Baseline, same run | Ratio | Met |", "|---|---|---|---|---|---|"]
+    for figure in results["figures"]:
+        goal = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in figure["goal"].items())
+        if not figure.get("available"):
+            rows.append(f"| {figure['name']} | {goal} | not measured: {figure['reason']} | | | |")
+            continue
+        if "measured_s" in figure:
+            measured = f"{figure['measured_s']} s"
+            baseline = f"{figure['baseline_s']} s"
+        elif "measured_p95_ms" in figure:
+            measured = (
+                f"p95 {figure['measured_p95_ms']} ms, p50 {figure['measured_p50_ms']} ms, "
+                f"{figure['throughput_rps']} req/s; queries per page (10/50/200): "
+                + "/".join(str(v) for v in figure["queries_per_page"].values())
+            )
+            baseline = f"/healthz p95 {figure['baseline_p95_ms']} ms"
+        else:
+            measured = f"peak RSS {figure['measured_peak_rss_mb']} MB, {figure['measured_upload_mb_s']} MB/s"
+            baseline = f"sha256sum {figure['baseline_mb_s']} MB/s"
+        met = {True: "yes", False: "**no**", None: ""}[figure["met"]]
+        rows.append(f"| {figure['name']} | {goal} | {measured} | {baseline} | {figure.get('ratio', '')} | {met} |")
+    machine, data = results["machine"], results["data"]
+    rows.append("")
+    rows.append(
+        f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory_gb']} GB, PostgreSQL "
+        f"{machine['postgresql']}, Python {machine['python']}. Data: {data['victims']:,} victims in "
+        f"{data['incidents']:,} incidents ({data['verified_civilian_victims']:,} verified civilian). "
+        f"Measured {results['measured_at']}, {results['runs']} runs per figure."
+    )
+    return rows
+
+
+def write_table(path: Path, rows: list[str]) -> None:
+    start, end = "<!-- bench:figures:start -->", "<!-- bench:figures:end -->"
+    text = path.read_text(encoding="utf-8")
+    if start not in text:
+        return
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    path.write_text(before + start + "\n" + "\n".join(rows) + "\n" + end + after, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--victims", type=int, default=1_000_000)
+    parser.add_argument("--incidents", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the synthetic data even if present")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests-per-client", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--upload-mb", type=int, default=500)
+    parser.add_argument(
+        "--only", default="1,2,3,4,5", help="comma-separated figures to measure (1 count, 2 window, 3 lists, ...)"
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results.json and READMEs")
+    args = parser.parse_args(argv)
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        print(
+            "make bench measures PostgreSQL and refuses to run without it: set DATABASE_URL=postgres://... to a "
+            "database it may fill with a million synthetic records (not your production database).",
+            file=sys.stderr,
+        )
+        return 2
+    setup_django()
+    import psycopg
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    ensure_data(args.victims, args.incidents, args.seed, args.regenerate)
+    raw = psycopg.connect(database_url, autocommit=True)
+    raw.execute("VACUUM ANALYZE incidents_victim")
+    raw.execute("VACUUM ANALYZE incidents_incident")
+    results: dict[str, Any] = {
+        "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "runs": args.runs,
+        "machine": machine_facts(raw),
+        "data": data_facts(raw),
+        "figures": [],
+    }
+    say(f"machine: {json.dumps(results['machine'])}")
+    say(f"data: {json.dumps(results['data'])}")
+    only = {part.strip() for part in args.only.split(",")}
+    admin = bench_user("bench-admin", "admin")
+    reviewer = bench_user("bench-reviewer", "reviewer")
+    documenter = bench_user("bench-documenter", "documenter")
+    raw.autocommit = False
+    steps = [
+        (
+            "1",
+            lambda: [count_figure(raw, "full count snapshot, all time", ALL_TIME, args.runs, {"ratio_at_most": 1.5})],
+        ),
+        ("2", lambda: [count_figure(raw, "one-year window count", ONE_YEAR, args.runs, {"seconds_at_most": 0.3})]),
+        (
+            "3",
+            lambda: list_figure(
+                reviewer, args.clients, args.requests_per_client, args.runs, args.workers, args.threads
+            ),
+        ),
+        ("4", lambda: [export_figure(raw, admin, args.runs)]),
+        ("5", lambda: [upload_figure(documenter, max(1, min(args.runs, 3)), args.upload_mb)]),
+    ]
+    for key, step in steps:
+        if key not in only:
+            continue
+        for figure in step():
+            figure["met"] = goal_met(figure)
+            results["figures"].append(figure)
+            say(json.dumps({k: v for k, v in figure.items() if not k.endswith("runs")}, default=str))
+    raw.close()
+    rows = table_rows(results)
+    say("\n".join(rows))
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+        write_table(ROOT / "README.md", rows)
+        write_table(ROOT / "bench" / "README.md", rows)
+        say(f"wrote {RESULTS.relative_to(ROOT)}, README.md and bench/README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
