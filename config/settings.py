@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "audit",
     "incidents",
     "evidence",
 ]

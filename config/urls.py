@@ -19,6 +19,7 @@ router.register("victims", incidents_api.VictimViewSet, basename="victim")
 api_urlpatterns = [
     path("auth/token/", incidents_api.ObtainTokenView.as_view(), name="api-token"),
     path("auth/logout/", incidents_api.RevokeTokenView.as_view(), name="api-logout"),
+    path("review-queue/", incidents_api.ReviewQueueView.as_view(), name="review-queue"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),

@@ -9,11 +9,13 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import roles, services
+from . import roles, services, workflow
 from .filters import IncidentFilter, VictimFilter
 from .models import Incident, Location, Perpetrator, ReportingPeriod, Victim
 from .serializers import (
@@ -48,6 +50,75 @@ class HasRole(permissions.BasePermission):
         return roles.is_staff_member(request.user)
 
 
+class ReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=workflow.DECISIONS)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    victims = serializers.DictField(
+        child=serializers.ChoiceField(choices=["approve", "reject"]), required=False, allow_empty=True
+    )
+
+    def validate_victims(self, value: dict[str, str]) -> dict[int, str]:
+        try:
+            return {int(key): decision for key, decision in value.items()}
+        except ValueError:
+            raise serializers.ValidationError(_("Victim ids are integers.")) from None
+
+
+class ReopenSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField(source="occurred_at")
+    actor = serializers.CharField(source="actor_name")
+    action = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    comment = serializers.CharField()
+
+
+class WorkflowActionsMixin:
+    """`submit/`, `review/`, `reopen/` and `history/` for a viewset of a reviewable kind."""
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        record = workflow.submit(request.user, self.get_object())
+        return Response(self.get_serializer(record).data)
+
+    @extend_schema(request=ReviewSerializer)
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str | None = None) -> Response:
+        record = self.get_object()
+        decision = ReviewSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        record = workflow.review(
+            request.user,
+            record,
+            decision.validated_data["decision"],
+            decision.validated_data["comment"],
+            decision.validated_data.get("victims"),
+        )
+        return Response(self.get_serializer(record).data)
+
+    @extend_schema(request=ReopenSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk: str | None = None) -> Response:
+        record = self.get_object()
+        body = ReopenSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = body.validated_data["reason"] or body.validated_data["comment"]
+        record = workflow.reopen(request.user, record, reason)
+        return Response(self.get_serializer(record).data)
+
+    @extend_schema(request=None, responses=AuditEntrySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        entries = workflow.history(self.get_object())
+        return Response(AuditEntrySerializer(entries, many=True).data)
+
+
 class LocationViewSet(viewsets.ModelViewSet):
     queryset = Location.objects.all().order_by("id")
     serializer_class = LocationSerializer
@@ -68,7 +139,7 @@ class ReportingPeriodViewSet(viewsets.ModelViewSet):
     permission_classes = [ReferenceDataPermission]
 
 
-class IncidentViewSet(viewsets.ModelViewSet):
+class IncidentViewSet(WorkflowActionsMixin, viewsets.ModelViewSet):
     queryset = Incident.objects.all()
     serializer_class = IncidentSerializer
     permission_classes = [HasRole]
@@ -89,7 +160,7 @@ class IncidentViewSet(viewsets.ModelViewSet):
         services.delete_incident(actor=self.request.user, incident=instance)
 
 
-class VictimViewSet(viewsets.ModelViewSet):
+class VictimViewSet(WorkflowActionsMixin, viewsets.ModelViewSet):
     queryset = Victim.objects.all()
     serializer_class = VictimSerializer
     permission_classes = [HasRole]
@@ -149,3 +220,56 @@ class RevokeTokenView(APIView):
         if isinstance(request.auth, AuthToken):
             request.auth.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QueueItemSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    status = serializers.CharField()
+    created_by = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField()
+    incident = serializers.IntegerField()
+
+
+class ReviewQueueView(APIView):
+    """Submitted records awaiting a decision, oldest first. Filters: `kind`, `location`, `perpetrator`."""
+
+    permission_classes = [HasRole]
+
+    @extend_schema(responses=QueueItemSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        kinds = [k for k in request.query_params.get("kind", "").split(",") if k] or None
+        location_ids = _id_list(request.query_params.get("location"))
+        perpetrator_ids = _id_list(request.query_params.get("perpetrator"))
+        places = Location.objects.subtree_ids(location_ids) if location_ids else None
+        parties = Perpetrator.objects.subtree_ids(perpetrator_ids) if perpetrator_ids else None
+        rows = []
+        for kind, queryset in workflow.review_queue(request.user, kinds):
+            prefix = f"{kind.incident_path}__" if kind.incident_path else ""
+            if places is not None:
+                queryset = queryset.filter(**{f"{prefix}location_id__in": places})
+            if parties is not None:
+                queryset = queryset.filter(**{f"{prefix}perpetrator_id__in": parties})
+            incident_field = f"{kind.incident_path}_id" if kind.incident_path else "pk"
+            for record in queryset[:1000]:
+                rows.append(
+                    {
+                        "kind": kind.name,
+                        "id": record.pk,
+                        "label": str(record),
+                        "status": record.status,
+                        "created_by": record.created_by_id,
+                        "submitted_at": record.updated_at,
+                        "incident": getattr(record, incident_field),
+                    }
+                )
+        rows.sort(key=lambda row: (row["submitted_at"], row["kind"], row["id"]))
+        paginator = PageNumberPagination()
+        paginator.page_size = 50
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(QueueItemSerializer(page, many=True).data)
+
+
+def _id_list(value: str | None) -> list[int]:
+    return [int(part) for part in (value or "").split(",") if part.strip().isdigit()]

@@ -27,6 +27,13 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+def pytest_configure(config: Any) -> None:
+    from django.conf import settings
+
+    # Password hashing is deliberately slow; tests create many users and need no such protection.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings: Any) -> None:
     # Hashed static names need `collectstatic`; tests render pages from the source files instead.
@@ -135,8 +142,13 @@ def make_victim(author, incident: Incident, status: str = Status.DRAFT, **overri
 # --- A real Celery worker, consuming from Redis, writing to the test database -------------------
 
 
+# Transactional tests flush the database; serialized rollback restores the migrations' seed data
+# (places, parties, groups) for them. Use this mark instead of django_db(transaction=True).
+transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
 @pytest.fixture
-def celery_worker_process(transactional_db):
+def celery_worker_process(django_db_serialized_rollback, transactional_db):
     """Start `celery -A config worker` as a separate process on a private queue; yield the queue name.
 
     Needs REDIS_URL and PostgreSQL (the worker must share the test database); skips on a newcomer's
