@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
@@ -186,11 +187,14 @@ def csv_stream(counted: QuerySet) -> Iterator[bytes]:
     if connection.vendor != "postgresql":
         yield from csv_chunks(victim_rows(counted))
         return
-    statement, params = copy_statement(counted)
     buffer = io.StringIO()
     buffer.write(BOM)
     csv.writer(buffer, lineterminator="\n").writerow(HEADER)
     yield buffer.getvalue().encode("utf-8")
+    try:
+        statement, params = copy_statement(counted)
+    except EmptyResultSet:  # e.g. filtered by an empty list of ids: nothing to copy
+        return
     pending: list[bytes] = []
     size = 0
     with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
