@@ -59,8 +59,8 @@ def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-def counted_table_sql(parameters: CountParameters, table: str, params: dict[str, Any]) -> str:
-    """CREATE TEMP TABLE <table> holding one row per counted victim, with what every figure needs."""
+def counted_parts(parameters: CountParameters, params: dict[str, Any]) -> tuple[list[str], str]:
+    """The CTEs (governorates, chosen subtrees) and the SELECT of one row per counted victim."""
     ctes = [
         # Governorate of every place: the governorate itself and everything below it.
         """governorate_of(id, governorate_id) AS (
@@ -107,15 +107,131 @@ def counted_table_sql(parameters: CountParameters, table: str, params: dict[str,
         JOIN incidents_incident i ON i.id = v.incident_id
         LEFT JOIN governorate_of died_at ON died_at.id = COALESCE(v.place_of_death_id, i.location_id)
         LEFT JOIN governorate_of incident_place ON incident_place.id = i.location_id"""
-    return f"""
-        CREATE TEMPORARY TABLE {table} AS
-        WITH RECURSIVE {", ".join(ctes)}
+    counted = f"""
         {select}
         WHERE {common} AND v.date_of_death IS NULL AND i.occurred_on BETWEEN :date_from AND :date_to
         UNION ALL
         {select}
-        WHERE {common} AND v.date_of_death BETWEEN :date_from AND :date_to
+        WHERE {common} AND v.date_of_death BETWEEN :date_from AND :date_to"""
+    return ctes, counted
+
+
+def counted_table_sql(parameters: CountParameters, table: str, params: dict[str, Any]) -> str:
+    """CREATE TEMP TABLE <table> holding one row per counted victim, with what every figure needs."""
+    ctes, counted = counted_parts(parameters, params)
+    return f"CREATE TEMPORARY TABLE {table} AS WITH RECURSIVE {', '.join(ctes)} {counted}"
+
+
+def single_statement_sql(parameters: CountParameters, params: dict[str, Any]) -> str:
+    """PostgreSQL: every figure in one statement, one pass over the counted rows (GROUPING SETS).
+
+    Rows out: (kind, grouping, perpetrator_id, governorate_id, day, child, woman, man, unknown, roles...,
+    fingerprint). kind 'victims' carries the category pivot per grouping set, 'massacres' the number
+    of massacre incidents per grouping set (in `child`), 'incidents' the counted incidents and their
+    injured (in `child`, `woman`), 'fingerprint' the SHA-256.
     """
+    ctes, counted = counted_parts(parameters, params)
+    params["threshold"] = parameters.threshold
+    roles = ", ".join(f"SUM(role_{role}::int)" for role in ROLES)
+    no_roles = ", ".join("NULL::bigint" for _ in ROLES)
+    sets = "GROUPING SETS ((), (perpetrator_id), (governorate_id), ({day}))"
+    return f"""
+        WITH RECURSIVE {", ".join(ctes)},
+        counted AS MATERIALIZED ({counted}),
+        per_incident AS MATERIALIZED (
+            SELECT incident_id, COUNT(*) AS victims, MIN(incident_version) AS incident_version,
+                   MIN(occurred_on) AS occurred_on, MIN(perpetrator_id) AS perpetrator_id,
+                   MIN(incident_governorate_id) AS governorate_id, MIN(injured_count) AS injured_count
+            FROM counted GROUP BY incident_id
+        )
+        SELECT 'victims', GROUPING(perpetrator_id, governorate_id, died_on), perpetrator_id, governorate_id,
+               died_on, {PIVOT}, {roles}, NULL
+        FROM counted GROUP BY {sets.format(day="died_on")}
+        UNION ALL
+        SELECT 'massacres', GROUPING(perpetrator_id, governorate_id, occurred_on), perpetrator_id,
+               governorate_id, occurred_on, COUNT(*), NULL, NULL, NULL, {no_roles}, NULL
+        FROM per_incident WHERE victims >= :threshold GROUP BY {sets.format(day="occurred_on")}
+        UNION ALL
+        SELECT 'incidents', 0, NULL, NULL, NULL, COUNT(*), COALESCE(SUM(injured_count), 0), NULL, NULL,
+               {no_roles}, NULL
+        FROM per_incident
+        UNION ALL
+        SELECT 'fingerprint', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {no_roles},
+               encode(sha256(convert_to(
+                   COALESCE((SELECT string_agg('v' || id || ':' || version || E'\\n', '' ORDER BY id) FROM counted), '')
+                   || COALESCE((SELECT string_agg('i' || incident_id || ':' || incident_version || E'\\n', ''
+                                ORDER BY incident_id) FROM per_incident), ''),
+               'UTF8')), 'hex')
+    """
+
+
+def compute_single_statement(raw_connection: Any, parameters: CountParameters, fingerprint: bool = True) -> dict:
+    """PostgreSQL's floor: `single_statement_sql`, shaped into API.md's `result`."""
+    params: dict[str, Any] = {}
+    sql = single_statement_sql(parameters, params)
+    if not fingerprint:
+        sql = sql.rsplit("UNION ALL", 1)[0]
+    cursor = raw_connection.cursor()
+    try:
+        cursor.execute(_placeholders(sql, "postgresql"), params)
+        rows = cursor.fetchall()
+        cursor.execute("SELECT id, name FROM incidents_perpetrator")
+        party_names = dict(cursor.fetchall())
+        cursor.execute("SELECT id, name FROM incidents_location")
+        place_names = dict(cursor.fetchall())
+    finally:
+        cursor.close()
+    # GROUPING(a, b, c) is a bit mask of the columns *not* grouped: 7 = (), 3 = party, 5 = place, 6 = day.
+    victims: dict[int, dict[Any, tuple]] = {7: {}, 3: {}, 5: {}, 6: {}}
+    massacres: dict[int, dict[Any, int]] = {7: {}, 3: {}, 5: {}, 6: {}}
+    key_column = {7: None, 3: 2, 5: 3, 6: 4}
+    incidents = injured = 0
+    digest = ""
+    roles_row: tuple = (0,) * len(ROLES)
+    for row in rows:
+        kind, grouping = row[0], row[1]
+        if kind == "victims":
+            key = None if key_column[grouping] is None else row[key_column[grouping]]
+            victims[grouping][_iso(key) if grouping == 6 else key] = row[5:9]
+            if grouping == 7:
+                roles_row = row[9 : 9 + len(ROLES)]
+        elif kind == "massacres":
+            key = None if key_column[grouping] is None else row[key_column[grouping]]
+            massacres[grouping][_iso(key) if grouping == 6 else key] = int(row[5])
+        elif kind == "incidents":
+            incidents, injured = int(row[5]), int(row[6])
+        else:
+            digest = row[-1]
+    totals = victims[7].get(None, (0, 0, 0, 0))
+    result = {
+        "civilians": {key: value for key, value in _row(totals, 0).items() if key != "massacres"},
+        "massacres": massacres[7].get(None, 0),
+        "injured": injured,
+        "incidents": incidents,
+        "roles": {role: int(value or 0) for role, value in zip(ROLES, roles_row, strict=True)},
+        "by_perpetrator": sorted(
+            (
+                {"perpetrator": {"id": key, "name": party_names[key]}, **_row(values, massacres[3].get(key, 0))}
+                for key, values in victims[3].items()
+            ),
+            key=lambda row: (-row["total"], row["perpetrator"]["id"]),
+        ),
+        "by_location": sorted(
+            (
+                {"location": {"id": key, "name": place_names[key]}, **_row(values, massacres[5].get(key, 0))}
+                for key, values in victims[5].items()
+                if key is not None
+            ),
+            key=lambda row: (-row["total"], row["location"]["id"]),
+        ),
+        "by_date": sorted(
+            ({"date": key, **_row(values, massacres[6].get(key, 0))} for key, values in victims[6].items()),
+            key=lambda row: row["date"],
+        ),
+    }
+    if fingerprint:
+        result["fingerprint"] = digest
+    return result
 
 
 def fingerprint_rows(cursor: Any, table: str) -> str:
@@ -144,6 +260,13 @@ def _row(values: tuple, massacres: int) -> dict[str, int]:
 
 def compute(raw_connection: Any, vendor: str, parameters: CountParameters, fingerprint: bool = True) -> dict:
     """API.md's `result` object (plus `fingerprint`), by plain SQL on `raw_connection`."""
+    if vendor == "postgresql":
+        return compute_single_statement(raw_connection, parameters, fingerprint)
+    return compute_portable(raw_connection, vendor, parameters, fingerprint)
+
+
+def compute_portable(raw_connection: Any, vendor: str, parameters: CountParameters, fingerprint: bool = True) -> dict:
+    """Any database: the counted rows in a temporary table, then one small query per figure."""
     table = f"floor_counted_{uuid.uuid4().hex[:12]}"
     params: dict[str, Any] = {}
     cursor = raw_connection.cursor()
