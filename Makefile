@@ -72,7 +72,7 @@ format: dev-deps
 
 # The figures at a million victims (bench/README.md): PostgreSQL only, in a database it may fill with
 # synthetic records (DATABASE_URL). BENCH_ARGS="--runs 3 --only 1,2" etc.; see `python -m bench.run --help`.
-bench: dev-deps
+bench: dev-deps system-deps
 	@case "$$DATABASE_URL" in \
 		postgres://*|postgresql://*) ;; \
 		*) echo "make bench measures PostgreSQL and refuses to run without it: set DATABASE_URL=postgres://... to a database it may fill with a million synthetic records (not production)." >&2; exit 2;; \

@@ -9,10 +9,14 @@ when the victim and its incident are verified, the victim is a civilian, not a d
 (default: on the incident's date) inside the window, was killed (default: at the incident's place) in
 one of the chosen places' subtrees, by a perpetrator in one of the chosen parties' subtrees. A massacre
 is a verified incident with at least `threshold` counted victims, counted for its incident's date,
-perpetrator and governorate.
+perpetrator and governorate (a row of its own even where none of its victims died that day or there).
+By governorate: the governorate containing the place of death; a place above governorate level (the
+country) is its own row. `injured` sums the counted incidents dated inside the window. The fingerprint
+is the SHA-256 of `fingerprint_header` followed by one line `victim id:version:incident id:version`
+per counted victim, by victim id (the header, rule version and parameters, is the caller's).
 
-The SQL is portable (recursive CTEs, CASE pivots, a temporary table) so the same text runs on both
-databases; only the placeholder style differs.
+Two shapes: on PostgreSQL one statement (GROUPING SETS, one pass over the counted rows); elsewhere
+portable SQL (recursive CTEs, CASE pivots, a temporary table). The tests hold both to hand-worked figures.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class CountParameters:
     locations: list[int] = field(default_factory=list)
     perpetrators: list[int] = field(default_factory=list)
     threshold: int = 5
+    fingerprint_header: str = ""
 
 
 def _placeholders(sql: str, vendor: str) -> str:
@@ -64,9 +69,10 @@ def counted_parts(parameters: CountParameters, params: dict[str, Any]) -> tuple[
     ctes = [
         # Governorate of every place: the governorate itself and everything below it.
         """governorate_of(id, governorate_id) AS (
-            SELECT id, id FROM incidents_location WHERE level = 'governorate'
+            SELECT id, id FROM incidents_location WHERE level IN ('country', 'governorate')
             UNION ALL
             SELECT l.id, g.governorate_id FROM incidents_location l JOIN governorate_of g ON l.parent_id = g.id
+            WHERE l.level NOT IN ('country', 'governorate')
         )"""
     ]
     # Each victim dies on its own date of death, else on its incident's date. Two branches, so each can
@@ -132,6 +138,7 @@ def single_statement_sql(parameters: CountParameters, params: dict[str, Any]) ->
     """
     ctes, counted = counted_parts(parameters, params)
     params["threshold"] = parameters.threshold
+    params["fingerprint_header"] = parameters.fingerprint_header
     roles = ", ".join(f"SUM(role_{role}::int)" for role in ROLES)
     no_roles = ", ".join("NULL::bigint" for _ in ROLES)
     sets = "GROUPING SETS ((), (perpetrator_id), (governorate_id), ({day}))"
@@ -152,15 +159,16 @@ def single_statement_sql(parameters: CountParameters, params: dict[str, Any]) ->
                governorate_id, occurred_on, COUNT(*), NULL, NULL, NULL, {no_roles}, NULL
         FROM per_incident WHERE victims >= :threshold GROUP BY {sets.format(day="occurred_on")}
         UNION ALL
-        SELECT 'incidents', 0, NULL, NULL, NULL, COUNT(*), COALESCE(SUM(injured_count), 0), NULL, NULL,
+        SELECT 'incidents', 0, NULL, NULL, NULL, COUNT(*),
+               COALESCE(SUM(CASE WHEN occurred_on BETWEEN :date_from AND :date_to THEN injured_count ELSE 0 END), 0),
+               NULL, NULL,
                {no_roles}, NULL
         FROM per_incident
         UNION ALL
         SELECT 'fingerprint', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {no_roles},
-               encode(sha256(convert_to(
-                   COALESCE((SELECT string_agg('v' || id || ':' || version || E'\\n', '' ORDER BY id) FROM counted), '')
-                   || COALESCE((SELECT string_agg('i' || incident_id || ':' || incident_version || E'\\n', ''
-                                ORDER BY incident_id) FROM per_incident), ''),
+               encode(sha256(convert_to(:fingerprint_header || COALESCE((
+                   SELECT string_agg(id || ':' || version || ':' || incident_id || ':' || incident_version
+                                     || E'\\n', '' ORDER BY id) FROM counted), ''),
                'UTF8')), 'hex')
     """
 
@@ -212,20 +220,23 @@ def compute_single_statement(raw_connection: Any, parameters: CountParameters, f
         "by_perpetrator": sorted(
             (
                 {"perpetrator": {"id": key, "name": party_names[key]}, **_row(values, massacres[3].get(key, 0))}
-                for key, values in victims[3].items()
+                for key, values in _with_massacre_keys(victims[3], massacres[3])
             ),
             key=lambda row: (-row["total"], row["perpetrator"]["id"]),
         ),
         "by_location": sorted(
             (
                 {"location": {"id": key, "name": place_names[key]}, **_row(values, massacres[5].get(key, 0))}
-                for key, values in victims[5].items()
+                for key, values in _with_massacre_keys(victims[5], massacres[5])
                 if key is not None
             ),
             key=lambda row: (-row["total"], row["location"]["id"]),
         ),
         "by_date": sorted(
-            ({"date": key, **_row(values, massacres[6].get(key, 0))} for key, values in victims[6].items()),
+            (
+                {"date": key, **_row(values, massacres[6].get(key, 0))}
+                for key, values in _with_massacre_keys(victims[6], massacres[6])
+            ),
             key=lambda row: row["date"],
         ),
     }
@@ -234,15 +245,17 @@ def compute_single_statement(raw_connection: Any, parameters: CountParameters, f
     return result
 
 
-def fingerprint_rows(cursor: Any, table: str) -> str:
-    """SHA-256 of the counted victims' and incidents' sorted ids and versions."""
-    digest = hashlib.sha256()
-    cursor.execute(f"SELECT id, version FROM {table} ORDER BY id")
-    for victim_id, version in cursor.fetchall():
-        digest.update(f"v{victim_id}:{version}\n".encode())
-    cursor.execute(f"SELECT DISTINCT incident_id, incident_version FROM {table} ORDER BY incident_id")
-    for incident_id, version in cursor.fetchall():
-        digest.update(f"i{incident_id}:{version}\n".encode())
+def _with_massacre_keys(victims: dict[Any, tuple], massacres: dict[Any, int]) -> list[tuple[Any, tuple]]:
+    """Rows for every key with victims, plus keys holding only a massacre (its victims died elsewhen)."""
+    return list(victims.items()) + [(key, (0, 0, 0, 0)) for key in massacres if key not in victims]
+
+
+def fingerprint_rows(cursor: Any, table: str, header: str) -> str:
+    """SHA-256 of the header and one line per counted victim: id:version:incident id:incident version."""
+    digest = hashlib.sha256(header.encode())
+    cursor.execute(f"SELECT id, version, incident_id, incident_version FROM {table} ORDER BY id")
+    for victim_id, version, incident_id, incident_version in cursor.fetchall():
+        digest.update(f"{victim_id}:{version}:{incident_id}:{incident_version}\n".encode())
     return digest.hexdigest()
 
 
@@ -289,8 +302,10 @@ def compute_portable(raw_connection: Any, vendor: str, parameters: CountParamete
             "SELECT " + ", ".join(f"SUM(CASE WHEN role_{role} THEN 1 ELSE 0 END)" for role in ROLES) + f" FROM {table}"
         )[0]
         incidents, injured = run(
-            f"SELECT COUNT(*), COALESCE(SUM(injured_count), 0) FROM "
-            f"(SELECT DISTINCT incident_id, injured_count FROM {table}) AS counted_incidents"
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN occurred_on BETWEEN :date_from AND :date_to "
+            "THEN injured_count ELSE 0 END), 0) FROM "
+            f"(SELECT DISTINCT incident_id, injured_count, occurred_on FROM {table}) AS counted_incidents",
+            {"date_from": parameters.date_from, "date_to": parameters.date_to},
         )[0]
         massacre_rows = run(massacre_incidents, threshold)
 
@@ -301,27 +316,27 @@ def compute_portable(raw_connection: Any, vendor: str, parameters: CountParamete
                 tally[key] = tally.get(key, 0) + 1
             return tally
 
-        by_party_massacres = massacres_by(2)
-        by_perpetrator = [
-            {"perpetrator": {"id": party_id, "name": name}, **_row(values, by_party_massacres.get(party_id, 0))}
-            for party_id, name, *values in run(
-                f"SELECT c.perpetrator_id, p.name, {PIVOT} FROM {table} c "
-                f"JOIN incidents_perpetrator p ON p.id = c.perpetrator_id GROUP BY c.perpetrator_id, p.name"
-            )
-        ]
-        by_place_massacres = massacres_by(3)
-        by_location = [
-            {"location": {"id": place_id, "name": name}, **_row(values, by_place_massacres.get(place_id, 0))}
-            for place_id, name, *values in run(
-                f"SELECT c.governorate_id, l.name, {PIVOT} FROM {table} c "
-                f"JOIN incidents_location l ON l.id = c.governorate_id GROUP BY c.governorate_id, l.name"
-            )
-        ]
-        by_day_massacres = massacres_by(1)
-        by_date = [
-            {"date": _iso(day), **_row(values, by_day_massacres.get(_iso(day), 0))}
-            for day, *values in run(f"SELECT died_on, {PIVOT} FROM {table} GROUP BY died_on")
-        ]
+        party_names = dict(run("SELECT id, name FROM incidents_perpetrator"))
+        place_names = dict(run("SELECT id, name FROM incidents_location"))
+
+        def grouped(column: str, massacre_column: int, label: str, names: dict) -> list[dict]:
+            victims = {
+                (_iso(key) if label == "date" else key): tuple(values)
+                for key, *values in run(f"SELECT {column}, {PIVOT} FROM {table} GROUP BY {column}")
+            }
+            massacres = massacres_by(massacre_column)
+            return [
+                {
+                    label: key if label == "date" else {"id": key, "name": names[key]},
+                    **_row(values, massacres.get(key, 0)),
+                }
+                for key, values in _with_massacre_keys(victims, massacres)
+                if key is not None
+            ]
+
+        by_perpetrator = grouped("perpetrator_id", 2, "perpetrator", party_names)
+        by_location = grouped("governorate_id", 3, "location", place_names)
+        by_date = grouped("died_on", 1, "date", {})
         result = {
             "civilians": civilians,
             "massacres": len(massacre_rows),
@@ -333,7 +348,7 @@ def compute_portable(raw_connection: Any, vendor: str, parameters: CountParamete
             "by_date": sorted(by_date, key=lambda row: row["date"]),
         }
         if fingerprint:
-            result["fingerprint"] = fingerprint_rows(cursor, table)
+            result["fingerprint"] = fingerprint_rows(cursor, table, parameters.fingerprint_header)
         return result
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")

@@ -181,13 +181,28 @@ def token_for(user) -> str:
 # --- figures 1 and 2: counts ---------------------------------------------------------------------
 
 
+def app_parameters(date_from: dt.date, date_to: dt.date):
+    from incidents import counting
+
+    return counting.CountParameters(date_from=date_from, date_to=date_to)
+
+
 def app_count(date_from: dt.date, date_to: dt.date) -> dict:
     """The application's own count (incidents/counting.py), exactly as the Celery task computes it."""
     try:
         from incidents import counting
     except ImportError as missing:
         raise NotAvailable("incidents/counting.py is not in this build") from missing
-    return counting.bench_compute(date_from=date_from, date_to=date_to)
+    figures = counting.compute(app_parameters(date_from, date_to))
+    return {**figures.result, "fingerprint": figures.fingerprint}
+
+
+def fingerprint_header(date_from: dt.date, date_to: dt.date) -> str:
+    """The fingerprint's first line(s), as counting.py writes them: rule version and parameters."""
+    from incidents import counting
+
+    parameters = app_parameters(date_from, date_to)
+    return f"rule={counting.RULE_VERSION}\nparameters={parameters.canonical()}\n"
 
 
 def floor_count(raw: Any, date_from: dt.date, date_to: dt.date) -> dict:
@@ -197,7 +212,16 @@ def floor_count(raw: Any, date_from: dt.date, date_to: dt.date) -> dict:
 
     with raw.transaction():
         raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return compute(raw, "postgresql", CountParameters(date_from, date_to, threshold=settings.MASSACRE_THRESHOLD))
+        return compute(
+            raw,
+            "postgresql",
+            CountParameters(
+                date_from,
+                date_to,
+                threshold=settings.MASSACRE_THRESHOLD,
+                fingerprint_header=fingerprint_header(date_from, date_to),
+            ),
+        )
 
 
 def count_figure(raw: Any, name: str, window: tuple[dt.date, dt.date], runs: int, goal: dict) -> dict:
@@ -220,7 +244,7 @@ def count_figure(raw: Any, name: str, window: tuple[dt.date, dt.date], runs: int
                 "goal": goal,
             }
     app, floor = statistics.median(app_samples), statistics.median(floor_samples)
-    same = _comparable(app_result) == _comparable(floor_result)
+    same = comparable(app_result) == comparable(floor_result)
     return {
         "name": name,
         "available": True,
@@ -236,26 +260,29 @@ def count_figure(raw: Any, name: str, window: tuple[dt.date, dt.date], runs: int
     }
 
 
-def _comparable(result: dict | None) -> Any:
+def comparable(result: dict | None) -> Any:
+    """A count's figures reduced to plain values: row labels by id (or date), every number, the fingerprint."""
     if result is None:
         return None
+    numbers = ("total", "children", "women", "men", "unknown", "massacres")
 
     def rows(key: str, label: str) -> list:
         return sorted(
-            (json.dumps(row[label], sort_keys=True) if isinstance(row[label], dict) else row[label], row["total"])
+            (row[label]["id"] if isinstance(row[label], dict) else str(row[label]), *(row[n] for n in numbers))
             for row in result.get(key, [])
         )
 
-    return (
-        result["civilians"],
-        result["massacres"],
-        result["injured"],
-        result["incidents"],
-        result["roles"],
-        rows("by_perpetrator", "perpetrator"),
-        rows("by_location", "location"),
-        rows("by_date", "date"),
-    )
+    return {
+        "civilians": result["civilians"],
+        "massacres": result["massacres"],
+        "injured": result["injured"],
+        "incidents": result["incidents"],
+        "roles": result["roles"],
+        "by_perpetrator": rows("by_perpetrator", "perpetrator"),
+        "by_location": rows("by_location", "location"),
+        "by_date": rows("by_date", "date"),
+        "fingerprint": result.get("fingerprint"),
+    }
 
 
 # --- figure 3: list endpoints under load ---------------------------------------------------------
