@@ -297,3 +297,58 @@ def test_large_lists_report_an_estimate_on_postgresql_only(reviewer, settings):
         assert body["count_is_estimate"] is False
         assert body["count"] == visible
     assert len(body["results"]) == 50
+
+
+# --- the application's count against the floor, on generated data --------------------------------
+
+
+def app_and_floor(date_from: dt.date, date_to: dt.date, locations=(), perpetrators=()) -> tuple[dict, dict]:
+    from bench.run import comparable
+    from incidents import counting
+
+    parameters = counting.CountParameters(
+        date_from=date_from, date_to=date_to, locations=tuple(locations), perpetrators=tuple(perpetrators)
+    )
+    figures = counting.compute(parameters)
+    app = {**figures.result, "fingerprint": figures.fingerprint}
+    header = f"rule={counting.RULE_VERSION}\nparameters={parameters.canonical()}\n"
+    by_hand = floor_result(
+        date_from,
+        date_to,
+        locations=list(locations),
+        perpetrators=list(perpetrators),
+        fingerprint_header=header,
+    )
+    return comparable(app), comparable(by_hand)
+
+
+@pytest.mark.django_db
+def test_application_count_matches_the_floor_on_generated_data():
+    generate(victims=3000, incidents=500, seed=5)
+    alliance = Perpetrator.objects.get(name="Syrian-Russian alliance").pk
+    regime = Perpetrator.objects.get(name="Syrian regime forces").pk
+    aleppo = Location.objects.get(name="Aleppo", level="governorate").pk
+    idlib_district = Location.objects.get(name="Idlib district").pk
+    cases = [
+        (dt.date(1900, 1, 1), dt.date(2100, 12, 31), (), ()),
+        (dt.date(2015, 1, 1), dt.date(2015, 12, 31), (), ()),
+        (dt.date(2012, 3, 1), dt.date(2014, 2, 28), (aleppo, idlib_district), ()),
+        (dt.date(2011, 1, 1), dt.date(2020, 12, 31), (), (alliance, regime)),
+        (dt.date(2013, 6, 1), dt.date(2013, 6, 30), (aleppo,), (alliance,)),
+    ]
+    for date_from, date_to, locations, perpetrators in cases:
+        app, by_hand = app_and_floor(date_from, date_to, locations, perpetrators)
+        assert app == by_hand, (date_from, date_to, locations, perpetrators)
+    # The data set is rich enough for the comparison to mean something.
+    full, _ = app_and_floor(dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+    assert full["civilians"]["total"] > 1000
+    assert full["massacres"] > 10
+    assert len(full["by_location"]) >= 10 and len(full["by_perpetrator"]) >= 8
+    assert full["roles"]["civil_defense"] > 0
+
+
+@pytest.mark.django_db
+def test_application_count_matches_the_floor_on_the_hand_built_scenario(hand_built):
+    app, by_hand = app_and_floor(*YEAR_2020)
+    assert app == by_hand
+    assert app["civilians"]["total"] == 7
