@@ -2,7 +2,7 @@
 
 Admins only (the rows carry names). No row cap: rows come from a server-side cursor in chunks and
 leave as CSV as they come, so memory stays flat whether a count holds a hundred victims or a million.
-The rows are the victims counted under the snapshot's parameters *now*; the header of the response
+The rows are the victims counted under the snapshot's parameters *now*; the response header
 carries the snapshot's fingerprint so a reader can tell whether the records changed since it ran.
 
 Cells are neutralised against spreadsheet formula injection (SECURITY.md): a cell starting with
@@ -16,12 +16,22 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connections
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
-from .models import Location, Perpetrator, Victim
+from . import counting, roles, snapshots
+from .count_api import CanManageCounts, ExportNegotiation
+from .models import CountSnapshot, Location, Perpetrator, Victim
+from .workflow import IllegalTransition
 
 BOM = "\ufeff"
 CHUNK_CHARS = 256 * 1024
@@ -206,3 +216,40 @@ def csv_stream(counted: QuerySet) -> Iterator[bytes]:
                 pending, size = [], 0
     if pending:
         yield b"".join(pending)
+
+
+# --- The endpoint --------------------------------------------------------------------------------
+
+
+def counted_victims_csv(*, actor: Any, snapshot: CountSnapshot) -> tuple[Iterator[bytes], str]:
+    """Admins, done snapshots: the counted victims as CSV chunks and a file name; writes an audit entry."""
+    if not roles.can_manage_counts(actor):
+        raise PermissionDenied(_("Only admins may compute, publish and export counts."))
+    if snapshot.status != CountSnapshot.State.DONE:
+        raise IllegalTransition(_("Only a finished count can be exported."))
+    counted = counting.counted_victims(snapshots.parameters_of(snapshot))
+    snapshots.record_event(
+        actor=actor,
+        action="count.victims_exported",
+        target=snapshot,
+        details={"format": "csv", "fingerprint": snapshot.fingerprint},
+    )
+    return csv_stream(counted), f"count-{snapshot.pk}-{snapshot.date_from}-{snapshot.date_to}-victims.csv"
+
+
+class CountedVictimsCSVView(APIView):
+    """`GET /api/v1/counts/<id>/victims.csv`: every counted victim of a done snapshot (admins), streamed."""
+
+    permission_classes = [CanManageCounts]
+    content_negotiation_class = ExportNegotiation
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        snapshot = get_object_or_404(CountSnapshot, pk=pk)
+        chunks, filename = counted_victims_csv(actor=request.user, snapshot=snapshot)
+        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["X-Count-Fingerprint"] = snapshot.fingerprint
+        return response
