@@ -353,3 +353,65 @@ def compute_portable(raw_connection: Any, vendor: str, parameters: CountParamete
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.close()
+
+
+def _safe(column: str) -> str:
+    return (
+        f"NULLIF(CASE WHEN left({column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+        f"THEN '''' || {column} ELSE {column} END, '')"
+    )
+
+
+def counted_victims_copy_sql(parameters: CountParameters) -> tuple[str, dict[str, Any]]:
+    """PostgreSQL: `COPY ... TO STDOUT` of every counted victim, the columns of the application's export.
+
+    The floor for the streaming export: the same rows and bytes, with no framework in between.
+    """
+    params: dict[str, Any] = {}
+    conditions = [
+        "v.status = 'verified'",
+        "i.status = 'verified'",
+        "v.civilian_status = 'civilian'",
+        "v.duplicate_of_id IS NULL",
+        "COALESCE(v.date_of_death, i.occurred_on) BETWEEN :date_from AND :date_to",
+    ]
+    params["date_from"], params["date_to"] = parameters.date_from, parameters.date_to
+    ctes = [
+        """governorate_of(id, name) AS (
+            SELECT id, name FROM incidents_location WHERE level IN ('country', 'governorate')
+            UNION ALL
+            SELECT l.id, g.name FROM incidents_location l JOIN governorate_of g ON l.parent_id = g.id
+            WHERE l.level NOT IN ('country', 'governorate')
+        )"""
+    ]
+    if parameters.locations:
+        ctes.append(
+            f"""chosen_places(id) AS (
+                SELECT id FROM incidents_location WHERE id IN ({_in_list("loc", parameters.locations, params)})
+                UNION SELECT l.id FROM incidents_location l JOIN chosen_places c ON l.parent_id = c.id
+            )"""
+        )
+        conditions.append("COALESCE(v.place_of_death_id, i.location_id) IN (SELECT id FROM chosen_places)")
+    if parameters.perpetrators:
+        ctes.append(
+            f"""chosen_parties(id) AS (
+                SELECT id FROM incidents_perpetrator WHERE id IN ({_in_list("perp", parameters.perpetrators, params)})
+                UNION SELECT p.id FROM incidents_perpetrator p JOIN chosen_parties c ON p.parent_id = c.id
+            )"""
+        )
+        conditions.append("i.perpetrator_id IN (SELECT id FROM chosen_parties)")
+    roles = ", ".join(f"CASE WHEN v.role_{role} THEN '{role}' END" for role in ROLES)
+    sql = f"""COPY (
+        WITH RECURSIVE {", ".join(ctes)}
+        SELECT v.id, v.incident_id, {_safe("v.name")}, {_safe("v.name_ar")}, v.sex, v.age_years, v.category,
+               NULLIF(concat_ws(';', {roles}), ''), COALESCE(v.date_of_death, i.occurred_on),
+               {_safe("place.name")}, {_safe("g.name")}, i.occurred_on, {_safe("party.name")}
+        FROM incidents_victim v
+        JOIN incidents_incident i ON i.id = v.incident_id
+        LEFT JOIN incidents_location place ON place.id = COALESCE(v.place_of_death_id, i.location_id)
+        LEFT JOIN governorate_of g ON g.id = COALESCE(v.place_of_death_id, i.location_id)
+        LEFT JOIN incidents_perpetrator party ON party.id = i.perpetrator_id
+        WHERE {" AND ".join(conditions)}
+        ORDER BY v.id
+    ) TO STDOUT WITH (FORMAT csv)"""
+    return _placeholders(sql, "postgresql"), params
