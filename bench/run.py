@@ -616,6 +616,29 @@ def multipart_upload(port: int, token: str, path: Path, fields: dict[str, str]) 
     return response.status, response.read()
 
 
+def handler_hash_rate(path: Path, media_root: Path) -> tuple[float, str]:
+    """MB/s of the application's own upload path (HashingUploadHandler: hash + write + fsync per chunk),
+    fed the file in its chunk size in-process; returns the rate and the digest it computed."""
+    from django.test import override_settings
+
+    from evidence.uploads import HashingUploadHandler
+
+    size = path.stat().st_size
+    with override_settings(MEDIA_ROOT=str(media_root)):
+        handler = HashingUploadHandler(None, limit=size + 1)
+        handler.new_file("file", path.name, "audio/wav", size)
+        started = time.perf_counter()
+        offset = 0
+        with path.open("rb") as source:
+            while chunk := source.read(handler.chunk_size):
+                handler.receive_data_chunk(chunk, offset)
+                offset += len(chunk)
+        upload = handler.file_complete(offset)
+        elapsed = time.perf_counter() - started
+        upload.discard()
+    return size / 1024**2 / elapsed, upload.sha256
+
+
 def upload_figure(documenter, runs: int, megabytes: int) -> dict:
     name = f"{megabytes} MB media upload through the API"
     goal = {"peak_rss_mb_at_most": 150, "hash_speed_share_of_sha256sum_at_least": 0.5}
@@ -625,12 +648,11 @@ def upload_figure(documenter, runs: int, megabytes: int) -> dict:
         reverse("media-list")
     except NoReverseMatch:
         return {"name": name, "available": False, "reason": "no /api/v1/media/ in this build", "goal": goal}
+    from incidents import services
     from incidents.models import Incident
 
-    incident = Incident.objects.filter(created_by=documenter).first()
+    incident = Incident.objects.filter(created_by=documenter, status="draft").first()
     if incident is None:
-        from incidents import services
-
         template = Incident.objects.filter(status="verified").first()
         incident = services.create_incident(
             author=documenter,
@@ -642,15 +664,26 @@ def upload_figure(documenter, runs: int, megabytes: int) -> dict:
     token = token_for(documenter)
     scratch = Path(tempfile.mkdtemp(prefix="bench-upload-"))
     media_root = scratch / "media"
+    # With a broker the media task is queued for a worker, as in production; without one it would run
+    # eagerly inside the upload request and be timed with it.
     server = Gunicorn(1, 1, {"MEDIA_ROOT": str(media_root)})
     try:
         source = wav_file(scratch, megabytes)
         size_mb = source.stat().st_size / 1024**2
-        sha_samples, upload_samples, rss = [], [], []
+        sha_samples, upload_samples, hash_rates, rss = [], [], [], []
+        expected = ""
         for _ in range(runs):
-            sha_samples.append(
-                timed(lambda: subprocess.run(["sha256sum", str(source)], check=True, capture_output=True))
-            )
+
+            def sha256sum() -> None:
+                nonlocal expected
+                done = subprocess.run(["sha256sum", str(source)], check=True, capture_output=True, text=True)
+                expected = done.stdout.split()[0]
+
+            sha_samples.append(timed(sha256sum))
+            rate, digest = handler_hash_rate(source, scratch / "handler")
+            if digest != expected:
+                raise RuntimeError("the upload handler's SHA-256 differs from sha256sum's")
+            hash_rates.append(rate)
             status = body = None
 
             def upload() -> None:
@@ -662,23 +695,36 @@ def upload_figure(documenter, runs: int, megabytes: int) -> dict:
             upload_samples.append(timed(upload))
             if status not in (200, 201, 202):
                 raise RuntimeError(f"upload answered {status}: {body[:300]!r}")
+            if json.loads(body).get("sha256") != expected:
+                raise RuntimeError("the API's SHA-256 differs from sha256sum's")
             rss.append(max(peak_rss_mb(pid) for pid in server.worker_pids()))
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    upload_speed = size_mb / statistics.median(upload_samples)
+    if os.environ.get("REDIS_URL"):
+        from config.celery import app as celery_app
+
+        celery_app.control.purge()  # the queued media tasks name files that are gone now
     sha_speed = size_mb / statistics.median(sha_samples)
+    hash_speed = statistics.median(hash_rates)
+    upload_speed = size_mb / statistics.median(upload_samples)
     return {
         "name": name,
         "available": True,
         "measured_peak_rss_mb": round(max(rss), 1),
+        "measured_hash_mb_s": round(hash_speed, 1),
         "measured_upload_mb_s": round(upload_speed, 1),
         "baseline": "sha256sum on the same file (page-cached)",
         "baseline_mb_s": round(sha_speed, 1),
-        "ratio": round(upload_speed / sha_speed, 2),
+        "ratio": round(hash_speed / sha_speed, 2),
+        "upload_ratio": round(upload_speed / sha_speed, 2),
         "runs_s": [round(s, 2) for s in upload_samples],
         "baseline_runs_s": [round(s, 2) for s in sha_samples],
-        "note": "throughput of the whole upload (HTTP, multipart parsing, hashing, writing) against hashing alone",
+        "media_task": "queued (REDIS_URL set)" if os.environ.get("REDIS_URL") else "ran eagerly inside the request",
+        "note": (
+            "hash speed: the upload handler (SHA-256 + write + fsync per 256 KB chunk) in-process; upload: "
+            "the whole HTTP request (multipart parsing, hashing, writing, sealing, the response)"
+        ),
         "goal": goal,
     }
 
@@ -728,7 +774,10 @@ def table_rows(results: dict) -> list[str]:
             )
             baseline = f"/healthz p95 {figure['baseline_p95_ms']} ms"
         else:
-            measured = f"peak RSS {figure['measured_peak_rss_mb']} MB, {figure['measured_upload_mb_s']} MB/s"
+            measured = (
+                f"peak RSS {figure['measured_peak_rss_mb']} MB; hashing {figure['measured_hash_mb_s']} MB/s; "
+                f"whole upload {figure['measured_upload_mb_s']} MB/s ({figure['upload_ratio']} of sha256sum)"
+            )
             baseline = f"sha256sum {figure['baseline_mb_s']} MB/s"
         met = {True: "yes", False: "**no**", None: ""}[figure["met"]]
         rows.append(f"| {figure['name']} | {goal} | {measured} | {baseline} | {figure.get('ratio', '')} | {met} |")
