@@ -301,7 +301,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # Domain settings.
 MASSACRE_THRESHOLD = int(os.environ.get("MASSACRE_THRESHOLD", "5"))
-# Lists with more rows than this report PostgreSQL's row estimate as `count` (flagged `count_is_estimate`)
+# Lists with more rows than this report PostgreSQL's row estimate as `count` (response header X-Count-Is-Estimate: true)
 # instead of an exact COUNT(*) on every page; 0 counts exactly always. See config/api.py.
 API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "1000"))
 REVIEW_MIN_EVIDENCE = int(os.environ.get("REVIEW_MIN_EVIDENCE", "1"))
