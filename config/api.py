@@ -26,8 +26,8 @@ class EstimatingPaginator(DjangoPaginator):
     An exact COUNT(*) over a million victims costs a third of a second on every page of the list
     (measured in bench/README.md), which no page needs. So on PostgreSQL: if at least the limit's worth of
     rows exists (one cheap `LIMIT 1 OFFSET limit` probe), the list reports the planner's row estimate
-    (never less than the limit) and says so in the `X-Count-Is-Estimate: true` response header; smaller lists, every list on SQLite,
-    and every list when the limit is 0 are counted exactly.
+    (never less than the limit) and says so in the `X-Count-Is-Estimate: true` response header;
+    smaller lists, every list on SQLite, and every list when the limit is 0 are counted exactly.
     """
 
     @cached_property
