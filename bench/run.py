@@ -120,6 +120,7 @@ def machine_facts(raw: Any) -> dict[str, Any]:
         "postgresql": version,
         "python": platform.python_version(),
         "kernel": platform.release(),
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
     }
 
 
@@ -785,7 +786,10 @@ def table_rows(results: dict) -> list[str]:
     rows.append("")
     rows.append(
         f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory_gb']} GB, PostgreSQL "
-        f"{machine['postgresql']}, Python {machine['python']}. Data: {data['victims']:,} victims in "
+        f"{machine['postgresql']}, Python {machine['python']}; load average (1/5/15 min) "
+        f"{'/'.join(str(v) for v in machine['load_average_at_start'])} at the start, "
+        f"{'/'.join(str(v) for v in machine.get('load_average_at_end', []))} at the end (a shared machine). "
+        f"Data: {data['victims']:,} victims in "
         f"{data['incidents']:,} incidents ({data['verified_civilian_victims']:,} verified civilian). "
         f"Measured {results['measured_at']}, {results['runs']} runs per figure."
     )
@@ -874,6 +878,7 @@ def main(argv: list[str] | None = None) -> int:
             results["figures"].append(figure)
             say(json.dumps({k: v for k, v in figure.items() if not k.endswith("runs")}, default=str))
     raw.close()
+    results["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
     rows = table_rows(results)
     say("\n".join(rows))
     if not args.no_write:

@@ -355,3 +355,22 @@ def test_application_count_matches_the_floor_on_the_hand_built_scenario(hand_bui
     app, by_hand = app_and_floor(*YEAR_2020)
     assert app == by_hand
     assert app["civilians"]["total"] == 7
+
+
+def test_bench_refuses_to_run_without_postgresql():
+    import os
+    import subprocess
+    import sys
+
+    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    environment["DATABASE_URL"] = "sqlite:///tmp/nothing.sqlite3"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--no-write"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "PostgreSQL" in done.stderr
