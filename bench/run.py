@@ -757,16 +757,26 @@ def goal_met(figure: dict) -> bool | None:
     return all(checks)
 
 
+GOAL_TEXT = {
+    "ratio_at_most": "≤ {}× the floor",
+    "seconds_at_most": "≤ {} s",
+    "p95_ms_at_most": "p95 ≤ {} ms",
+    "queries_constant": "queries per page constant",
+    "peak_rss_mb_at_most": "peak RSS ≤ {} MB",
+    "hash_speed_share_of_sha256sum_at_least": "hashing ≥ {}× sha256sum",
+}
+
+
 def table_rows(results: dict) -> list[str]:
     rows = ["| Figure | Goal | Measured (median) | Baseline, same run | Ratio | Met |", "|---|---|---|---|---|---|"]
     for figure in results["figures"]:
-        goal = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in figure["goal"].items())
+        goal = "; ".join(GOAL_TEXT.get(key, key).format(value) for key, value in figure["goal"].items())
         if not figure.get("available"):
             rows.append(f"| {figure['name']} | {goal} | not measured: {figure['reason']} | | | |")
             continue
         if "measured_s" in figure:
-            measured = f"{figure['measured_s']} s"
-            baseline = f"{figure['baseline_s']} s"
+            measured = f"{figure['measured_s']:.2f} s"
+            baseline = f"{figure['baseline_s']:.2f} s"
         elif "measured_p95_ms" in figure:
             measured = (
                 f"p95 {figure['measured_p95_ms']} ms, p50 {figure['measured_p50_ms']} ms, "
@@ -822,7 +832,14 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default="1,2,3,4,5", help="comma-separated figures to measure (1 count, 2 window, 3 lists, ...)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.json and READMEs")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the READMEs' tables from results.json")
     args = parser.parse_args(argv)
+    if args.report_only:
+        rows = table_rows(json.loads(RESULTS.read_text(encoding="utf-8")))
+        write_table(ROOT / "README.md", rows)
+        write_table(ROOT / "bench" / "README.md", rows)
+        say("\n".join(rows))
+        return 0
 
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith(("postgres://", "postgresql://")):
