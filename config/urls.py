@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from evidence import api as evidence_api
 from incidents import api as incidents_api
-from incidents import count_api, exports_stream
+from incidents import count_api, count_views, exports_stream
 from incidents import views as incidents_views
 
 from .api import router
@@ -47,6 +47,9 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", incidents_views.home, name="home"),
+    path("counts/", count_views.count_list, name="count-list"),
+    path("counts/<int:pk>/publish/", count_views.count_publish, name="count-publish"),
+    path("figures/", count_views.published_counts, name="published-counts"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,
