@@ -148,12 +148,13 @@ def data_facts(raw: Any) -> dict[str, Any]:
 
 
 def ensure_data(victims: int, incidents: int, seed: int, regenerate: bool) -> None:
-    from incidents.models import Victim
+    from incidents.models import Incident, Victim
     from incidents.synthetic import SYNTHETIC_PREFIX
 
     present = Victim.objects.filter(created_by__username__startswith=SYNTHETIC_PREFIX).count()
-    if present == victims and not regenerate:
-        say(f"data: {present} synthetic victims already present (use --regenerate to rebuild)")
+    present_incidents = Incident.objects.filter(created_by__username__startswith=SYNTHETIC_PREFIX).count()
+    if (present, present_incidents) == (victims, incidents) and not regenerate:
+        say(f"data: {present} synthetic victims in {present_incidents} incidents already present (--regenerate)")
         return
     say(f"data: generating {victims} victims in {incidents} incidents (seed {seed})")
     from django.core.management import call_command
