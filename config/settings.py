@@ -292,6 +292,8 @@ def load_witness_keys() -> tuple[dict[str, str], str]:
 
 
 WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
+# Error reports of witness and testimony requests hide every variable, not only secret-looking ones.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "evidence.reporting.IdentityMaskingReporterFilter"
 MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 # Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
@@ -300,6 +302,10 @@ CELERY_BEAT_SCHEDULE = {
     "evidence-fixity-check": {
         "task": "evidence.tasks.schedule_fixity_checks",
         "schedule": timedelta(hours=MEDIA_FIXITY_INTERVAL_HOURS),
+    },
+    "evidence-pending-media": {
+        "task": "evidence.tasks.process_pending_media",
+        "schedule": timedelta(minutes=10),
     },
 }
 

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from evidence import api as evidence_api
+from evidence import views as evidence_views
 from incidents import api as incidents_api
 from incidents import count_api, count_views, exports_stream
 from incidents import views as incidents_views
@@ -47,6 +48,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("", incidents_views.home, name="home"),
+    path("evidence/incidents/<int:pk>/", evidence_views.incident_evidence, name="incident-evidence"),
     path("counts/", count_views.count_list, name="count-list"),
     path("counts/<int:pk>/publish/", count_views.count_publish, name="count-publish"),
     path("figures/", count_views.published_counts, name="published-counts"),
