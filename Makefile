@@ -86,8 +86,15 @@ format: dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: dev-deps
-	@echo "The benchmark arrives with the benchmark issue (see README, 'Figures')."
+# The figures at a million victims (bench/README.md): PostgreSQL only, in a database it may fill with
+# synthetic records (DATABASE_URL). BENCH_ARGS="--runs 3 --only 1,2" etc.; see `python -m bench.run --help`.
+bench: dev-deps system-deps
+	@case "$$DATABASE_URL" in \
+		postgres://*|postgresql://*) ;; \
+		*) echo "make bench measures PostgreSQL and refuses to run without it: set DATABASE_URL=postgres://... to a database it may fill with a million synthetic records (not production)." >&2; exit 2;; \
+	esac
+	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
+		$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 worker: deps
 	$(BIN)/celery -A config worker --loglevel=INFO

@@ -320,6 +320,13 @@ MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 
 # Domain settings.
 MASSACRE_THRESHOLD = int(os.environ.get("MASSACRE_THRESHOLD", "5"))
+# Lists with more rows than this report PostgreSQL's row estimate as `count` (response header X-Count-Is-Estimate: true)
+# instead of an exact COUNT(*) on every page; 0 counts exactly always. See config/api.py.
+API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "1000"))
+
+# The counted-victims index (incidents 0005) is a covering index on PostgreSQL; SQLite builds it without
+# the INCLUDE columns, which is all an embedded database needs, so its warning about that is noise.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 REVIEW_MIN_EVIDENCE = int(os.environ.get("REVIEW_MIN_EVIDENCE", "1"))
 
 LOGGING = {

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from evidence import api as evidence_api
 from incidents import api as incidents_api
-from incidents import count_api
+from incidents import count_api, exports_stream
 
 from .api import router
 from .health import healthz
@@ -29,6 +29,11 @@ api_urlpatterns = [
     path("review-queue/", incidents_api.ReviewQueueView.as_view(), name="review-queue"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "counts/<int:pk>/victims.csv",
+        exports_stream.CountedVictimsCSVView.as_view(),
+        name="count-victims-csv",
+    ),
     path("", include(router.urls)),
 ]
 
