@@ -6,8 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from evidence import api as evidence_api
 from incidents import api as incidents_api
-from incidents import count_api, count_views
-from incidents import views as incidents_views
+from incidents import count_api, exports_stream
 
 from .api import router
 from .health import healthz
@@ -30,6 +29,11 @@ api_urlpatterns = [
     path("review-queue/", incidents_api.ReviewQueueView.as_view(), name="review-queue"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "counts/<int:pk>/victims.csv",
+        exports_stream.CountedVictimsCSVView.as_view(),
+        name="count-victims-csv",
+    ),
     path("", include(router.urls)),
 ]
 
@@ -41,10 +45,8 @@ urlpatterns = [
 ]
 
 urlpatterns += i18n_patterns(
-    path("", incidents_views.home, name="home"),
-    path("counts/", count_views.count_list, name="count-list"),
-    path("counts/<int:pk>/publish/", count_views.count_publish, name="count-publish"),
-    path("figures/", count_views.published_counts, name="published-counts"),
+    path("", include("incidents.urls")),
+    path("", include("evidence.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,

@@ -39,8 +39,10 @@ class SubtreeFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
         return qs.filter(**{f"{self.field_name}__in": ids})
 
 
+# distinct=False on the choice filters: none crosses a to-many relation, and django-filter's default
+# DISTINCT over every column made each page's COUNT(*) de-duplicate the whole table (bench/README.md).
 class IncidentFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
     occurred_from = django_filters.DateFilter(field_name="occurred_on", lookup_expr="gte")
     occurred_to = django_filters.DateFilter(field_name="occurred_on", lookup_expr="lte")
     location = SubtreeFilter(field_name="location_id", tree_model=Location)
@@ -59,10 +61,10 @@ class IncidentFilter(django_filters.FilterSet):
 
 
 class VictimFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    category = django_filters.MultipleChoiceFilter(choices=Category.choices)
-    civilian_status = django_filters.MultipleChoiceFilter(choices=CivilianStatus.choices)
-    sex = django_filters.MultipleChoiceFilter(choices=Sex.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    category = django_filters.MultipleChoiceFilter(choices=Category.choices, distinct=False)
+    civilian_status = django_filters.MultipleChoiceFilter(choices=CivilianStatus.choices, distinct=False)
+    sex = django_filters.MultipleChoiceFilter(choices=Sex.choices, distinct=False)
     died_from = django_filters.DateFilter(field_name="date_of_death", lookup_expr="gte")
     died_to = django_filters.DateFilter(field_name="date_of_death", lookup_expr="lte")
     occurred_from = django_filters.DateFilter(field_name="incident__occurred_on", lookup_expr="gte")
