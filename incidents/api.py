@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import CharField, F, Value
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
@@ -248,7 +249,8 @@ class ReviewQueueView(APIView):
         perpetrator_ids = _id_list(request.query_params, "perpetrator")
         places = Location.objects.subtree_ids(location_ids) if location_ids else None
         parties = Perpetrator.objects.subtree_ids(perpetrator_ids) if perpetrator_ids else None
-        rows = []
+        # One UNION over the kinds, ordered and paged by the database: every submitted record counts.
+        parts = []
         for kind, queryset in workflow.review_queue(request.user, kinds):
             prefix = f"{kind.incident_path}__" if kind.incident_path else ""
             if places is not None:
@@ -256,21 +258,34 @@ class ReviewQueueView(APIView):
             if parties is not None:
                 queryset = queryset.filter(**{f"{prefix}perpetrator_id__in": parties})
             incident_field = f"{kind.incident_path}_id" if kind.incident_path else "pk"
-            for record in queryset[:1000]:
-                rows.append(
-                    {
-                        "kind": kind.name,
-                        "id": record.pk,
-                        "label": str(record),
-                        "status": record.status,
-                        "created_by": record.created_by_id,
-                        "submitted_at": record.updated_at,
-                        "incident": getattr(record, incident_field),
-                    }
-                )
-        rows.sort(key=lambda row: (row["submitted_at"], row["kind"], row["id"]))
+            parts.append(
+                queryset.order_by()
+                .annotate(queue_kind=Value(kind.name, output_field=CharField()), queue_incident=F(incident_field))
+                .values_list("updated_at", "queue_kind", "pk", "status", "created_by_id", "queue_incident")
+            )
+        if not parts:
+            rows = Incident.objects.none().values_list("pk")
+        else:
+            rows = parts[0].union(*parts[1:], all=True).order_by("updated_at", "queue_kind", "pk")
         paginator = Pagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
+        found = paginator.paginate_queryset(rows, request, view=self)
+        labels = {}
+        for name in {row[1] for row in found}:
+            model = workflow.KINDS[name].model
+            for record in model.objects.filter(pk__in=[row[2] for row in found if row[1] == name]):
+                labels[(name, record.pk)] = str(record)
+        page = [
+            {
+                "kind": kind,
+                "id": pk,
+                "label": labels.get((kind, pk), ""),
+                "status": state,
+                "created_by": author,
+                "submitted_at": at,
+                "incident": incident,
+            }
+            for at, kind, pk, state, author, incident in found
+        ]
         return paginator.get_paginated_response(QueueItemSerializer(page, many=True).data)
 
 

@@ -133,3 +133,21 @@ def test_the_django_admin_hides_other_peoples_drafts_like_the_api(documenter, ad
     assert b"Zq9" not in listing.content
     assert detail.status_code in (302, 404)
     assert b"Zq9" not in detail.content
+
+
+def test_the_review_queue_counts_and_pages_every_submitted_record_beyond_a_thousand(reviewer, documenter, settings):
+    settings.API_EXACT_COUNT_LIMIT = 0  # exact counts on PostgreSQL too (large lists are estimated otherwise)
+    template = make_incident(documenter, status=Status.SUBMITTED)
+    fields = {
+        f.attname: getattr(template, f.attname)
+        for f in Incident._meta.concrete_fields
+        if not f.primary_key and not f.generated
+    }
+    Incident.objects.bulk_create([Incident(**fields) for _n in range(1000)])
+
+    body = client_for(reviewer).get("/api/v1/review-queue/?kind=incidents&page=21").json()
+
+    assert body["count"] == 1001
+    assert len(body["results"]) == 1
+    assert body["results"][0]["kind"] == "incidents"
+    assert body["results"][0]["label"].endswith(template.title)
