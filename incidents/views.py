@@ -42,7 +42,7 @@ def refusal(request: HttpRequest, message: str, status: int, back: str | None = 
         400: _("That could not be saved"),
         403: _("Not allowed"),
         404: _("Not found"),
-        409: _("This record has changed"),
+        409: _("Not possible in the record's current state"),
         413: _("File too large"),
         415: _("Unsupported file type"),
     }
@@ -261,27 +261,12 @@ def evidence_for(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     return shown
 
 
-def submit_own_evidence(user: Any, incident: Incident) -> None:
-    """The page's one "submit" also sends the author's draft evidence for this incident (testimony,
-    media, sources: every kind registered with the workflow) to review, one workflow call each."""
-    for kind in workflow.KINDS.values():
-        if kind.model in (Incident, Victim) or kind.incident_path != "incident":
-            continue
-        drafts = kind.model.objects.filter(
-            incident=incident, created_by=user, status__in=[Status.DRAFT, Status.CHANGES_REQUESTED]
-        )
-        for record in drafts.order_by("pk"):
-            workflow.submit(user, record)
-
-
 @login_required
 @require_POST
 def incident_submit(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     try:
-        with transaction.atomic():
-            workflow.submit(request.user, incident)
-            submit_own_evidence(request.user, incident)
+        workflow.submit(request.user, incident)
     except PermissionDenied as exc:
         return refusal(request, message_of(exc), 403, back=reverse("incident-detail", args=[pk]))
     except IllegalTransition as exc:

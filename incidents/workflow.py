@@ -28,6 +28,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import roles
 from .models import Incident, Status, Victim
@@ -118,12 +119,19 @@ def _check_actor(actor: Any, record: Any, transition: Transition) -> None:
         raise PermissionDenied(_("Nobody reviews their own work: another reviewer must decide."))
 
 
-def _move(actor: Any, record: Any, action: str, comment: str = "", details: dict | None = None) -> Any:
+def _move(
+    actor: Any,
+    record: Any,
+    action: str,
+    comment: str = "",
+    details: dict | None = None,
+    comment_required: bool = True,
+) -> Any:
     from audit.services import lock_chain, record_event
 
     transition = TRANSITIONS[action]
     _check_actor(actor, record, transition)
-    if transition.needs_comment and not comment.strip():
+    if transition.needs_comment and comment_required and not comment.strip():
         raise ValidationError({"comment": _("A comment is required for this decision.")})
     lock_chain()  # always before any row lock, so concurrent transitions cannot deadlock
     current = type(record).objects.filter(pk=record.pk).values_list("status", flat=True).first()
@@ -157,13 +165,19 @@ def _move(actor: Any, record: Any, action: str, comment: str = "", details: dict
 
 @transaction.atomic
 def submit(actor: Any, record: Any) -> Any:
-    """The author sends a draft (or a record sent back) to review; an incident takes its draft victims along."""
+    """The author sends a draft (or a record sent back) to review. An incident takes along the
+    author's draft records attached to it: its victims and every registered evidence kind
+    (testimony, media, sources), so one submission puts the whole case before a reviewer."""
     _move(actor, record, "submit")
     if isinstance(record, Incident):
-        for victim in record.victims.filter(
-            created_by=actor, status__in=[Status.DRAFT, Status.CHANGES_REQUESTED]
-        ).order_by("pk"):
-            _move(actor, victim, "submit", details={"with_incident": record.pk})
+        for kind in KINDS.values():
+            if kind.incident_path != "incident":
+                continue
+            drafts = kind.model.objects.filter(
+                incident=record, created_by=actor, status__in=[Status.DRAFT, Status.CHANGES_REQUESTED]
+            )
+            for attached in drafts.order_by("pk"):
+                _move(actor, attached, "submit", details={"with_incident": record.pk})
     return record
 
 
@@ -186,7 +200,13 @@ def review(
         required = settings.REVIEW_MIN_EVIDENCE
         if approved_evidence_count(record) < required:
             raise IllegalTransition(
-                _("An incident needs at least %(n)s approved piece(s) of evidence before it can be approved.")
+                ngettext(
+                    "An incident needs at least %(n)s approved piece of evidence (testimony, media or a "
+                    "documented source) before it can be approved: approve its evidence first.",
+                    "An incident needs at least %(n)s approved pieces of evidence (testimony, media or "
+                    "documented sources) before it can be approved: approve its evidence first.",
+                    required,
+                )
                 % {"n": required}
             )
     _move(actor, record, decision, comment)
@@ -212,13 +232,22 @@ def _decide_victims(actor: Any, incident: Incident, decision: str, comment: str,
     for key, victim_decision in sorted(chosen.items(), key=lambda item: int(item[0])):
         if victim_decision not in ("approve", "reject"):
             raise ValidationError({"victims": _("Each victim is either approved or rejected.")})
-        victim_comment = comment or _("Decided with the incident.")
-        _move(actor, submitted[int(key)], victim_decision, victim_comment, details={"with_incident": incident.pk})
+        _move(
+            actor,
+            submitted[int(key)],
+            victim_decision,
+            comment,
+            details={"with_incident": incident.pk},
+            comment_required=False,  # the incident's decision is the context
+        )
 
 
 @transaction.atomic
 def reopen(actor: Any, record: Any, reason: str) -> Any:
     """Send a verified record back to review; it leaves every count until approved again."""
+    _check_actor(actor, record, TRANSITIONS["reopen"])
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the record is reopened.")})
     return _move(actor, record, "reopen", reason)
 
 

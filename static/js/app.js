@@ -75,7 +75,7 @@
       inFlight = fetch(form.action, {
         method: "POST",
         body: new FormData(form),
-        headers: { "X-Autosave": "1", "X-CSRFToken": csrfToken(form), "Accept": "application/json" },
+        headers: { "X-Autosave": "1", "X-CSRFToken": csrfToken(form), "Accept": "application/json", "Accept-Language": document.documentElement.lang || "en" },
         credentials: "same-origin",
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (result) {
@@ -172,6 +172,8 @@
         request.open("POST", form.getAttribute("data-upload-url"));
         request.setRequestHeader("X-CSRFToken", csrfToken(form));
         request.setRequestHeader("Accept", "application/json");
+        // The API answers in the page's language (its reasons are shown to the user as they are).
+        request.setRequestHeader("Accept-Language", document.documentElement.lang || "en");
         request.upload.addEventListener("progress", function (progress) {
           if (progress.lengthComputable) row.bar.value = Math.round((progress.loaded / progress.total) * 100);
         });
@@ -185,12 +187,12 @@
               : request.status === 413 ? text("too-large", "This file is too large.")
               : text("upload-failed", "Upload failed.");
             var reason = reasonOf(request);
-            row.note.textContent = label;
+            row.bar.value = 0;
+            row.note.textContent = reason ? "" : label;
             if (reason) {
               // The server's reason names file types (text/html, JPEG …): isolate it for mixed directions.
               var detail = document.createElement("bdi");
               detail.textContent = reason;
-              row.note.appendChild(document.createTextNode(" "));
               row.note.appendChild(detail);
             }
             row.note.className = "upload-note error";

@@ -137,6 +137,7 @@ def test_reopen_needs_a_reason(documenter, reviewer):
     incident = make_incident(documenter, status=Status.VERIFIED)
     response = client_for(reviewer).post(f"/api/v1/incidents/{incident.pk}/reopen/", {}, format="json")
     assert response.status_code == 400
+    assert "reason" in response.json()
     incident.refresh_from_db()
     assert incident.status == Status.VERIFIED
 

@@ -109,7 +109,7 @@ def test_a_decision_that_lost_to_a_concurrent_one_is_a_409_page(documenter, revi
     assert incident.status == Status.REJECTED
     arabic = client.post(f"/ar/review/incidents/{incident.pk}/", {"decision": "approve"})
     assert arabic.status_code == 409
-    assert "تغيّر هذا السجل" in arabic.content.decode()
+    assert "غير ممكن في الحالة الحالية للسجل" in arabic.content.decode()
 
 
 def test_nobody_reviews_their_own_incident(db):
