@@ -6,6 +6,7 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import DatabaseError, IntegrityError, connections
@@ -67,6 +68,14 @@ class Pagination(PageNumberPagination):
         return response
 
 
+class TooLarge(exceptions.APIException):
+    """A request body over the configured limit (HTTP 413)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than the limit."
+    default_code = "too_large"
+
+
 class Conflict(exceptions.APIException):
     """An illegal workflow move or a concurrent change (HTTP 409)."""
 
@@ -79,7 +88,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, plus Django's own errors mapped to clear 4xx answers instead of 500s."""
     from incidents.workflow import IllegalTransition
 
-    if isinstance(exc, IllegalTransition):
+    if isinstance(exc, RequestDataTooBig):
+        exc = TooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError("The request has too many fields or files.")
+    elif isinstance(exc, IllegalTransition):
         exc = Conflict(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

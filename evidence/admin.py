@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from incidents.admin import VisibleOnlyAdmin
+
 from .models import CustodyEvent, MediaItem, SealedOriginal, Source, Testimony, Witness
 
 
@@ -28,14 +30,14 @@ class WitnessAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Testimony)
-class TestimonyAdmin(ReadOnlyAdmin):
+class TestimonyAdmin(VisibleOnlyAdmin):
     list_display = ["id", "incident", "witness", "taken_on", "language", "status"]
     list_filter = ["status", "language"]
     exclude = ["statement"]
 
 
 @admin.register(Source)
-class SourceAdmin(ReadOnlyAdmin):
+class SourceAdmin(VisibleOnlyAdmin):
     list_display = ["id", "incident", "kind", "title", "status"]
     list_filter = ["status", "kind"]
 
@@ -47,7 +49,7 @@ class SealedOriginalAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MediaItem)
-class MediaItemAdmin(ReadOnlyAdmin):
+class MediaItemAdmin(VisibleOnlyAdmin):
     list_display = ["id", "incident", "status", "derivative_status", "created_by", "created_at"]
     list_filter = ["status", "derivative_status"]
     exclude = ["metadata"]
@@ -55,5 +57,9 @@ class MediaItemAdmin(ReadOnlyAdmin):
 
 @admin.register(CustodyEvent)
 class CustodyEventAdmin(ReadOnlyAdmin):
+    def get_queryset(self, request):
+        visible = MediaItem.objects.visible_to(request.user).values("pk")
+        return super().get_queryset(request).filter(item__in=visible)
+
     list_display = ["item", "action", "actor", "at", "sha256"]
     list_filter = ["action"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousMultipartForm, TooManyFieldsSent, TooManyFilesSent
@@ -20,6 +21,7 @@ from incidents.api import HasRole, WorkflowActionsMixin
 from incidents.models import Incident
 
 from . import media, services
+from .filters import MediaItemFilter, SourceFilter, TestimonyFilter
 from .models import MediaItem, Source, Testimony, Witness
 from .serializers import (
     CustodyEventSerializer,
@@ -122,7 +124,6 @@ class IncidentEvidenceViewSet(viewsets.ModelViewSet):
     """Shared by testimony and sources: the incident field offers only incidents the user may see."""
 
     permission_classes = [EvidencePermission]
-    filterset_fields = ["incident", "status"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_serializer(self, *args: Any, **kwargs: Any):
@@ -138,7 +139,7 @@ class IncidentEvidenceViewSet(viewsets.ModelViewSet):
 class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = TestimonySerializer
     model = Testimony
-    filterset_fields = ["incident", "witness", "status"]
+    filterset_class = TestimonyFilter
 
     def get_queryset(self):
         return Testimony.objects.visible_to(self.request.user).select_related("witness").order_by("incident_id", "id")
@@ -158,6 +159,7 @@ class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentE
 class SourceViewSet(WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = SourceSerializer
     model = Source
+    filterset_class = SourceFilter
 
     def get_queryset(self):
         return Source.objects.visible_to(self.request.user).order_by("incident_id", "id")
@@ -191,7 +193,7 @@ class MediaItemViewSet(
     permission_classes = [EvidencePermission]
     model = MediaItem
     parser_classes = [MultiPartParser, JSONParser]
-    filterset_fields = ["incident", "status", "derivative_status"]
+    filterset_class = MediaItemFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
     upload_handler: HashingUploadHandler | None = None
 
@@ -235,6 +237,10 @@ class MediaItemViewSet(
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not isinstance(request.data, Mapping):
+            raise exceptions.ValidationError(
+                {"non_field_errors": [_("Send the upload as multipart form fields: file, incident, description.")]}
+            )
         upload = request.FILES.get("file")
         serializer = self.get_serializer(data={k: v for k, v in request.data.items() if k != "file"})
         serializer.fields["file"].required = False

@@ -35,15 +35,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class VisibleOnlyAdmin(ReadOnlyAdmin):
+    """Shows only the records the signed-in user may see (`visible_to`), as the API and pages do."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=self.model.objects.visible_to(request.user).values("pk"))
+
+
 @admin.register(Incident)
-class IncidentAdmin(ReadOnlyAdmin):
+class IncidentAdmin(VisibleOnlyAdmin):
     list_display = ["title", "occurred_on", "location", "perpetrator", "status", "created_by"]
     list_filter = ["status", "weapon"]
     search_fields = ["title"]
 
 
 @admin.register(Victim)
-class VictimAdmin(ReadOnlyAdmin):
+class VictimAdmin(VisibleOnlyAdmin):
     list_display = ["__str__", "incident", "sex", "age_years", "category", "civilian_status", "status"]
     list_filter = ["status", "category", "civilian_status"]
 

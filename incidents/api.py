@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import CharField, F, Value
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from config.api import Pagination
 
 from . import roles, services, workflow
 from .filters import IncidentFilter, VictimFilter
@@ -239,12 +241,16 @@ class ReviewQueueView(APIView):
 
     @extend_schema(responses=QueueItemSerializer(many=True))
     def get(self, request: Request) -> Response:
-        kinds = [k for k in request.query_params.get("kind", "").split(",") if k] or None
-        location_ids = _id_list(request.query_params.get("location"))
-        perpetrator_ids = _id_list(request.query_params.get("perpetrator"))
+        kinds = [k.strip() for k in request.query_params.get("kind", "").split(",") if k.strip()] or None
+        unknown = sorted(set(kinds or []) - set(workflow.KINDS))
+        if unknown:
+            raise serializers.ValidationError({"kind": [_("Unknown kind: %(kinds)s.") % {"kinds": ", ".join(unknown)}]})
+        location_ids = _id_list(request.query_params, "location")
+        perpetrator_ids = _id_list(request.query_params, "perpetrator")
         places = Location.objects.subtree_ids(location_ids) if location_ids else None
         parties = Perpetrator.objects.subtree_ids(perpetrator_ids) if perpetrator_ids else None
-        rows = []
+        # One UNION over the kinds, ordered and paged by the database: every submitted record counts.
+        parts = []
         for kind, queryset in workflow.review_queue(request.user, kinds):
             prefix = f"{kind.incident_path}__" if kind.incident_path else ""
             if places is not None:
@@ -252,24 +258,40 @@ class ReviewQueueView(APIView):
             if parties is not None:
                 queryset = queryset.filter(**{f"{prefix}perpetrator_id__in": parties})
             incident_field = f"{kind.incident_path}_id" if kind.incident_path else "pk"
-            for record in queryset[:1000]:
-                rows.append(
-                    {
-                        "kind": kind.name,
-                        "id": record.pk,
-                        "label": str(record),
-                        "status": record.status,
-                        "created_by": record.created_by_id,
-                        "submitted_at": record.updated_at,
-                        "incident": getattr(record, incident_field),
-                    }
-                )
-        rows.sort(key=lambda row: (row["submitted_at"], row["kind"], row["id"]))
-        paginator = PageNumberPagination()
-        paginator.page_size = 50
-        page = paginator.paginate_queryset(rows, request, view=self)
+            parts.append(
+                queryset.order_by()
+                .annotate(queue_kind=Value(kind.name, output_field=CharField()), queue_incident=F(incident_field))
+                .values_list("updated_at", "queue_kind", "pk", "status", "created_by_id", "queue_incident")
+            )
+        if not parts:
+            rows = Incident.objects.none().values_list("pk")
+        else:
+            rows = parts[0].union(*parts[1:], all=True).order_by("updated_at", "queue_kind", "pk")
+        paginator = Pagination()
+        found = paginator.paginate_queryset(rows, request, view=self)
+        labels = {}
+        for name in {row[1] for row in found}:
+            model = workflow.KINDS[name].model
+            for record in model.objects.filter(pk__in=[row[2] for row in found if row[1] == name]):
+                labels[(name, record.pk)] = str(record)
+        page = [
+            {
+                "kind": kind,
+                "id": pk,
+                "label": labels.get((kind, pk), ""),
+                "status": state,
+                "created_by": author,
+                "submitted_at": at,
+                "incident": incident,
+            }
+            for at, kind, pk, state, author, incident in found
+        ]
         return paginator.get_paginated_response(QueueItemSerializer(page, many=True).data)
 
 
-def _id_list(value: str | None) -> list[int]:
-    return [int(part) for part in (value or "").split(",") if part.strip().isdigit()]
+def _id_list(params: Any, name: str) -> list[int]:
+    """`?location=5` or `?location=5,7`; anything but integers is a 400 naming the parameter."""
+    parts = [part.strip() for part in (params.get(name) or "").split(",") if part.strip()]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise serializers.ValidationError({name: [_("Give ids as whole numbers separated by commas.")]})
+    return [int(part) for part in parts]

@@ -5,11 +5,23 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from .models import Category, CivilianStatus, Incident, Location, Perpetrator, Sex, Status, Victim
+from .models import MAX_KEY, Category, CivilianStatus, Incident, Location, Perpetrator, Sex, Status, Victim
 
 
 def _ids(value: str) -> list[int]:
     return [int(part) for part in str(value).split(",") if part.strip().isdigit()]
+
+
+class IdFilter(django_filters.NumberFilter):
+    """`?incident=5`: rows pointing at that id. An id nobody could hold finds nothing (no overflow),
+    and a hidden record's id reads exactly like an absent one (no choice among all rows)."""
+
+    def filter(self, qs: QuerySet, value):
+        if value in (None, ""):
+            return qs
+        if value != int(value) or not -MAX_KEY <= int(value) <= MAX_KEY:
+            return qs.none()
+        return qs.filter(**{self.field_name: int(value)})
 
 
 class SubtreeFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
@@ -22,7 +34,8 @@ class SubtreeFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
     def filter(self, qs: QuerySet, value: list[int] | None) -> QuerySet:
         if not value:
             return qs
-        ids = self.tree_model.objects.subtree_ids(int(v) for v in value)
+        # 5.5 names no node: it must not be truncated to 5 (subtree_ids drops ids beyond the key range).
+        ids = self.tree_model.objects.subtree_ids(int(v) for v in value if v == int(v))
         return qs.filter(**{f"{self.field_name}__in": ids})
 
 
@@ -58,7 +71,9 @@ class VictimFilter(django_filters.FilterSet):
     occurred_to = django_filters.DateFilter(field_name="incident__occurred_on", lookup_expr="lte")
     location = SubtreeFilter(field_name="incident__location_id", tree_model=Location)
     perpetrator = SubtreeFilter(field_name="incident__perpetrator_id", tree_model=Perpetrator)
+    # By id, not by a choice among all incidents: a hidden incident must read exactly like an absent one.
+    incident = IdFilter(field_name="incident_id")
 
     class Meta:
         model = Victim
-        fields = ["incident", "status"]
+        fields = ["status"]

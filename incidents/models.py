@@ -34,6 +34,7 @@ class Status(models.TextChoices):
 
 
 EDITABLE_STATES = (Status.DRAFT, Status.CHANGES_REQUESTED)
+MAX_KEY = 2**63 - 1  # the largest primary key (BigAutoField) the database can hold
 
 
 # --- Trees -------------------------------------------------------------------------------------
@@ -42,7 +43,9 @@ EDITABLE_STATES = (Status.DRAFT, Status.CHANGES_REQUESTED)
 class TreeQuerySet(models.QuerySet):
     def subtree_ids(self, root_ids: Iterable[int]) -> set[int]:
         """The given nodes and all their descendants (one query per tree level)."""
-        found: set[int] = set(self.filter(pk__in=list(root_ids)).values_list("pk", flat=True))
+        # An id beyond the 64-bit key range names no node (and would overflow the database driver).
+        ids = [int(pk) for pk in root_ids if -MAX_KEY <= int(pk) <= MAX_KEY]
+        found: set[int] = set(self.filter(pk__in=ids).values_list("pk", flat=True))
         frontier = set(found)
         while frontier:
             children = set(self.filter(parent_id__in=frontier).values_list("pk", flat=True)) - found

@@ -181,6 +181,7 @@ def review(
         raise ValidationError({"decision": _("Choose approve, reject or request_changes.")})
     if victims is not None and not isinstance(record, Incident):
         raise ValidationError({"victims": _("Per-victim decisions apply to incidents only.")})
+    _check_actor(actor, record, TRANSITIONS[decision])  # who may act comes before any other rule
     if decision == "approve" and isinstance(record, Incident):
         required = settings.REVIEW_MIN_EVIDENCE
         if approved_evidence_count(record) < required:
