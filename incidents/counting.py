@@ -38,6 +38,13 @@ How the figures follow from the rule (RULE_VERSION names this reading; change it
 
 Everything is computed by the database with aggregates and GROUP BY, inside one transaction that sees
 one consistent state (REPEATABLE READ on PostgreSQL), never by looping over victims in Python.
+
+On PostgreSQL the rule is applied by one statement (`compute_in_one_statement`): the counted victims
+are read once (rule 4 as two index-friendly branches: victims with their own date of death in the
+window, and victims without one whose incident is dated in the window), and every figure is one
+GROUPING SETS pass over them. Elsewhere the same rule is applied through the ORM (`compute_portable`,
+`counted_victims`). The tests hold both paths, and the benchmark's hand-written floor, to the same
+figures and fingerprint.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Expression, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Concat
 
-from .models import Category, Incident, Location, Perpetrator, Role, Victim
+from .models import Category, CivilianStatus, Incident, Location, Perpetrator, Role, Status, Victim
 
 RULE_VERSION = "2026.1"
 
@@ -188,6 +195,13 @@ def consistent_read() -> Iterator[None]:
 
 def compute(parameters: CountParameters) -> CountFigures:
     """Apply the rule: the figures, by perpetrator, governorate and date, and the fingerprint."""
+    if connection.vendor == "postgresql":
+        return compute_in_one_statement(parameters)
+    return compute_portable(parameters)
+
+
+def compute_portable(parameters: CountParameters) -> CountFigures:
+    """Any database: the rule through the ORM, one aggregate query per figure."""
     with consistent_read():
         victims = counted_victims(parameters)
         massacres = Incident.objects.filter(pk__in=massacre_incident_ids(victims, parameters.massacre_threshold))
@@ -229,6 +243,187 @@ def compute(parameters: CountParameters) -> CountFigures:
         return CountFigures(
             result=result,
             fingerprint=fingerprint(parameters, victims),
+            locations=_named(Location, parameters.locations),
+            perpetrators=_named(Perpetrator, parameters.perpetrators),
+        )
+
+
+# --- PostgreSQL: every figure in one statement -----------------------------------------------------
+
+ROLE_COLUMNS = tuple(Victim.ROLE_FIELDS.items())
+# GROUPING(perpetrator, governorate, date) is a bit mask of the columns *not* grouped by.
+TOTAL, BY_PERPETRATOR, BY_LOCATION, BY_DATE = 7, 3, 5, 6
+
+
+def _single_statement_sql(parameters: CountParameters) -> tuple[str, dict[str, Any]]:
+    """Rules 1-6 and every figure as one SQL statement (values bound, never interpolated)."""
+    params: dict[str, Any] = {
+        "verified": Status.VERIFIED,
+        "civilian": CivilianStatus.CIVILIAN,
+        "date_from": parameters.date_from,
+        "date_to": parameters.date_to,
+        "threshold": parameters.massacre_threshold,
+        "header": _fingerprint_header(parameters),
+        "above_governorate": list(LEVELS[:2]),
+        "governorate": Location.Level.GOVERNORATE,
+    }
+    # Rules 1-3, 5 and 6 (5 and 6 over the subtrees, expanded once).
+    conditions = [
+        "v.status = %(verified)s",
+        "i.status = %(verified)s",
+        "v.civilian_status = %(civilian)s",
+        "v.duplicate_of_id IS NULL",
+    ]
+    if parameters.locations:
+        params["places"] = sorted(Location.objects.subtree_ids(parameters.locations))
+        conditions.append("COALESCE(v.place_of_death_id, i.location_id) = ANY(%(places)s)")
+    if parameters.perpetrators:
+        params["parties"] = sorted(Perpetrator.objects.subtree_ids(parameters.perpetrators))
+        conditions.append("i.perpetrator_id = ANY(%(parties)s)")
+    common = " AND ".join(conditions)
+    roles = ", ".join(f"v.{column}" for _, column in ROLE_COLUMNS)
+    select = f"""SELECT v.id, v.version, v.category, {roles},
+            COALESCE(v.date_of_death, i.occurred_on) AS death_date,
+            COALESCE(v.place_of_death_id, i.location_id) AS death_place_id,
+            v.incident_id, i.version AS incident_version, i.occurred_on, i.perpetrator_id,
+            i.location_id AS incident_location_id, i.injured_count
+        FROM incidents_victim v JOIN incidents_incident i ON i.id = v.incident_id"""  # noqa: S608 (constants; values bound)
+    # The governorate of a place: itself at governorate level or above, else the first parent at
+    # governorate level (at most PARENTS_TO_GOVERNORATE up), else itself (as `governorate_of`).
+    joins, whens, previous = [], [], "l"
+    for step in range(1, PARENTS_TO_GOVERNORATE + 1):
+        joins.append(f"LEFT JOIN incidents_location p{step} ON p{step}.id = {previous}.parent_id")
+        whens.append(f"WHEN p{step}.level = %(governorate)s THEN p{step}.id")
+        previous = f"p{step}"
+    pivot = ", ".join(
+        f"COUNT(*) FILTER (WHERE category = '{category}')"
+        for category in (Category.CHILD, Category.WOMAN, Category.MAN, Category.UNKNOWN)
+    )
+    role_counts = ", ".join(f"COUNT(*) FILTER (WHERE {column})" for _, column in ROLE_COLUMNS)
+    no_roles = ", ".join("NULL::bigint" for _ in ROLE_COLUMNS)
+    sets = "GROUPING SETS ((), (perpetrator_id), (g.governorate_id), ({day}))"
+    sql = f"""
+        WITH place_governorate AS MATERIALIZED (
+            SELECT l.id, CASE WHEN l.level = ANY(%(above_governorate)s) THEN l.id {" ".join(whens)}
+                              ELSE l.id END AS governorate_id
+            FROM incidents_location l {" ".join(joins)}
+        ),
+        counted AS MATERIALIZED (
+            {select}
+            WHERE {common} AND v.date_of_death BETWEEN %(date_from)s AND %(date_to)s
+            UNION ALL
+            {select}
+            WHERE {common} AND v.date_of_death IS NULL AND i.occurred_on BETWEEN %(date_from)s AND %(date_to)s
+        ),
+        per_incident AS MATERIALIZED (
+            SELECT incident_id, COUNT(*) AS victims, MIN(occurred_on) AS occurred_on,
+                   MIN(perpetrator_id) AS perpetrator_id, MIN(incident_location_id) AS location_id,
+                   MIN(injured_count) AS injured_count
+            FROM counted GROUP BY incident_id
+        )
+        SELECT 'victims', GROUPING(perpetrator_id, g.governorate_id, death_date), perpetrator_id,
+               g.governorate_id, death_date, {pivot}, {role_counts}, NULL
+        FROM counted LEFT JOIN place_governorate g ON g.id = counted.death_place_id
+        GROUP BY {sets.format(day="death_date")}
+        UNION ALL
+        SELECT 'massacres', GROUPING(perpetrator_id, g.governorate_id, occurred_on), perpetrator_id,
+               g.governorate_id, occurred_on, COUNT(*), NULL, NULL, NULL, {no_roles}, NULL
+        FROM per_incident LEFT JOIN place_governorate g ON g.id = per_incident.location_id
+        WHERE victims >= %(threshold)s
+        GROUP BY {sets.format(day="occurred_on")}
+        UNION ALL
+        SELECT 'incidents', 0, NULL, NULL, NULL, COUNT(*),
+               COALESCE(SUM(injured_count) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0),
+               NULL, NULL, {no_roles}, NULL
+        FROM per_incident
+        UNION ALL
+        SELECT 'fingerprint', 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {no_roles},
+               encode(sha256(convert_to(%(header)s || COALESCE((
+                   SELECT string_agg(id || ':' || version || ':' || incident_id || ':' || incident_version
+                                     || E'\\n', '' ORDER BY id) FROM counted), ''), 'UTF8')), 'hex')
+    """  # noqa: S608 (column names and constants only; every value is a bound parameter)
+    return sql, params
+
+
+# For the count's one statement only (EXPLAIN ANALYZE at 1M victims, bench/README.md): JIT compiling
+# its ~180 expressions cost ~0.45 s for a statement that runs in ~2 s; and the counted victims, the
+# per-incident tally and the fingerprint's sort spill to disk at the default 4 MB of work_mem.
+STATEMENT_SETTINGS = {"jit": "off", "work_mem": "64MB"}
+
+
+@contextmanager
+def _statement_settings(cursor: Any) -> Iterator[None]:
+    """Apply STATEMENT_SETTINGS inside the current transaction, then put back what was there (on an
+    error the enclosing atomic block's rollback, to its savepoint or in full, undoes them)."""
+    names = list(STATEMENT_SETTINGS)
+    cursor.execute("SELECT " + ", ".join("current_setting(%s)" for _ in names), names)
+    previous = dict(zip(names, cursor.fetchone(), strict=True))
+    for name, value in STATEMENT_SETTINGS.items():
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+    yield
+    for name, value in previous.items():
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def compute_in_one_statement(parameters: CountParameters) -> CountFigures:
+    """PostgreSQL: `_single_statement_sql`, shaped into API.md's `result` (as `compute` shapes it)."""
+    sql, params = _single_statement_sql(parameters)
+    with consistent_read():
+        with connection.cursor() as cursor, _statement_settings(cursor):
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        groups: dict[int, dict[Any, dict[str, int]]] = {
+            mask: {} for mask in (TOTAL, BY_PERPETRATOR, BY_LOCATION, BY_DATE)
+        }
+        key_column = {TOTAL: None, BY_PERPETRATOR: 2, BY_LOCATION: 3, BY_DATE: 4}
+        roles_row: tuple = (0,) * len(ROLE_COLUMNS)
+        massacre_rows: list[tuple] = []
+        incidents = injured = 0
+        digest = ""
+        for row in rows:
+            kind, mask = row[0], row[1]
+            if kind == "victims":
+                key = None if key_column[mask] is None else row[key_column[mask]]
+                figures = dict(zip(CATEGORY_FIGURES, (int(value) for value in row[5:9]), strict=True))
+                groups[mask][key] = {"total": sum(figures.values()), **figures, "massacres": 0}
+                if mask == TOTAL:
+                    roles_row = row[9 : 9 + len(ROLE_COLUMNS)]
+            elif kind == "massacres":
+                massacre_rows.append(row)
+            elif kind == "incidents":
+                incidents, injured = int(row[5]), int(row[6])
+            else:
+                digest = row[-1]
+        massacres = 0
+        for row in massacre_rows:
+            mask = row[1]
+            if mask == TOTAL:
+                massacres = int(row[5])
+                continue
+            key = row[key_column[mask]]
+            entry = groups[mask].setdefault(key, dict.fromkeys(("total", *CATEGORY_FIGURES, "massacres"), 0))
+            entry["massacres"] = int(row[5])
+        totals = groups[TOTAL].get(None, dict.fromkeys(("total", *CATEGORY_FIGURES), 0))
+        by_perpetrator, by_location, by_date = groups[BY_PERPETRATOR], groups[BY_LOCATION], groups[BY_DATE]
+        perpetrator_names = _names(Perpetrator, by_perpetrator)
+        location_names = _names(Location, by_location)
+        result = {
+            "civilians": {name: totals[name] for name in ("total", *CATEGORY_FIGURES)},
+            "massacres": massacres,
+            "injured": injured,
+            "incidents": incidents,
+            "roles": {role.value: int(value or 0) for (role, _), value in zip(ROLE_COLUMNS, roles_row, strict=True)},
+            "by_perpetrator": _sorted_by_total(
+                [{"perpetrator": perpetrator_names[key], **row} for key, row in by_perpetrator.items()]
+            ),
+            "by_location": _sorted_by_total(
+                [{"location": location_names[key], **row} for key, row in by_location.items()], key="location"
+            ),
+            "by_date": [{"date": _iso(key), **row} for key, row in sorted(by_date.items(), key=lambda kv: _iso(kv[0]))],
+        }
+        return CountFigures(
+            result=result,
+            fingerprint=digest,
             locations=_named(Location, parameters.locations),
             perpetrators=_named(Perpetrator, parameters.perpetrators),
         )
