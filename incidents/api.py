@@ -226,14 +226,20 @@ class ObtainTokenView(APIView):
     def post(self, request: Request) -> Response:
         from accounts.services import verify_code
 
-        serializer = TokenRequestSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        # The plain HttpRequest: django-axes records and refuses attempts per username + IP on it.
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request._request})
+        # Failures answer without raising: a raised error would roll back the request's transaction
+        # and with it the record of the failed attempt (the lockout counter and the audit entry).
+        if not serializer.is_valid():
+            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
         user = serializer.validated_data["user"]
         device = None
         if serializer.validated_data.get("otp"):
             device = verify_code(user, serializer.validated_data["otp"])
             if device is None:
-                raise serializers.ValidationError({"otp": [_("That code is not valid or was already used.")]})
+                return Response(
+                    {"otp": [_("That code is not valid or was already used.")]}, status=status.HTTP_400_BAD_REQUEST
+                )
         instance, token = AuthToken.objects.create(user)
         if device is not None:
             from accounts.models import SecondFactorToken
