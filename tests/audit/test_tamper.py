@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def test_an_intact_chain_verifies_and_starts_from_the_genesis_hash(chain):
     report = verify_chain()
     assert report.ok and report.entries == 5 and report.last_sequence == 5
     assert chain[0].previous_hash == GENESIS_HASH
-    assert all(later.previous_hash == earlier.entry_hash for earlier, later in zip(chain, chain[1:], strict=False))
+    assert all(later.previous_hash == earlier.entry_hash for earlier, later in itertools.pairwise(chain))
 
 
 def test_an_edited_comment_is_detected_at_that_entry(chain):
