@@ -58,8 +58,10 @@ class WitnessSafeExceptionReporterFilter(SafeExceptionReporterFilter):
         if request is None:
             return parameters
         cleansed = parameters.copy()
+        # On witness endpoints even a plain "name" is a witness's name.
+        on_witness_path = "witness" in getattr(request, "path", "")
         for key in cleansed:
-            if is_witness_field(key):
+            if is_witness_field(key) or (on_witness_path and key in {"name", "name_ar"}):
                 cleansed[key] = MASK
         return cleansed
 
