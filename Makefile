@@ -33,7 +33,7 @@ run: deps messages
 	DEBUG=1 $(BIN)/python manage.py load_demo
 	@if [ -n "$$REDIS_URL" ]; then \
 		echo "REDIS_URL is set: starting a Celery worker"; \
-		DEBUG=1 $(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 & \
+		DEBUG=1 $(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 & \
 		WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
 		DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	else \

@@ -18,7 +18,6 @@ import logging
 from datetime import timedelta
 
 from celery import current_app
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -47,7 +46,7 @@ def enqueue(task_name: str, *ids: int) -> OutboxMessage:
 def _publish(message_id: int) -> None:
     from .tasks import deliver
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if current_app.conf.task_always_eager:
         deliver.apply(args=[message_id], throw=True)
         return
     # No publish retries and short socket timeouts (CELERY_BROKER_TRANSPORT_OPTIONS): with the broker
