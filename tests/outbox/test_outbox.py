@@ -102,11 +102,14 @@ def test_enqueue_runs_the_task_after_commit_and_marks_it_done(db, eager_tasks, d
 
 
 def test_work_enqueued_in_a_transaction_that_rolls_back_is_never_queued(db, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            outbox.enqueue("tests.outbox_probe", 12)
-            assert OutboxMessage.objects.count() == 1  # stored in the caller's transaction
-            raise RuntimeError("the request failed after enqueuing")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        outbox.enqueue("tests.outbox_probe", 12)
+        assert OutboxMessage.objects.count() == 1  # stored in the caller's transaction
+        raise RuntimeError("the request failed after enqueuing")
     assert OutboxMessage.objects.count() == 0
     assert callbacks == []
     assert probe_runs(12) == 0
@@ -180,8 +183,10 @@ def start_worker(redis_url: str) -> subprocess.Popen:
     database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-I", "tests.outbox.probe"]
-        + ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+        [
+            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-I", "tests.outbox.probe"),
+            *("--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
