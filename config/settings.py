@@ -244,7 +244,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
-AXES_VERBOSE = True
+AXES_VERBOSE = False  # lockouts are still logged (WARNING) and audited
 # Behind a proxy, the client's address comes from X-Forwarded-For (set AXES_IPWARE_PROXY_COUNT=1).
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
@@ -346,7 +346,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["mask_witness"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-axes reports lockouts at WARNING; its INFO chatter (every sign-in) is left out.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 # Error reports (admins' e-mails, debug pages) mask witness identity fields as well as secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.WitnessSafeExceptionReporterFilter"

@@ -1,0 +1,230 @@
+"""The authorization table: every URL pattern × method × role × record state → the expected status.
+
+Roles, in column order: anonymous, documenter (the author of every record), second documenter,
+reviewer, admin. Records are authored by the documenter and put in the row's state first.
+
+A row is keyed by the URL pattern's name (format-suffix variants such as `.json` share their row).
+A value is either one string of five statuses (any state), or {state: five statuses}. For lists,
+"visible" says in which roles' results (y/n; "-" where the list is refused) the record appears;
+the same must hold when the list is filtered by the record's own status.
+
+`test_authorization_table.py` walks the URLconf: a pattern or method without a row here FAILS.
+"""
+
+from __future__ import annotations
+
+ROLES = ("anonymous", "documenter", "second_documenter", "reviewer", "admin")
+STATES = ("draft", "submitted", "changes_requested", "verified", "rejected")
+
+D, S, C, V, R = STATES
+
+# Reference data: read by anyone holding a role, written by admins only.
+REFERENCE = {
+    "GET": "401 200 200 200 200",
+    "POST": "401 403 403 403 201",
+}
+REFERENCE_DETAIL = {
+    "GET": "401 200 200 200 200",
+    "PUT": "401 403 403 403 200",
+    "PATCH": "401 403 403 403 200",
+    "DELETE": "401 403 403 403 204",
+}
+
+TABLE: dict[str, dict] = {
+    # --- API: sign-in, schema, root -----------------------------------------------------------
+    "api-token": {"POST": "200 200 200 200 200"},  # with each actor's own password (anonymous: the documenter's)
+    "api-logout": {"POST": "401 204 204 204 204"},
+    "api-schema": {"GET": "200 200 200 200 200"},
+    "api-docs": {"GET": "200 200 200 200 200"},
+    "api-root": {"GET": "401 200 200 200 200"},
+    "review-queue": {"GET": "401 403 403 200 200"},
+    # --- Reference data -----------------------------------------------------------------------
+    "location-list": REFERENCE,
+    "location-detail": REFERENCE_DETAIL,
+    "perpetrator-list": REFERENCE,
+    "perpetrator-detail": REFERENCE_DETAIL,
+    "period-list": REFERENCE,
+    "period-detail": REFERENCE_DETAIL,
+    # --- Incidents ------------------------------------------------------------------------------
+    "incident-list": {
+        "GET": dict.fromkeys(STATES, "401 200 200 200 200"),
+        "POST": "401 201 201 403 201",  # admins hold every permission, documenting included
+        "visible": {
+            D: "- y n n n",
+            S: "- y n y y",
+            C: "- y n y y",
+            V: "- y y y y",
+            R: "- y n y y",
+        },
+    },
+    "incident-detail": {
+        "GET": {
+            D: "401 200 404 404 404",
+            S: "401 200 404 200 200",
+            C: "401 200 404 200 200",
+            V: "401 200 200 200 200",
+            R: "401 200 404 200 200",
+        },
+        "PUT": {
+            D: "401 200 404 404 404",
+            S: "401 409 404 403 403",
+            C: "401 200 404 403 403",
+            V: "401 409 403 403 403",
+            R: "401 409 404 403 403",
+        },
+        "PATCH": {
+            D: "401 200 404 404 404",
+            S: "401 409 404 403 403",
+            C: "401 200 404 403 403",
+            V: "401 409 403 403 403",
+            R: "401 409 404 403 403",
+        },
+        "DELETE": {  # only drafts are deleted; anything reviewers have seen stays
+            D: "401 204 404 404 404",
+            S: "401 409 404 403 403",
+            C: "401 409 404 403 403",
+            V: "401 409 403 403 403",
+            R: "401 409 404 403 403",
+        },
+    },
+    "incident-submit": {
+        "POST": {
+            D: "401 200 404 404 404",
+            S: "401 409 404 403 403",
+            C: "401 200 404 403 403",
+            V: "401 409 403 403 403",
+            R: "401 409 404 403 403",
+        },
+    },
+    "incident-review": {
+        "POST": {
+            D: "401 403 404 404 404",
+            S: "401 403 404 200 200",
+            C: "401 403 404 409 409",
+            V: "401 403 403 409 409",
+            R: "401 403 404 409 409",
+        },
+    },
+    "incident-reopen": {
+        "POST": {
+            D: "401 403 404 404 404",
+            S: "401 403 404 409 409",
+            C: "401 403 404 409 409",
+            V: "401 403 403 200 200",
+            R: "401 403 404 409 409",
+        },
+    },
+    "incident-history": {
+        "GET": {
+            D: "401 200 404 404 404",
+            S: "401 200 404 200 200",
+            C: "401 200 404 200 200",
+            V: "401 200 200 200 200",
+            R: "401 200 404 200 200",
+        },
+    },
+    # --- Victims (the victim and its incident both in the row's state) -------------------------
+    "victim-list": {
+        "GET": dict.fromkeys(STATES, "401 200 200 200 200"),
+        # An incident the user cannot see is "not found" in the body's validation (400), never a 403 or 404.
+        "POST": {
+            D: "401 201 400 400 400",
+            S: "401 403 400 403 403",
+            C: "401 201 400 403 403",
+            V: "401 201 201 403 201",
+            R: "401 403 400 403 403",
+        },
+        "visible": {
+            D: "- y n n n",
+            S: "- y n y y",
+            C: "- y n y y",
+            V: "- y y y y",
+            R: "- y n y y",
+        },
+    },
+    "victim-detail": {
+        "GET": {
+            D: "401 200 404 404 404",
+            S: "401 200 404 200 200",
+            C: "401 200 404 200 200",
+            V: "401 200 200 200 200",
+            R: "401 200 404 200 200",
+        },
+        "PUT": {
+            D: "401 200 404 404 404",
+            S: "401 409 404 403 403",
+            C: "401 200 404 403 403",
+            V: "401 409 403 403 403",
+            R: "401 409 404 403 403",
+        },
+        "PATCH": {
+            D: "401 200 404 404 404",
+            S: "401 409 404 403 403",
+            C: "401 200 404 403 403",
+            V: "401 409 403 403 403",
+            R: "401 409 404 403 403",
+        },
+        "DELETE": {  # only drafts are deleted; anything reviewers have seen stays
+            D: "401 204 404 404 404",
+            S: "401 409 404 403 403",
+            C: "401 409 404 403 403",
+            V: "401 409 403 403 403",
+            R: "401 409 404 403 403",
+        },
+    },
+    "victim-submit": {
+        "POST": {
+            D: "401 200 404 404 404",
+            S: "401 409 404 403 403",
+            C: "401 200 404 403 403",
+            V: "401 409 403 403 403",
+            R: "401 409 404 403 403",
+        },
+    },
+    "victim-review": {
+        "POST": {
+            D: "401 403 404 404 404",
+            S: "401 403 404 200 200",
+            C: "401 403 404 409 409",
+            V: "401 403 403 409 409",
+            R: "401 403 404 409 409",
+        },
+    },
+    "victim-reopen": {
+        "POST": {
+            D: "401 403 404 404 404",
+            S: "401 403 404 409 409",
+            C: "401 403 404 409 409",
+            V: "401 403 403 200 200",
+            R: "401 403 404 409 409",
+        },
+    },
+    "victim-history": {
+        "GET": {
+            D: "401 200 404 404 404",
+            S: "401 200 404 200 200",
+            C: "401 200 404 200 200",
+            V: "401 200 200 200 200",
+            R: "401 200 404 200 200",
+        },
+    },
+    # --- Operators and pages --------------------------------------------------------------------
+    "healthz": {"GET": "200 200 200 200 200"},
+    "set_language": {"POST": "302 302 302 302 302"},
+    "/": {"GET": "302 302 302 302 302"},  # the root redirects to the home page
+    "home": {"GET": "302 200 200 200 200"},
+    "login": {"GET": "200 200 200 200 200", "POST": "200 200 200 200 200"},  # POST: a wrong password
+    "logout": {"POST": "302 302 302 302 302"},
+    "password_change": {"GET": "302 200 200 200 200", "POST": "302 200 200 200 200"},  # POST: a wrong old password
+    "password_change_done": {"GET": "302 200 200 200 200"},
+    "password_reset": {"GET": "200 200 200 200 200", "POST": "302 302 302 302 302"},
+    "password_reset_done": {"GET": "200 200 200 200 200"},
+    "password_reset_confirm": {"GET": "200 200 200 200 200", "POST": "200 200 200 200 200"},  # an invalid link
+    "password_reset_complete": {"GET": "200 200 200 200 200"},
+    # Enrolled, verified reviewers and admins are sent on; documenters may enrol if they wish.
+    "otp-enrol": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
+    "otp-verify": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
+    # Every admin page: staff (the admin) only; everybody else is sent to the admin sign-in. The
+    # statuses are the index's; every registered model's list is also checked (302 for non-staff).
+    "admin:*": {"GET": "302 302 302 302 200"},
+}
