@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format bench deps dev-deps messages worker clean
+.PHONY: run test lint format bench deps dev-deps system-deps messages worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ dev-deps: $(VENV)/.dev-deps
 messages:
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v0; fi
 
-run: deps messages
+run: deps system-deps messages
 	@mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 $(BIN)/python manage.py load_demo
@@ -41,8 +41,24 @@ run: deps messages
 		DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	fi
 
+# Debian packages needed at run and test time, installed only when missing and only as root:
+# libmagic (file types by content), ffmpeg (audio/video checks and metadata stripping), Pango and
+# HarfBuzz for WeasyPrint's PDF reports and the fonts they embed (Amiri for Arabic, DejaVu for Latin).
+SYSTEM_PACKAGES := libmagic1 ffmpeg libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
+	fontconfig fonts-hosny-amiri fonts-dejavu-core
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing system packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "missing system packages (install them as root):" $$missing; \
+	fi
+
 # Uses DATABASE_URL and REDIS_URL when set; SQLite and eager tasks otherwise.
-test: dev-deps messages
+test: dev-deps system-deps messages
 	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
 		$(BIN)/pytest $(PYTEST_ARGS)
 

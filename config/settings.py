@@ -326,6 +326,49 @@ CACHES = {
     )
 }
 
+
+# Evidence (issue 4): witness identity keys, upload limits, the fixity schedule.
+def load_witness_keys() -> tuple[dict[str, str], str]:
+    """AES-256-GCM keys for witness identity, from WITNESS_KEYS="kid:base64key,..." and WITNESS_KEY_ID.
+
+    The key id is stored with every encrypted value, so old keys keep decrypting until
+    `manage.py rotate_witness_keys` has re-encrypted everything under the current one. With DEBUG
+    and no keys, a development key is generated under var/ (like the development SECRET_KEY);
+    without DEBUG and without keys, writing or reading witness identity refuses to work.
+    """
+    keys: dict[str, str] = {}
+    for item in env_list("WITNESS_KEYS"):
+        kid, _sep, key = item.partition(":")
+        if not kid or not key:
+            raise ImproperlyConfigured("WITNESS_KEYS must be a comma-separated list of kid:base64key")
+        keys[kid.strip()] = key.strip()
+    current = os.environ.get("WITNESS_KEY_ID", "").strip() or (next(reversed(keys)) if keys else "")
+    if keys and current not in keys:
+        raise ImproperlyConfigured("WITNESS_KEY_ID names a key that WITNESS_KEYS does not hold")
+    if not keys and DEBUG:
+        import base64
+
+        key_file = VAR_DIR / "dev_witness_key"
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            key_file.chmod(0o600)
+        keys, current = {"dev": key_file.read_text().strip()}, "dev"
+    return keys, current
+
+
+WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
+MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
+# Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
+MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
+MEDIA_FIXITY_INTERVAL_HOURS = int(os.environ.get("MEDIA_FIXITY_INTERVAL_HOURS", "24"))
+CELERY_BEAT_SCHEDULE = {
+    "evidence-fixity-check": {
+        "task": "evidence.tasks.schedule_fixity_checks",
+        "schedule": timedelta(hours=MEDIA_FIXITY_INTERVAL_HOURS),
+    },
+}
+
 # Domain settings.
 MASSACRE_THRESHOLD = int(os.environ.get("MASSACRE_THRESHOLD", "5"))
 REVIEW_MIN_EVIDENCE = int(os.environ.get("REVIEW_MIN_EVIDENCE", "1"))

@@ -4,7 +4,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from evidence import api as evidence_api
 from incidents import api as incidents_api
+from incidents import count_api
 from incidents import views as incidents_views
 
 from .api import router
@@ -15,6 +17,12 @@ router.register("perpetrators", incidents_api.PerpetratorViewSet, basename="perp
 router.register("periods", incidents_api.ReportingPeriodViewSet, basename="period")
 router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
 router.register("victims", incidents_api.VictimViewSet, basename="victim")
+router.register("counts", count_api.CountSnapshotViewSet, basename="count")
+router.register("public/counts", count_api.PublicCountSnapshotViewSet, basename="public-count")
+router.register("witnesses", evidence_api.WitnessViewSet, basename="witness")
+router.register("testimonies", evidence_api.TestimonyViewSet, basename="testimony")
+router.register("media", evidence_api.MediaItemViewSet, basename="media")
+router.register("sources", evidence_api.SourceViewSet, basename="source")
 
 api_urlpatterns = [
     path("auth/token/", incidents_api.ObtainTokenView.as_view(), name="api-token"),

@@ -5,3 +5,17 @@ from django.utils.translation import gettext_lazy as _
 class EvidenceConfig(AppConfig):
     name = "evidence"
     verbose_name = _("Evidence")
+
+    def ready(self) -> None:
+        from incidents import workflow
+
+        from . import checks, services
+        from .models import MediaItem, Source, Testimony
+
+        # Testimony, media items and documented sources are reviewed like incidents, and count as
+        # the approved evidence an incident needs before it can be approved.
+        workflow.register_kind(Testimony, "testimonies")
+        workflow.register_kind(MediaItem, "media")
+        workflow.register_kind(Source, "sources")
+        workflow.register_evidence_counter(services.approved_evidence_count)
+        checks.register()

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from . import roles
@@ -340,6 +341,18 @@ def age_group_for(age_years: int | None, given: str = AgeGroup.UNKNOWN) -> str:
     return AgeGroup.CHILD if age_years < ADULT_AGE else AgeGroup.ADULT
 
 
+def _counted_q(prefix: str = "") -> Q:
+    """Rules 1-3 of the counting rule (see counting.py), as a condition on a victim."""
+    return Q(
+        **{
+            f"{prefix}status": Status.VERIFIED,
+            f"{prefix}incident__status": Status.VERIFIED,
+            f"{prefix}civilian_status": CivilianStatus.CIVILIAN,
+            f"{prefix}duplicate_of__isnull": True,
+        }
+    )
+
+
 class VictimQuerySet(ReviewableQuerySet):
     def visible_to(self, user: roles.UserLike) -> VictimQuerySet:
         own = visibility_q(user)
@@ -347,6 +360,33 @@ class VictimQuerySet(ReviewableQuerySet):
         if own is None or incident is None:
             return self.none()
         return self.filter(own & incident)
+
+    def counted(
+        self,
+        date_from: dt.date,
+        date_to: dt.date,
+        location_ids: Iterable[int] | None = None,
+        perpetrator_ids: Iterable[int] | None = None,
+    ) -> VictimQuerySet:
+        """The victims the counting rule counts for these parameters (counting.py states the rule).
+
+        Annotated with `death_date` and `death_place_id` (the victim's own, else the incident's).
+        Subtrees are expanded here, so a filter naming both a party and its child counts each victim once.
+        """
+        queryset = self.filter(_counted_q()).annotate(
+            death_date=Coalesce(F("date_of_death"), F("incident__occurred_on")),
+            death_place_id=Coalesce(F("place_of_death_id"), F("incident__location_id")),
+        )
+        queryset = queryset.filter(death_date__gte=date_from, death_date__lte=date_to)
+        location_ids = list(location_ids or [])
+        if location_ids:
+            queryset = queryset.filter(death_place_id__in=sorted(Location.objects.subtree_ids(location_ids)))
+        perpetrator_ids = list(perpetrator_ids or [])
+        if perpetrator_ids:
+            queryset = queryset.filter(
+                incident__perpetrator_id__in=sorted(Perpetrator.objects.subtree_ids(perpetrator_ids))
+            )
+        return queryset
 
 
 class Victim(Reviewable):
@@ -427,3 +467,85 @@ class Victim(Reviewable):
     @property
     def roles(self) -> list[str]:
         return [role for role, field in self.ROLE_FIELDS.items() if getattr(self, field)]
+
+
+# --- Counted victims and count snapshots ---------------------------------------------------------
+
+
+class CountSnapshot(models.Model):
+    """A computed, stored answer to "how many verified civilian deaths, by whom, where, when".
+
+    Created `pending` by an admin, computed by a Celery task (`running` → `done` or `failed`),
+    then possibly published. A published snapshot is frozen (a database trigger refuses any change);
+    a correction is a new snapshot that names the one it supersedes.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(_("status"), max_length=8, choices=State.choices, default=State.PENDING, db_index=True)
+    date_from = models.DateField(_("from"))
+    date_to = models.DateField(_("to"))
+    period = models.ForeignKey(
+        ReportingPeriod,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="count_snapshots",
+        verbose_name=_("reporting period"),
+    )
+    # Sorted lists of ids, as requested (each includes its subtree when counting).
+    locations = models.JSONField(_("locations"), default=list, blank=True)
+    perpetrators = models.JSONField(_("perpetrators"), default=list, blank=True)
+    massacre_threshold = models.PositiveSmallIntegerField(_("massacre threshold"))
+    rule_version = models.CharField(_("rule version"), max_length=20, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True)
+    summary_en = models.TextField(_("summary (English)"), blank=True)
+    summary_ar = models.TextField(_("summary (Arabic)"), blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    supersedes = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+        verbose_name=_("supersedes"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("count snapshot")
+        verbose_name_plural = _("count snapshots")
+        constraints = [
+            models.CheckConstraint(condition=Q(date_to__gte=models.F("date_from")), name="snapshot_window_ordered"),
+            models.CheckConstraint(
+                condition=Q(published_at__isnull=True) | Q(status="done"), name="snapshot_published_only_when_done"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | (Q(result__isnull=False) & ~Q(fingerprint="")),
+                name="snapshot_done_has_figures",
+            ),
+            models.CheckConstraint(condition=~Q(supersedes=models.F("pk")), name="snapshot_not_own_correction"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.date_from}–{self.date_to} ({self.status})"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None

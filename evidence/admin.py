@@ -1,0 +1,59 @@
+"""Admin views: codes, hashes and states only. Witness identity never appears here (the API's
+identity view is the one audited way to see it); the chain of custody is read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import CustodyEvent, MediaItem, SealedOriginal, Source, Testimony, Witness
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Witness)
+class WitnessAdmin(ReadOnlyAdmin):
+    list_display = ["code", "created_by", "created_at", "key_id"]
+    fields = ["code", "created_by", "created_at", "key_id"]
+    readonly_fields = fields
+    search_fields = ["code"]
+
+
+@admin.register(Testimony)
+class TestimonyAdmin(ReadOnlyAdmin):
+    list_display = ["id", "incident", "witness", "taken_on", "language", "status"]
+    list_filter = ["status", "language"]
+    exclude = ["statement"]
+
+
+@admin.register(Source)
+class SourceAdmin(ReadOnlyAdmin):
+    list_display = ["id", "incident", "kind", "title", "status"]
+    list_filter = ["status", "kind"]
+
+
+@admin.register(SealedOriginal)
+class SealedOriginalAdmin(ReadOnlyAdmin):
+    list_display = ["sha256", "size", "content_type", "fixity_status", "fixity_checked_at"]
+    list_filter = ["fixity_status", "kind"]
+
+
+@admin.register(MediaItem)
+class MediaItemAdmin(ReadOnlyAdmin):
+    list_display = ["id", "incident", "status", "derivative_status", "created_by", "created_at"]
+    list_filter = ["status", "derivative_status"]
+    exclude = ["metadata"]
+
+
+@admin.register(CustodyEvent)
+class CustodyEventAdmin(ReadOnlyAdmin):
+    list_display = ["item", "action", "actor", "at", "sha256"]
+    list_filter = ["action"]

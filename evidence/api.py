@@ -1,0 +1,267 @@
+"""HTTP API for witnesses, testimony, sources and media: fetch visible rows, call a service, serialise."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import FileResponse, Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, renderers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from incidents.api import HasRole, WorkflowActionsMixin
+from incidents.models import Incident
+
+from . import media, services
+from .models import MediaItem, Source, Testimony, Witness
+from .serializers import (
+    CustodyEventSerializer,
+    MediaItemSerializer,
+    MediaUpdateSerializer,
+    SourceSerializer,
+    TestimonySerializer,
+    WitnessSerializer,
+)
+from .uploads import HashingUploadHandler, StreamedUpload
+
+# Served files are never rendered by the browser in our origin's context, and never cached.
+FILE_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, no-store",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+class FileRenderer(renderers.BaseRenderer):
+    """Lets file downloads honour any Accept header; error bodies still come out as JSON."""
+
+    media_type = "*/*"
+    format = "file"
+    charset = None
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return json.dumps(data).encode() if data is not None else b""
+
+
+def _file_response(path, *, content_type: str, filename: str, as_attachment: bool) -> FileResponse:
+    response = FileResponse(open(path, "rb"), as_attachment=as_attachment, filename=filename, content_type=content_type)  # noqa: SIM115
+    for header, value in FILE_SECURITY_HEADERS.items():
+        response[header] = value
+    return response
+
+
+class SensitiveParametersMixin:
+    """Error reports never show what was posted to these endpoints (witness identity, statements)."""
+
+    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
+        request.sensitive_post_parameters = "__ALL__"
+        return super().initialize_request(request, *args, **kwargs)
+
+
+class WitnessViewSet(
+    SensitiveParametersMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Witnesses by pseudonymous code. Identity fields appear only for users allowed to see them."""
+
+    serializer_class = WitnessSerializer
+    permission_classes = [HasRole]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return Witness.objects.visible_to(self.request.user).order_by("id")
+
+    def perform_create(self, serializer: WitnessSerializer) -> None:
+        serializer.instance = services.register_witness(author=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: WitnessSerializer) -> None:
+        serializer.instance = services.update_witness(
+            actor=self.request.user, witness=serializer.instance, **serializer.validated_data
+        )
+
+
+class IncidentEvidenceViewSet(viewsets.ModelViewSet):
+    """Shared by testimony and sources: the incident field offers only incidents the user may see."""
+
+    permission_classes = [HasRole]
+    filterset_fields = ["incident", "status"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_serializer(self, *args: Any, **kwargs: Any):
+        serializer = super().get_serializer(*args, **kwargs)
+        fields = getattr(serializer, "fields", {})
+        if "incident" in fields:
+            fields["incident"].queryset = Incident.objects.visible_to(self.request.user)
+        if "witness" in fields:
+            fields["witness"].queryset = Witness.objects.visible_to(self.request.user)
+        return serializer
+
+
+class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
+    serializer_class = TestimonySerializer
+    filterset_fields = ["incident", "witness", "status"]
+
+    def get_queryset(self):
+        return Testimony.objects.visible_to(self.request.user).select_related("witness").order_by("incident_id", "id")
+
+    def perform_create(self, serializer: TestimonySerializer) -> None:
+        serializer.instance = services.create_testimony(author=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: TestimonySerializer) -> None:
+        serializer.instance = services.update_testimony(
+            actor=self.request.user, testimony=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Testimony) -> None:
+        services.delete_testimony(actor=self.request.user, testimony=instance)
+
+
+class SourceViewSet(WorkflowActionsMixin, IncidentEvidenceViewSet):
+    serializer_class = SourceSerializer
+
+    def get_queryset(self):
+        return Source.objects.visible_to(self.request.user).order_by("incident_id", "id")
+
+    def perform_create(self, serializer: SourceSerializer) -> None:
+        serializer.instance = services.create_source(author=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: SourceSerializer) -> None:
+        serializer.instance = services.update_source(
+            actor=self.request.user, source=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Source) -> None:
+        services.delete_source(actor=self.request.user, source=instance)
+
+
+class MediaItemViewSet(
+    WorkflowActionsMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Media items. Upload is multipart (`file`, `incident`, `description`), streamed and hashed.
+
+    The sealed original is never deleted or replaced, so there is no DELETE.
+    """
+
+    serializer_class = MediaItemSerializer
+    permission_classes = [HasRole]
+    parser_classes = [MultiPartParser, JSONParser]
+    filterset_fields = ["incident", "status", "derivative_status"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    upload_handler: HashingUploadHandler | None = None
+
+    def get_queryset(self):
+        return MediaItem.objects.visible_to(self.request.user).select_related("original").order_by("incident_id", "id")
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return MediaUpdateSerializer
+        return super().get_serializer_class()
+
+    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
+        # Before anything reads the body: stream the one file to disk, hashing, under the size limit.
+        if request.method == "POST":
+            self.upload_handler = HashingUploadHandler(request)
+            request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.upload_handler is not None:
+            self.upload_handler.cleanup()  # whatever was not sealed is removed, whatever the outcome
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @extend_schema(
+        request={"multipart/form-data": MediaItemSerializer},
+        responses={
+            201: MediaItemSerializer,
+            200: OpenApiResponse(MediaItemSerializer, description="The same file was already uploaded here."),
+            413: OpenApiResponse(description="Larger than the upload limit."),
+            415: OpenApiResponse(description="Not an accepted file type."),
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        upload = request.FILES.get("file")
+        serializer = self.get_serializer(data={k: v for k, v in request.data.items() if k != "file"})
+        serializer.fields["file"].required = False
+        serializer.fields["incident"].queryset = Incident.objects.visible_to(request.user)
+        serializer.is_valid(raise_exception=True)
+        if not isinstance(upload, StreamedUpload):
+            raise exceptions.ValidationError({"file": [_("Attach the file in the multipart field 'file'.")]})
+        try:
+            item, created = services.upload_media(
+                author=request.user,
+                incident=serializer.validated_data["incident"],
+                upload=upload,
+                description=serializer.validated_data.get("description", ""),
+            )
+        except media.UnsupportedType as exc:
+            raise exceptions.UnsupportedMediaType(upload.content_type or "unknown", detail=str(exc))
+        except media.BadFile as exc:
+            raise exceptions.ValidationError({"file": [str(exc)]})
+        body = MediaItemSerializer(item, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def perform_update(self, serializer: MediaUpdateSerializer) -> None:
+        serializer.instance = services.update_media(
+            actor=self.request.user, item=serializer.instance, **serializer.validated_data
+        )
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        super().update(request, *args, **kwargs)
+        item = self.get_queryset().get(pk=self.get_object().pk)
+        return Response(MediaItemSerializer(item, context=self.get_serializer_context()).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The sealed original.")})
+    @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, FileRenderer])
+    def original(self, request: Request, pk: str | None = None) -> FileResponse:
+        """The sealed original, byte-identical to the upload, as an attachment (reviewers, admins, uploader)."""
+        item = self.get_object()
+        try:
+            path = services.open_original(actor=request.user, item=item)
+        except FileNotFoundError:
+            raise Http404 from None
+        allowed = media.allowed_for(item.original.content_type)
+        return _file_response(
+            path,
+            content_type=item.original.content_type,
+            filename=media.download_name(item.original_name, item.original.sha256, allowed.extension),
+            as_attachment=True,
+        )
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The working copy.")})
+    @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, FileRenderer])
+    def redacted(self, request: Request, pk: str | None = None) -> FileResponse:
+        """The working copy without metadata (GPS, camera serials, comments). `?thumbnail=1` for the thumbnail."""
+        item = self.get_object()
+        thumbnail = request.query_params.get("thumbnail") in ("1", "true")
+        path = services.working_copy_path(item, "thumbnail" if thumbnail else "working")
+        if path is None:
+            raise exceptions.NotFound(
+                _("No working copy is available (%(state)s).") % {"state": item.get_derivative_status_display()}
+            )
+        content_type = "image/jpeg" if thumbnail else item.working_content_type
+        extension = path.suffix.lstrip(".")
+        name = f"evidence-{item.pk}-{'thumbnail' if thumbnail else 'working'}.{extension}"
+        return _file_response(path, content_type=content_type, filename=name, as_attachment=False)
+
+    @extend_schema(responses=CustodyEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def custody(self, request: Request, pk: str | None = None) -> Response:
+        """The chain of custody, oldest first."""
+        item = self.get_object()
+        events = item.custody.select_related("actor").order_by("at", "id")
+        return Response(CustodyEventSerializer(events, many=True).data)

@@ -1,0 +1,525 @@
+"""Files: what type an upload really is, where sealed originals live, metadata, working copies.
+
+The type is decided by content, never by name: libmagic names the format from the first bytes,
+then the format's own decoder must accept the file. Only the allow-list below gets in; Pillow is
+only ever asked to open the one allowed format libmagic named, with a pixel limit whose warning is
+an error, so a decompression bomb costs a header read. Ghostscript (EPS) and the TIFF/PSD/SVG
+decoders are never reached.
+
+Everything here works on paths and streams in chunks: no whole-file reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+import struct
+import subprocess
+import warnings
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import magic
+from django.conf import settings
+from django.utils.translation import gettext as _
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from .models import MediaKind
+
+logger = logging.getLogger(__name__)
+
+HASH_CHUNK = 1024 * 1024
+THUMBNAIL_SIZE = (320, 320)
+FFMPEG_TIMEOUT_SECONDS = 600
+
+try:  # HEIC/HEIF through pillow-heif (libheif) when installed; otherwise HEIC is not on the allow-list.
+    import pillow_heif  # type: ignore[import-not-found]
+
+    pillow_heif.register_heif_opener()
+    HEIF_AVAILABLE = True
+except ImportError:  # pragma: no cover - depends on the installation
+    HEIF_AVAILABLE = False
+
+
+@dataclass(frozen=True)
+class AllowedType:
+    kind: str
+    content_type: str  # what we serve it as
+    extension: str
+    pillow_format: str | None = None
+
+
+# libmagic's answer → what we accept it as.
+ALLOWED: dict[str, AllowedType] = {
+    "image/jpeg": AllowedType(MediaKind.IMAGE, "image/jpeg", "jpg", "JPEG"),
+    "image/png": AllowedType(MediaKind.IMAGE, "image/png", "png", "PNG"),
+    "image/webp": AllowedType(MediaKind.IMAGE, "image/webp", "webp", "WEBP"),
+    "video/mp4": AllowedType(MediaKind.VIDEO, "video/mp4", "mp4"),
+    "video/quicktime": AllowedType(MediaKind.VIDEO, "video/quicktime", "mov"),
+    "video/webm": AllowedType(MediaKind.VIDEO, "video/webm", "webm"),
+    "application/pdf": AllowedType(MediaKind.DOCUMENT, "application/pdf", "pdf"),
+    "audio/mpeg": AllowedType(MediaKind.AUDIO, "audio/mpeg", "mp3"),
+    "audio/x-m4a": AllowedType(MediaKind.AUDIO, "audio/mp4", "m4a"),
+    "audio/mp4": AllowedType(MediaKind.AUDIO, "audio/mp4", "m4a"),
+    "audio/ogg": AllowedType(MediaKind.AUDIO, "audio/ogg", "ogg"),
+    "audio/x-wav": AllowedType(MediaKind.AUDIO, "audio/wav", "wav"),
+    "audio/wav": AllowedType(MediaKind.AUDIO, "audio/wav", "wav"),
+    "audio/vnd.wave": AllowedType(MediaKind.AUDIO, "audio/wav", "wav"),
+}
+if HEIF_AVAILABLE:  # pragma: no cover - depends on the installation
+    ALLOWED["image/heic"] = AllowedType(MediaKind.IMAGE, "image/heic", "heic", "HEIF")
+    ALLOWED["image/heif"] = AllowedType(MediaKind.IMAGE, "image/heif", "heif", "HEIF")
+
+
+class UnsupportedType(Exception):
+    """Not on the allow-list (HTTP 415)."""
+
+
+class BadFile(Exception):
+    """On the allow-list by its first bytes, but its decoder refuses it: empty, truncated, corrupt, a bomb (400)."""
+
+
+# --- Deciding the type ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def guarded_pillow():
+    """Pillow with a low pixel limit and its DecompressionBombWarning raised as an error."""
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = settings.MEDIA_MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def open_image(path: Path, pillow_format: str) -> Image.Image:
+    """Open with exactly one allowed decoder; callers hold `guarded_pillow()`."""
+    return Image.open(path, formats=[pillow_format])
+
+
+def identify(path: Path, size: int) -> AllowedType:
+    """The allowed type of the file at `path`, decided by content. Raises UnsupportedType or BadFile."""
+    if size == 0:
+        raise BadFile(_("The file is empty."))
+    detected = magic.from_file(str(path), mime=True)
+    allowed = ALLOWED.get(detected)
+    if allowed is None:
+        raise UnsupportedType(
+            _(
+                "Files of type %(type)s are not accepted. Accepted: JPEG, PNG, WebP, MP4, MOV, WebM, PDF, MP3, M4A, OGG, WAV."  # noqa: E501
+            )
+            % {"type": detected}
+        )
+    if allowed.pillow_format:
+        _check_image(path, allowed)
+    elif allowed.kind == MediaKind.DOCUMENT:
+        _check_pdf(path)
+    elif allowed.content_type == "audio/wav":
+        _check_wav(path)
+    else:
+        _check_with_ffprobe(path)
+    return allowed
+
+
+def _check_image(path: Path, allowed: AllowedType) -> None:
+    try:
+        with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
+            if image.format != allowed.pillow_format:
+                raise UnsupportedType(_("The file's content does not match an accepted image format."))
+            image.verify()  # structure and checksums (PNG CRCs) without decoding pixels
+        with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
+            image.load()  # a full decode: truncated or corrupt pixel data fails here
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadFile(
+            _("The image has more pixels than allowed (%(limit)s).") % {"limit": f"{settings.MEDIA_MAX_IMAGE_PIXELS:,}"}
+        ) from None
+    except UnsupportedType:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+        raise BadFile(_("The image is truncated or corrupt and cannot be read.")) from exc
+
+
+def _check_pdf(path: Path) -> None:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path, strict=False)
+        if len(reader.pages) < 1:
+            raise BadFile(_("The PDF has no pages."))
+    except BadFile:
+        raise
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise BadFile(_("The PDF is damaged and cannot be read.")) from exc
+
+
+def _check_wav(path: Path) -> None:
+    try:
+        with wave.open(str(path), "rb") as audio:
+            if audio.getnframes() <= 0 or audio.getframerate() <= 0:
+                raise BadFile(_("The recording holds no audio."))
+    except BadFile:
+        raise
+    except (wave.Error, EOFError, OSError, ValueError) as exc:
+        raise BadFile(_("The recording is damaged and cannot be read.")) from exc
+
+
+def ffmpeg_available() -> bool:
+    return bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))
+
+
+def _ffprobe(path: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", str(path)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BadFile(_("The media file is damaged and cannot be read."))
+    try:
+        return json.loads(result.stdout or b"{}")
+    except ValueError as exc:
+        raise BadFile(_("The media file is damaged and cannot be read.")) from exc
+
+
+def _check_with_ffprobe(path: Path) -> None:
+    """Video and compressed audio: ffprobe (Debian's ffmpeg) when installed, else mutagen's parser."""
+    if ffmpeg_available():
+        probe = _ffprobe(path)
+        if not probe.get("streams"):
+            raise BadFile(_("The media file holds no audio or video stream."))
+        return
+    if magic.from_file(str(path), mime=True) == "video/webm":
+        return  # the EBML signature libmagic matched is all we can check without a decoder
+    try:
+        import mutagen
+
+        if mutagen.File(path) is None:
+            raise BadFile(_("The media file is damaged and cannot be read."))
+    except BadFile:
+        raise
+    except Exception as exc:  # mutagen raises its own MutagenError family and assorted parse errors
+        raise BadFile(_("The media file is damaged and cannot be read.")) from exc
+
+
+# --- Where files live ----------------------------------------------------------------------------
+
+
+def media_root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def original_relpath(sha256: str) -> str:
+    """Content-addressed and generated: nothing the uploader sent takes part in the path."""
+    return f"evidence/originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def working_dir_relpath(item_id: int) -> str:
+    return f"evidence/working/{item_id}"
+
+
+def absolute(relpath: str) -> Path:
+    path = (media_root() / relpath).resolve()
+    if media_root().resolve() not in path.parents:
+        raise ValueError("path escapes MEDIA_ROOT")
+    return path
+
+
+def seal(temp_path: Path, sha256: str) -> str:
+    """Move a streamed upload to its content-addressed place, read-only. Returns the relative path.
+
+    If a file is already there (a concurrent upload of the same bytes), the upload is discarded:
+    the sealed original is never overwritten.
+    """
+    relpath = original_relpath(sha256)
+    target = absolute(relpath)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        os.unlink(temp_path)
+        return relpath
+    os.chmod(temp_path, stat.S_IRUSR | stat.S_IRGRP)
+    with contextlib.suppress(FileExistsError):  # another upload of the same bytes won the race
+        os.link(temp_path, target)  # link, unlike rename, never replaces an existing file
+    os.unlink(temp_path)
+    return relpath
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- Escaping the uploader's file name -------------------------------------------------------------
+
+_UNSAFE_NAME_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def escape_name(name: str, limit: int = 255) -> str:
+    """The uploader's file name as inert metadata: controls, bidi controls and NUL shown as escapes."""
+    escaped = _UNSAFE_NAME_CHARS.sub(lambda match: f"\\u{ord(match.group()):04x}", name or "")
+    return escaped[:limit]
+
+
+def download_name(escaped_name: str, sha256: str, extension: str) -> str:
+    """A file name safe for Content-Disposition: no path parts, no escapes, the real extension."""
+    base = re.sub(r"\\u[0-9a-f]{4}", "", escaped_name).replace("/", "_").replace("\\", "_")
+    base = re.sub(r"\.{2,}", ".", base)
+    stem = base.rsplit(".", 1)[0].strip(" .") if "." in base else base.strip(" .")
+    stem = re.sub(r"\s+", " ", stem)[:100] or f"evidence-{sha256[:12]}"
+    return f"{stem}.{extension}"
+
+
+# --- Metadata ---------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace").rstrip("\x00")
+        return text if text.isprintable() else value[:64].hex()
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    try:
+        return float(value)  # IFDRational
+    except (TypeError, ValueError, ZeroDivisionError):
+        return str(value)
+
+
+def _gps_decimal(gps: dict[int, Any]) -> dict[str, float] | None:
+    def degrees(values: Any, ref: Any) -> float | None:
+        try:
+            d, m, s = (float(v) for v in values)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+        decimal = d + m / 60 + s / 3600
+        return -decimal if str(ref).upper() in ("S", "W") else decimal
+
+    lat = degrees(gps.get(2), gps.get(1))
+    lon = degrees(gps.get(4), gps.get(3))
+    if lat is None or lon is None:
+        return None
+    return {"latitude": round(lat, 7), "longitude": round(lon, 7)}
+
+
+def image_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
+    with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
+        found: dict[str, Any] = {"format": image.format, "width": image.width, "height": image.height}
+        exif = image.getexif()
+        tags = {ExifTags.TAGS.get(tag, f"tag_{tag}"): _jsonable(value) for tag, value in exif.items()}
+        exif_ifd = exif.get_ifd(ExifTags.IFD.Exif)
+        tags.update({ExifTags.TAGS.get(tag, f"tag_{tag}"): _jsonable(value) for tag, value in exif_ifd.items()})
+        tags.pop("MakerNote", None)
+        gps_ifd = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        if tags:
+            found["exif"] = {k: v for k, v in tags.items() if k not in ("ExifOffset", "GPSInfo")}
+        if gps_ifd:
+            found["gps"] = _gps_decimal(gps_ifd) or {
+                ExifTags.GPSTAGS.get(k, str(k)): _jsonable(v) for k, v in gps_ifd.items()
+            }
+        captured = tags.get("DateTimeOriginal") or tags.get("DateTime")
+        if captured:
+            found["captured_at"] = captured
+        device = " ".join(str(tags[k]).strip() for k in ("Make", "Model") if tags.get(k))
+        if device:
+            found["device"] = device
+        if tags.get("BodySerialNumber"):
+            found["device_serial"] = tags["BodySerialNumber"]
+        text = {k: _jsonable(v) for k, v in (getattr(image, "text", None) or {}).items()}
+        if text:
+            found["text"] = text
+        if "comment" in image.info:
+            found["comment"] = _jsonable(image.info["comment"])
+        for key in ("xmp", "XML:com.adobe.xmp"):
+            if image.info.get(key):
+                found["has_xmp"] = True
+        if image.info.get("icc_profile"):
+            found["has_icc_profile"] = True
+    return found
+
+
+def pdf_metadata(path: Path) -> dict[str, Any]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(path, strict=False)
+    info = reader.metadata or {}
+    found: dict[str, Any] = {"pages": len(reader.pages)}
+    document = {str(k).lstrip("/"): _jsonable(str(v)) for k, v in info.items()}
+    if document:
+        found["document"] = document
+    if reader.xmp_metadata is not None:
+        found["has_xmp"] = True
+    return found
+
+
+def av_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
+    if ffmpeg_available():
+        probe = _ffprobe(path)
+        fmt = probe.get("format", {})
+        found: dict[str, Any] = {
+            "container": fmt.get("format_name"),
+            "duration_seconds": _jsonable(fmt.get("duration")),
+            "tags": fmt.get("tags", {}),
+            "streams": [
+                {
+                    k: s.get(k)
+                    for k in ("codec_type", "codec_name", "width", "height", "sample_rate", "channels")
+                    if s.get(k) is not None
+                }
+                for s in probe.get("streams", [])
+            ],
+        }
+        tags = {str(k).lower(): v for k, v in found["tags"].items()}
+        if tags.get("creation_time"):
+            found["captured_at"] = tags["creation_time"]
+        location = tags.get("location") or tags.get("com.apple.quicktime.location.iso6709")
+        if location:
+            found["gps_iso6709"] = location
+        device = " ".join(
+            str(tags[k]) for k in ("com.apple.quicktime.make", "com.apple.quicktime.model") if tags.get(k)
+        )
+        if device:
+            found["device"] = device
+        return found
+    if allowed.content_type == "audio/wav":
+        with wave.open(str(path), "rb") as audio:
+            return {"channels": audio.getnchannels(), "sample_rate": audio.getframerate(), "frames": audio.getnframes()}
+    return {}
+
+
+def extract_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
+    if allowed.pillow_format:
+        return image_metadata(path, allowed)
+    if allowed.kind == MediaKind.DOCUMENT:
+        return pdf_metadata(path)
+    return av_metadata(path, allowed)
+
+
+# --- Working copies -----------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkingCopies:
+    working: Path | None = None
+    working_content_type: str = ""
+    thumbnail: Path | None = None
+    unavailable: str = ""  # why no working copy could be made (not a failure)
+    notes: list[str] = field(default_factory=list)
+
+
+def _rebuilt_from_pixels(image: Image.Image) -> Image.Image:
+    """Orientation applied, then a new image holding pixels only: no EXIF, XMP, ICC, comments, text."""
+    image = ImageOps.exif_transpose(image)
+    mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
+    pixels = image.convert(mode)
+    return Image.frombytes(mode, pixels.size, pixels.tobytes())
+
+
+def image_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:
+    with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
+        image.load()
+        clean = _rebuilt_from_pixels(image)
+    if clean.mode == "RGBA":
+        working, content_type = out_dir / "working.png", "image/png"
+        clean.save(working, format="PNG", optimize=False)
+    else:
+        working, content_type = out_dir / "working.jpg", "image/jpeg"
+        clean.save(working, format="JPEG", quality=92)
+    thumb = clean.convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    thumbnail = out_dir / "thumbnail.jpg"
+    thumb.save(thumbnail, format="JPEG", quality=85)
+    return WorkingCopies(working=working, working_content_type=content_type, thumbnail=thumbnail)
+
+
+def pdf_working_copy(path: Path, out_dir: Path) -> WorkingCopies:
+    """Pages copied into a new document: the document info dictionary and XMP stay behind."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
+
+    reader = PdfReader(path, strict=False)
+    writer = PdfWriter()
+    for page in reader.pages:
+        added = writer.add_page(page)
+        for key in ("/Metadata", "/PieceInfo"):
+            if NameObject(key) in added:
+                del added[NameObject(key)]
+    writer.add_metadata({"/Producer": "", "/Creator": ""})
+    working = out_dir / "working.pdf"
+    with open(working, "wb") as stream:
+        writer.write(stream)
+    return WorkingCopies(
+        working=working,
+        working_content_type="application/pdf",
+        notes=["document information and XMP metadata removed; page content unchanged"],
+    )
+
+
+FFMPEG_FORMATS = {"mp4": "mp4", "mov": "mov", "webm": "webm", "mp3": "mp3", "m4a": "ipod", "ogg": "ogg", "wav": "wav"}
+
+
+def av_working_copy(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:
+    if not ffmpeg_available():
+        return WorkingCopies(unavailable=_("No metadata-stripped copy: ffmpeg is not installed on this server."))
+    working = out_dir / f"working.{allowed.extension}"
+    command = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        str(path),
+        "-map",
+        "0",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-c",
+        "copy",
+        "-bitexact",
+    ]
+    if allowed.extension in ("mp4", "mov", "m4a"):
+        command += ["-movflags", "+faststart"]
+    command += ["-f", FFMPEG_FORMATS[allowed.extension], str(working)]
+    result = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_SECONDS, check=False)
+    if result.returncode != 0:
+        with contextlib.suppress(FileNotFoundError):
+            working.unlink()
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["ffmpeg failed"]
+        raise RuntimeError(f"ffmpeg could not copy the streams: {message[0][:300]}")
+    return WorkingCopies(
+        working=working, working_content_type=allowed.content_type, notes=["container metadata removed"]
+    )
+
+
+def build_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if allowed.pillow_format:
+        return image_working_copies(path, allowed, out_dir)
+    if allowed.kind == MediaKind.DOCUMENT:
+        return pdf_working_copy(path, out_dir)
+    return av_working_copy(path, allowed, out_dir)
+
+
+def allowed_for(content_type: str) -> AllowedType:
+    for allowed in ALLOWED.values():
+        if allowed.content_type == content_type:
+            return allowed
+    raise UnsupportedType(content_type)

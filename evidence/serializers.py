@@ -1,0 +1,193 @@
+"""The API's shapes and field validation for evidence. Business rules live in services.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from incidents.serializers import not_in_future
+from incidents.validators import validate_free_text, validate_name_text
+
+from . import crypto, services
+from .models import HTTP_URL, CustodyEvent, MediaItem, Source, Testimony, Witness
+
+LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
+
+
+def plausible_date(value: dt.date | None) -> dt.date | None:
+    if value is not None and value < dt.date(1900, 1, 1):
+        raise serializers.ValidationError(_("This date is implausibly early."))
+    return value
+
+
+class WitnessSerializer(serializers.ModelSerializer):
+    """`id`, `code`; `name`, `contact`, `notes` only for users allowed to see the identity.
+
+    For everybody else the identity keys are absent from the response, not blanked.
+    """
+
+    name = serializers.CharField(max_length=300, validators=[validate_name_text], write_only=True)
+    contact = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, validators=[validate_free_text], write_only=True
+    )
+    notes = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, validators=[validate_free_text], write_only=True
+    )
+
+    class Meta:
+        model = Witness
+        fields = ["id", "code", "name", "contact", "notes", "created_at"]
+        read_only_fields = ["id", "code", "created_at"]
+
+    def to_representation(self, instance: Witness) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if services.may_see_identity(user, instance):
+            try:
+                identity = services.witness_identity(actor=user, witness=instance)
+            except crypto.UndecryptableValue:
+                data["identity_error"] = _("The identity cannot be decrypted with the configured keys.")
+            else:
+                if identity is not None:
+                    data.update(identity)
+        return data
+
+
+class WitnessRefField(serializers.PrimaryKeyRelatedField):
+    def to_representation(self, value: Any) -> Any:
+        return value.pk
+
+
+class TestimonySerializer(serializers.ModelSerializer):
+    taken_on = serializers.DateField(validators=[not_in_future, plausible_date])
+    witness_code = serializers.CharField(source="witness.code", read_only=True)
+
+    class Meta:
+        model = Testimony
+        fields = [
+            "id",
+            "incident",
+            "witness",
+            "witness_code",
+            "taken_on",
+            "language",
+            "statement",
+            "consent_to_publish",
+            "interviewer",
+            "status",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "witness_code", "interviewer", "status", "created_by", "created_at", "updated_at"]
+
+    def validate_language(self, value: str) -> str:
+        if not LANGUAGE_TAG.match(value or ""):
+            raise serializers.ValidationError(_("Give a language code such as 'ar', 'en' or 'ku'."))
+        return value
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    url = serializers.URLField(max_length=2000, required=False, allow_blank=True, validators=[HTTP_URL])
+    archive_url = serializers.URLField(max_length=2000, required=False, allow_blank=True, validators=[HTTP_URL])
+    published_on = serializers.DateField(required=False, allow_null=True, validators=[not_in_future, plausible_date])
+
+    class Meta:
+        model = Source
+        fields = [
+            "id",
+            "incident",
+            "kind",
+            "url",
+            "archive_url",
+            "title",
+            "published_on",
+            "note",
+            "status",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "status", "created_by", "created_at", "updated_at"]
+
+
+class MediaItemSerializer(serializers.ModelSerializer):
+    file = serializers.FileField(write_only=True, help_text="The file (multipart). Checked by content.")
+    sha256 = serializers.CharField(source="original.sha256", read_only=True)
+    size = serializers.IntegerField(source="original.size", read_only=True)
+    content_type = serializers.CharField(source="original.content_type", read_only=True)
+    kind = serializers.CharField(source="original.kind", read_only=True)
+    fixity = serializers.CharField(source="original.fixity_status", read_only=True)
+    fixity_checked_at = serializers.DateTimeField(source="original.fixity_checked_at", read_only=True)
+    working_copy = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MediaItem
+        fields = [
+            "id",
+            "file",
+            "incident",
+            "description",
+            "status",
+            "sha256",
+            "size",
+            "content_type",
+            "kind",
+            "original_name",
+            "metadata",
+            "duplicate_of",
+            "derivative_status",
+            "derivative_note",
+            "working_copy",
+            "fixity",
+            "fixity_checked_at",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "original_name",
+            "metadata",
+            "duplicate_of",
+            "derivative_status",
+            "derivative_note",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {"description": {"max_length": 10000}}
+
+    def get_working_copy(self, item: MediaItem) -> dict[str, Any] | None:
+        if not item.working_path:
+            return None
+        return {"content_type": item.working_content_type, "thumbnail": bool(item.thumbnail_path)}
+
+    def to_representation(self, instance: MediaItem) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        user = getattr(self.context.get("request"), "user", None)
+        # Link to the earlier item holding the same bytes only when the viewer may see it.
+        if instance.duplicate_of_id and not MediaItem.objects.visible_to(user).filter(pk=instance.duplicate_of_id):
+            data["duplicate_of"] = None
+        return data
+
+
+class MediaUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MediaItem
+        fields = ["description"]
+        extra_kwargs = {"description": {"max_length": 10000}}
+
+
+class CustodyEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = CustodyEvent
+        fields = ["id", "action", "actor", "at", "sha256", "size", "details"]

@@ -1,0 +1,539 @@
+"""What may happen to evidence: every write, who may do it, the audit and custody entries it leaves.
+
+Views, serializers, tasks and commands call these functions and hold no rules of their own.
+
+Rules:
+1. Documenters record witnesses, testimony, sources and media; reviewers and admins read them.
+2. Evidence is attached to the documenter's own editable incident, or to a verified incident.
+3. Only the author edits a draft or a record sent back for changes (review moves status).
+4. A witness's identity (name, contact, notes) is shown only to holders of
+   `evidence.view_witness_identity` and to the documenter who registered the witness; each showing
+   writes an audit entry naming the witness by its code only.
+5. A media original is sealed at upload (content-addressed, read-only, hash and size recorded in the
+   chain of custody), never modified, and downloaded only by reviewers, admins and the uploader;
+   each download, derivation, export and fixity check adds a custody event.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from incidents import roles
+from incidents.models import Incident, Status
+from incidents.workflow import IllegalTransition
+
+from . import crypto, media
+from .audit import record_event
+from .models import (
+    IDENTITY_PERMISSION,
+    CustodyAction,
+    CustodyEvent,
+    DerivativeStatus,
+    FixityStatus,
+    MediaItem,
+    SealedOriginal,
+    Source,
+    Testimony,
+    Witness,
+)
+from .uploads import StreamedUpload
+
+logger = logging.getLogger(__name__)
+
+IDENTITY_FIELDS = ("name", "contact", "notes")
+TESTIMONY_FIELDS = {"incident", "witness", "taken_on", "language", "statement", "consent_to_publish"}
+SOURCE_FIELDS = {"incident", "kind", "url", "archive_url", "title", "published_on", "note"}
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and copied by hand
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _require_perm(user: Any, permission: str, message: str) -> None:
+    if not (_active(user) and user.has_perm(permission)):
+        raise PermissionDenied(message)
+
+
+def _require_author_and_editable(user: Any, record: Any) -> None:
+    if record.created_by_id != getattr(user, "pk", None):
+        raise PermissionDenied(_("Only the author may change this record."))
+    if not record.is_editable:
+        raise IllegalTransition(
+            _("A %(status)s record cannot be edited; it must be sent back for changes or reopened first.")
+            % {"status": record.get_status_display().lower()}
+        )
+
+
+def _require_incident_open_to(user: Any, incident: Incident) -> None:
+    """Evidence goes to the documenter's own editable incident, or to any verified incident."""
+    if not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
+        raise ValidationError({"incident": _("This incident does not exist.")})
+    if incident.status == Status.VERIFIED:
+        return
+    if incident.created_by_id == user.pk and incident.is_editable:
+        return
+    raise PermissionDenied(_("Evidence can be added only to your own editable incidents or to verified incidents."))
+
+
+def _apply(record: Any, changes: dict[str, Any], allowed: set[str]) -> list[str]:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
+    for name, value in changes.items():
+        setattr(record, name, value)
+    return list(changes)
+
+
+def _save_changes(record: Any, changed: list[str]) -> None:
+    record.version = F("version") + 1
+    record.save(update_fields=[*changed, "version", "updated_at"])
+    record.refresh_from_db(fields=["version", "updated_at"])
+
+
+# --- Witnesses ------------------------------------------------------------------------------------
+
+
+def may_see_identity(user: Any, witness: Witness) -> bool:
+    if not _active(user):
+        return False
+    if user.has_perm(IDENTITY_PERMISSION):
+        return True
+    return witness.created_by_id == user.pk and roles.can_document(user)
+
+
+def _new_code() -> str:
+    return "W-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(8))
+
+
+def _seal_identity(witness: Witness, identity: dict[str, str]) -> None:
+    kid = crypto.current_key_id()
+    for name in IDENTITY_FIELDS:
+        setattr(witness, f"{name}_encrypted", crypto.encrypt(identity.get(name, ""), code=witness.code, field=name))
+    witness.key_id = kid
+
+
+def _open_identity(witness: Witness) -> dict[str, str]:
+    return {
+        name: crypto.decrypt(getattr(witness, f"{name}_encrypted"), code=witness.code, field=name)
+        for name in IDENTITY_FIELDS
+    }
+
+
+@transaction.atomic
+def register_witness(*, author: Any, name: str, contact: str = "", notes: str = "") -> Witness:
+    _require_perm(author, "evidence.add_witness", _("Only documenters may register witnesses."))
+    for _attempt in range(5):
+        witness = Witness(code=_new_code(), created_by=author)
+        _seal_identity(witness, {"name": name, "contact": contact, "notes": notes})
+        try:
+            with transaction.atomic():
+                witness.save()
+        except IntegrityError:
+            continue  # a code collision: draw again
+        record_event(actor=author, action="witness.registered", target=witness, details={"code": witness.code})
+        return witness
+    raise RuntimeError("could not draw a unique witness code")
+
+
+@transaction.atomic
+def update_witness(*, actor: Any, witness: Witness, **changes: str) -> Witness:
+    witness = Witness.objects.select_for_update().get(pk=witness.pk)
+    if not (may_see_identity(actor, witness) and actor.has_perm("evidence.change_witness")):
+        raise PermissionDenied(_("Only the documenter who registered this witness may change the identity."))
+    unknown = set(changes) - set(IDENTITY_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
+    identity = _open_identity(witness)
+    identity.update(changes)
+    _seal_identity(witness, identity)
+    witness.save(update_fields=[*(f"{n}_encrypted" for n in IDENTITY_FIELDS), "key_id", "updated_at"])
+    record_event(
+        actor=actor,
+        action="witness.identity_changed",
+        target=witness,
+        details={"code": witness.code, "fields": sorted(changes)},
+    )
+    return witness
+
+
+def witness_identity(*, actor: Any, witness: Witness) -> dict[str, str] | None:
+    """The identity for a user allowed to see it (None for everybody else); each showing is audited."""
+    if not may_see_identity(actor, witness):
+        return None
+    identity = _open_identity(witness)
+    record_event(actor=actor, action="witness.identity_viewed", target=witness, details={"code": witness.code})
+    return identity
+
+
+def rotate_witness_keys(*, batch_size: int = 200, dry_run: bool = False) -> tuple[int, int]:
+    """Re-encrypt every witness still under an old key with the current key.
+
+    Returns (re-encrypted, remaining). Each row is re-read under a lock and rewritten in its own
+    transaction, so the command can be interrupted and run again.
+    """
+    current = crypto.current_key_id()
+    pending = list(Witness.objects.not_under_key(current).values_list("pk", flat=True))
+    if dry_run:
+        return 0, len(pending)
+    done = 0
+    for start in range(0, len(pending), batch_size):
+        for pk in pending[start : start + batch_size]:
+            with transaction.atomic():
+                witness = Witness.objects.select_for_update().filter(pk=pk).exclude(key_id=current).first()
+                if witness is None:
+                    continue
+                _seal_identity(witness, _open_identity(witness))
+                witness.save(update_fields=[*(f"{n}_encrypted" for n in IDENTITY_FIELDS), "key_id"])
+                done += 1
+    remaining = Witness.objects.not_under_key(current).count()
+    if done:
+        record_event(actor=None, action="witness.keys_rotated", details={"rows": done, "key_id": current})
+    return done, remaining
+
+
+# --- Testimony ------------------------------------------------------------------------------------
+
+
+def _require_witness_usable(user: Any, witness: Witness) -> None:
+    if not Witness.objects.visible_to(user).filter(pk=witness.pk).exists():
+        raise ValidationError({"witness": _("This witness does not exist.")})
+
+
+@transaction.atomic
+def create_testimony(*, author: Any, incident: Incident, witness: Witness, **fields: Any) -> Testimony:
+    _require_perm(author, "evidence.add_testimony", _("Only documenters may record testimony."))
+    _require_incident_open_to(author, incident)
+    _require_witness_usable(author, witness)
+    testimony = Testimony(created_by=author, interviewer=author, incident=incident, witness=witness)
+    _apply(testimony, fields, TESTIMONY_FIELDS - {"incident", "witness"})
+    testimony.full_clean(exclude=["created_by", "interviewer", "incident", "witness"])
+    testimony.save()
+    return testimony
+
+
+@transaction.atomic
+def update_testimony(*, actor: Any, testimony: Testimony, **changes: Any) -> Testimony:
+    testimony = Testimony.objects.select_for_update().get(pk=testimony.pk)
+    _require_author_and_editable(actor, testimony)
+    if "incident" in changes and changes["incident"].pk != testimony.incident_id:
+        raise ValidationError({"incident": _("Testimony cannot be moved to another incident; record it there anew.")})
+    changes.pop("incident", None)
+    if "witness" in changes:
+        _require_witness_usable(actor, changes["witness"])
+    changed = _apply(testimony, changes, TESTIMONY_FIELDS - {"incident"})
+    if changed:
+        _save_changes(testimony, changed)
+    return testimony
+
+
+@transaction.atomic
+def delete_testimony(*, actor: Any, testimony: Testimony) -> None:
+    testimony = Testimony.objects.select_for_update().get(pk=testimony.pk)
+    _require_author_and_editable(actor, testimony)
+    if testimony.status != Status.DRAFT:
+        raise IllegalTransition(_("Only a draft that was never submitted can be deleted."))
+    testimony.delete()
+
+
+# --- Documented sources -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
+    _require_perm(author, "evidence.add_source", _("Only documenters may record sources."))
+    _require_incident_open_to(author, incident)
+    source = Source(created_by=author, incident=incident)
+    _apply(source, fields, SOURCE_FIELDS - {"incident"})
+    if not (source.url or source.archive_url or source.title):
+        raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
+    source.save()
+    return source
+
+
+@transaction.atomic
+def update_source(*, actor: Any, source: Source, **changes: Any) -> Source:
+    source = Source.objects.select_for_update().get(pk=source.pk)
+    _require_author_and_editable(actor, source)
+    if "incident" in changes and changes["incident"].pk != source.incident_id:
+        raise ValidationError({"incident": _("A source cannot be moved to another incident; record it there anew.")})
+    changes.pop("incident", None)
+    changed = _apply(source, changes, SOURCE_FIELDS - {"incident"})
+    if changed:
+        _save_changes(source, changed)
+    return source
+
+
+@transaction.atomic
+def delete_source(*, actor: Any, source: Source) -> None:
+    source = Source.objects.select_for_update().get(pk=source.pk)
+    _require_author_and_editable(actor, source)
+    if source.status != Status.DRAFT:
+        raise IllegalTransition(_("Only a draft that was never submitted can be deleted."))
+    source.delete()
+
+
+# --- Media ------------------------------------------------------------------------------------------
+
+
+def _custody(
+    item: MediaItem, action: str, actor: Any = None, details: dict[str, Any] | None = None, **fields: Any
+) -> CustodyEvent:
+    return CustodyEvent.objects.create(
+        item=item, action=action, actor=actor if _active(actor) else None, details=details or {}, **fields
+    )
+
+
+def upload_media(
+    *, author: Any, incident: Incident, upload: StreamedUpload, description: str = ""
+) -> tuple[MediaItem, bool]:
+    """Check the streamed upload's content, seal it, and record the item. Returns (item, created).
+
+    The same bytes sent again by the same author for the same incident (a retry, a double click)
+    return the existing item. The same bytes in any other item are linked to the one sealed original
+    (not stored twice) and marked as a duplicate of the earliest item holding them.
+    Raises media.UnsupportedType (415) or media.BadFile (400); the streamed file is removed on refusal.
+    """
+    _require_perm(author, "evidence.add_mediaitem", _("Only documenters may upload media."))
+    _require_incident_open_to(author, incident)
+    try:
+        allowed = media.identify(upload.temp_path, upload.size)
+    except (media.UnsupportedType, media.BadFile):
+        upload.discard()
+        raise
+    with transaction.atomic():
+        existing = (
+            MediaItem.objects.filter(original__sha256=upload.sha256, incident=incident, created_by=author)
+            .select_related("original")
+            .first()
+        )
+        if existing is not None:
+            upload.discard()
+            return existing, False
+        already_sealed = SealedOriginal.objects.filter(sha256=upload.sha256).first()
+        newly_stored = False
+        if already_sealed is None:
+            relpath = media.seal(upload.temp_path, upload.sha256)
+            newly_stored = True
+        else:
+            upload.discard()
+            relpath = already_sealed.path
+        try:
+            original, _created = SealedOriginal.objects.get_or_create(
+                sha256=upload.sha256,
+                defaults={
+                    "size": upload.size,
+                    "content_type": allowed.content_type,
+                    "kind": allowed.kind,
+                    "path": relpath,
+                },
+            )
+            first = MediaItem.objects.filter(original=original).order_by("pk").first()
+            item = MediaItem.objects.create(
+                incident=incident,
+                original=original,
+                created_by=author,
+                description=description,
+                original_name=media.escape_name(upload.name),
+                duplicate_of=first,
+            )
+            _custody(
+                item,
+                CustodyAction.UPLOADED,
+                author,
+                sha256=original.sha256,
+                size=original.size,
+                details={
+                    "content_type": original.content_type,
+                    "original_name": item.original_name,
+                    "already_sealed": not newly_stored,
+                    "path": original.path,
+                },
+            )
+        except Exception:
+            if newly_stored and not SealedOriginal.objects.filter(sha256=upload.sha256).exists():
+                media.absolute(relpath).unlink(missing_ok=True)
+            raise
+    from . import tasks
+
+    transaction.on_commit(lambda: tasks.process_media_item.delay(item.pk))
+    return item, True
+
+
+@transaction.atomic
+def update_media(*, actor: Any, item: MediaItem, **changes: Any) -> MediaItem:
+    item = MediaItem.objects.select_for_update().get(pk=item.pk)
+    _require_author_and_editable(actor, item)
+    if "incident" in changes and changes["incident"].pk != item.incident_id:
+        raise ValidationError({"incident": _("A media item cannot be moved to another incident.")})
+    changes.pop("incident", None)
+    changed = _apply(item, changes, {"description"})
+    if changed:
+        _save_changes(item, changed)
+    return item
+
+
+def process_media_item(item_id: int) -> str | None:
+    """Extract metadata and build working copies for one item; safe to run twice (or at once).
+
+    Returns the item's derivative status, or None when the item is gone. A failure is recorded on
+    the item and in its chain of custody; the sealed original is only ever read.
+    """
+    item = MediaItem.objects.select_related("original").filter(pk=item_id).first()
+    if item is None:
+        return None
+    if item.derivative_status != DerivativeStatus.PENDING:
+        return item.derivative_status
+    original = item.original
+    source = media.absolute(original.path)
+    allowed = media.allowed_for(original.content_type)
+    out_dir = media.absolute(media.working_dir_relpath(item.pk))
+    notes: list[str] = []
+    try:
+        metadata = media.extract_metadata(source, allowed)
+    except Exception as exc:  # a metadata reader choking must not stop the working copies
+        logger.warning("metadata extraction failed for media item %s: %s", item.pk, type(exc).__name__)
+        metadata = {}
+        notes.append(f"metadata could not be read: {type(exc).__name__}")
+    fields: dict[str, Any] = {"metadata": metadata, "processed_at": timezone.now()}
+    try:
+        copies = media.build_working_copies(source, allowed, out_dir)
+    except Exception as exc:
+        logger.warning("working copy failed for media item %s: %s", item.pk, type(exc).__name__)
+        fields.update(
+            derivative_status=DerivativeStatus.FAILED,
+            derivative_note="; ".join([*notes, f"working copy failed: {type(exc).__name__}: {str(exc)[:300]}"]),
+        )
+        action, details = CustodyAction.DERIVATION_FAILED, {"error": type(exc).__name__}
+    else:
+        rel = lambda path: str(Path(path).relative_to(media.media_root().resolve())) if path else ""  # noqa: E731
+        if copies.working is None:
+            fields.update(derivative_status=DerivativeStatus.UNAVAILABLE, derivative_note=copies.unavailable)
+            action, details = CustodyAction.DERIVED, {"working_copy": None, "reason": copies.unavailable}
+        else:
+            fields.update(
+                derivative_status=DerivativeStatus.DONE,
+                derivative_note="; ".join([*notes, *copies.notes]),
+                working_path=rel(copies.working),
+                working_content_type=copies.working_content_type,
+                thumbnail_path=rel(copies.thumbnail),
+            )
+            details = {
+                "working_copy": {
+                    "content_type": copies.working_content_type,
+                    "sha256": media.sha256_of(copies.working),
+                },
+                "thumbnail": bool(copies.thumbnail),
+            }
+            action = CustodyAction.DERIVED
+    with transaction.atomic():
+        claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
+        if claimed:
+            _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
+    item.refresh_from_db()
+    return item.derivative_status
+
+
+def may_download_original(user: Any, item: MediaItem) -> bool:
+    if not _active(user):
+        return False
+    return roles.can_review(user) or roles.can_manage_counts(user) or item.created_by_id == user.pk
+
+
+def open_original(*, actor: Any, item: MediaItem) -> Path:
+    """The sealed original's path for an allowed user; the download goes into the chain of custody."""
+    if not may_download_original(actor, item):
+        raise PermissionDenied(_("Only reviewers, admins and the uploader may download the original."))
+    path = media.absolute(item.original.path)
+    if not path.exists():
+        raise FileNotFoundError(item.original.path)
+    _custody(item, CustodyAction.DOWNLOADED, actor, sha256=item.original.sha256, size=item.original.size)
+    return path
+
+
+def working_copy_path(item: MediaItem, which: str = "working") -> Path | None:
+    relpath = item.working_path if which == "working" else item.thumbnail_path
+    if item.derivative_status != DerivativeStatus.DONE or not relpath:
+        return None
+    path = media.absolute(relpath)
+    return path if path.exists() else None
+
+
+def record_export(*, actor: Any, items: Iterable[MediaItem], export: str) -> int:
+    """Called by exports that include media: one custody event per item."""
+    count = 0
+    for item in items:
+        _custody(item, CustodyAction.EXPORTED, actor, sha256=item.original.sha256, details={"export": export[:200]})
+        count += 1
+    return count
+
+
+def fixity_due_ids(limit: int = 1000) -> list[int]:
+    """Sealed originals never checked, or not checked within the fixity interval, oldest check first."""
+    from django.conf import settings
+
+    cutoff = timezone.now() - timezone.timedelta(hours=settings.MEDIA_FIXITY_INTERVAL_HOURS) * 0.9
+    return list(
+        SealedOriginal.objects.filter(fixity_checked_at__isnull=True).values_list("pk", flat=True)[:limit]
+    ) + list(
+        SealedOriginal.objects.filter(fixity_checked_at__lt=cutoff)
+        .order_by("fixity_checked_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def check_fixity(sealed_id: int) -> str | None:
+    """Re-hash one sealed original; flag it when the bytes changed or vanished. Safe to repeat."""
+    original = SealedOriginal.objects.filter(pk=sealed_id).first()
+    if original is None:
+        return None
+    path = media.absolute(original.path)
+    try:
+        digest = media.sha256_of(path)
+        size = path.stat().st_size
+    except FileNotFoundError:
+        digest, size, outcome = "", None, FixityStatus.MISSING
+    else:
+        outcome = FixityStatus.OK if digest == original.sha256 and size == original.size else FixityStatus.CHANGED
+    with transaction.atomic():
+        SealedOriginal.objects.filter(pk=original.pk).update(fixity_status=outcome, fixity_checked_at=timezone.now())
+        for item in original.items.all():
+            _custody(
+                item,
+                CustodyAction.FIXITY_CHECKED,
+                None,
+                sha256=digest,
+                size=size,
+                details={"outcome": outcome, "expected_sha256": original.sha256},
+            )
+        if outcome != FixityStatus.OK:
+            record_event(
+                actor=None,
+                action="media.fixity_failed",
+                target=original,
+                details={"sha256": original.sha256, "outcome": outcome},
+            )
+    if outcome != FixityStatus.OK:
+        logger.error("fixity check failed: sealed original %s is %s", original.pk, outcome)
+    return outcome
+
+
+# --- The evidence behind an incident ---------------------------------------------------------------
+
+
+def approved_evidence_count(incident: Incident) -> int:
+    """Approved testimony, media items and documented sources of an incident (the workflow's counter)."""
+    return sum(
+        model.objects.filter(incident=incident, status=Status.VERIFIED).count()
+        for model in (Testimony, MediaItem, Source)
+    )

@@ -1,0 +1,28 @@
+"""Thin Celery wrappers: ids in (never file names or witness data), a service call, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="evidence.tasks.process_media_item", acks_late=True, reject_on_worker_lost=True)
+def process_media_item(item_id: int) -> str | None:
+    """Metadata and working copies for one media item (idempotent: a done item is left alone)."""
+    return services.process_media_item(item_id)
+
+
+@shared_task(name="evidence.tasks.check_fixity", acks_late=True, reject_on_worker_lost=True)
+def check_fixity(sealed_id: int) -> str | None:
+    """Re-hash one sealed original and flag it if it changed."""
+    return services.check_fixity(sealed_id)
+
+
+@shared_task(name="evidence.tasks.schedule_fixity_checks")
+def schedule_fixity_checks() -> int:
+    """Run by Celery beat (settings.CELERY_BEAT_SCHEDULE): one fixity task per sealed original due."""
+    due = services.fixity_due_ids()
+    for sealed_id in dict.fromkeys(due):
+        check_fixity.delay(sealed_id)
+    return len(due)

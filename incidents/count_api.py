@@ -1,0 +1,100 @@
+"""HTTP API for casualty counts: admins request, read, publish and export snapshots; anyone reads
+published ones. Views fetch, call a service in incidents.snapshots, and serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import roles, snapshots
+from .count_serializers import CountRequestSerializer, CountSnapshotSerializer, PublicCountSnapshotSerializer
+from .models import CountSnapshot
+
+
+class CanManageCounts(permissions.BasePermission):
+    message = _("Only admins may compute, publish and export counts.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return roles.can_manage_counts(request.user)
+
+
+class ExportNegotiation(BaseContentNegotiation):
+    """`?format=` names the export file type here, not a DRF renderer: the service validates it."""
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: str | None = None) -> tuple:
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request: Request, parsers: list) -> Any:
+        return parsers[0] if parsers else None
+
+
+def _attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class CountSnapshotViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Count snapshots. `POST` starts a computation (202, `pending`); poll the snapshot for its status."""
+
+    serializer_class = CountSnapshotSerializer
+    permission_classes = [CanManageCounts]
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        return CountSnapshot.objects.select_related("period").prefetch_related("superseded_by").order_by("-id")
+
+    @extend_schema(request=CountRequestSerializer, responses={202: CountSnapshotSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        parameters = CountRequestSerializer(data=request.data)
+        parameters.is_valid(raise_exception=True)
+        snapshot = snapshots.request_count(actor=request.user, **parameters.validated_data)
+        return Response(CountSnapshotSerializer(snapshot).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: CountSnapshotSerializer})
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str | None = None) -> Response:
+        snapshot = snapshots.publish(actor=request.user, snapshot=self.get_object())
+        return Response(CountSnapshotSerializer(snapshot).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True),
+        ],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    @action(detail=True, methods=["get"], content_negotiation_class=ExportNegotiation)
+    def export(self, request: Request, pk: str | None = None) -> HttpResponse:
+        content, content_type, filename = snapshots.export(
+            actor=request.user, snapshot=self.get_object(), export_format=request.query_params.get("format", "")
+        )
+        return _attachment(content, content_type, filename)
+
+
+class PublicCountSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
+    """Published counts, for anyone, without signing in."""
+
+    serializer_class = PublicCountSnapshotSerializer
+    permission_classes = [permissions.AllowAny]
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return (
+            CountSnapshot.objects.filter(published_at__isnull=False, status=CountSnapshot.State.DONE)
+            .select_related("period")
+            .prefetch_related("superseded_by")
+            .order_by("-published_at", "-id")
+        )

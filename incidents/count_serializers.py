@@ -1,0 +1,137 @@
+"""Shapes of count snapshots: the request, the admins' view, and the public view (nothing personal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import CountSnapshot, Location, Perpetrator, ReportingPeriod
+
+MAX_FILTER_IDS = 200
+
+
+class CountRequestSerializer(serializers.Serializer):
+    """`{"date_from", "date_to", "locations", "perpetrators"}`, or `"period"` instead of the dates;
+    `"supersedes"` names the published count a correction replaces."""
+
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    period = serializers.PrimaryKeyRelatedField(queryset=ReportingPeriod.objects.all(), required=False)
+    locations = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=Location.objects.all()),
+        required=False,
+        max_length=MAX_FILTER_IDS,
+    )
+    perpetrators = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=Perpetrator.objects.all()),
+        required=False,
+        max_length=MAX_FILTER_IDS,
+    )
+    supersedes = serializers.PrimaryKeyRelatedField(
+        queryset=CountSnapshot.objects.filter(published_at__isnull=False), required=False
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        dates = [name for name in ("date_from", "date_to") if name in attrs]
+        if "period" in attrs and dates:
+            raise serializers.ValidationError({"period": _("Give either a reporting period or two dates, not both.")})
+        if "period" not in attrs and "supersedes" not in attrs and len(dates) < 2:
+            raise serializers.ValidationError(
+                {name: _("This field is required.") for name in ("date_from", "date_to") if name not in attrs}
+            )
+        if len(dates) == 1:
+            missing = ({"date_from", "date_to"} - set(dates)).pop()
+            raise serializers.ValidationError({missing: _("This field is required.")})
+        if len(dates) == 2 and attrs["date_to"] < attrs["date_from"]:
+            raise serializers.ValidationError({"date_to": _("The end must not be before the start.")})
+        return attrs
+
+
+class CountSnapshotSerializer(serializers.ModelSerializer):
+    superseded_by = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = CountSnapshot
+        fields = [
+            "id",
+            "status",
+            "date_from",
+            "date_to",
+            "period",
+            "locations",
+            "perpetrators",
+            "massacre_threshold",
+            "rule_version",
+            "fingerprint",
+            "created_at",
+            "started_at",
+            "computed_at",
+            "published_at",
+            "failure_reason",
+            "supersedes",
+            "superseded_by",
+            "summary_en",
+            "summary_ar",
+            "result",
+        ]
+        read_only_fields = fields
+
+
+class NamedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    name_ar = serializers.CharField()
+
+
+class PublicCountSnapshotSerializer(serializers.ModelSerializer):
+    """A published count for anyone: parameters by name, figures, summaries; no user, no record."""
+
+    period = serializers.SerializerMethodField()
+    locations = serializers.SerializerMethodField()
+    perpetrators = serializers.SerializerMethodField()
+    superseded_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CountSnapshot
+        fields = [
+            "id",
+            "date_from",
+            "date_to",
+            "period",
+            "locations",
+            "perpetrators",
+            "massacre_threshold",
+            "rule_version",
+            "fingerprint",
+            "computed_at",
+            "published_at",
+            "supersedes",
+            "superseded_by",
+            "summary_en",
+            "summary_ar",
+            "result",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(NamedSerializer(allow_null=True))
+    def get_period(self, snapshot: CountSnapshot) -> dict[str, Any] | None:
+        period = snapshot.period
+        return None if period is None else {"id": period.pk, "name": period.name, "name_ar": period.name_ar}
+
+    def _named(self, model: type[Location] | type[Perpetrator], ids: list[int]) -> list[dict[str, Any]]:
+        return list(model.objects.filter(pk__in=ids).order_by("id").values("id", "name", "name_ar"))
+
+    @extend_schema_field(NamedSerializer(many=True))
+    def get_locations(self, snapshot: CountSnapshot) -> list[dict[str, Any]]:
+        return self._named(Location, snapshot.locations)
+
+    @extend_schema_field(NamedSerializer(many=True))
+    def get_perpetrators(self, snapshot: CountSnapshot) -> list[dict[str, Any]]:
+        return self._named(Perpetrator, snapshot.perpetrators)
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_superseded_by(self, snapshot: CountSnapshot) -> list[int]:
+        return [item.pk for item in snapshot.superseded_by.all() if item.published_at is not None]

@@ -1,0 +1,318 @@
+"""The counting rule: how many verified civilian deaths, by whom, where, when.
+
+A victim is **counted** when all hold:
+
+1. the victim record is verified, and its incident is verified;
+2. the victim's civilian status is *civilian*;
+3. the victim is not marked as a duplicate of another record;
+4. the date of death (default: the incident's date) is inside the window;
+5. the place of death (default: the incident's location) is inside one of the chosen locations'
+   subtrees, if any were chosen;
+6. the incident's perpetrator is inside one of the chosen perpetrators' subtrees, if any were chosen.
+
+Figures are minimums: "at least". Unverified, rejected, combatant and duplicate records never
+change a published figure. A massacre is counted once, for its incident's date and perpetrator.
+
+How the figures follow from the rule (RULE_VERSION names this reading; change it when the reading changes):
+
+- `civilians`: the counted victims, by category (child, woman, man, unknown: the stored generated
+  column, so a girl of 17 is a child and a woman of 18 a woman). In every row
+  `total = children + women + men + unknown`.
+- A **massacre** is a verified incident with at least `MASSACRE_THRESHOLD` (a setting, default 5)
+  counted civilian victims, counted under the same parameters; it is counted once, in the row of its
+  incident's perpetrator, its incident's date, and the governorate of its incident's place.
+- `by_perpetrator`: a row per perpetrator that the counted incidents name directly.
+- `by_location`: a row per governorate, the one containing the place of death (the tree is walked in
+  the database, at most five levels); a place recorded above governorate level (the country) is a row of
+  its own, so the rows still add up to the total.
+- `by_date`: a row per date of death (massacres on their incident's date).
+- `incidents`: incidents with at least one counted victim. `injured`: the sum of `injured_count` over
+  those of them dated inside the window.
+- `roles`: counted victims holding each role (a victim may hold several).
+- Filters: each location and perpetrator includes its subtree; the victims are filtered with one
+  `IN` over the union of the subtrees, so overlapping filters ("Syrian-Russian alliance" and "Russian
+  forces") count each victim once.
+- The **fingerprint** is the SHA-256 of the rule version, the parameters, and the sorted ids and
+  versions of the counted victims and their incidents: the same data gives the same fingerprint, and any
+  change to a counted record (which bumps its version), or to which records are counted, a different one.
+
+Everything is computed by the database with aggregates and GROUP BY, inside one transaction that sees
+one consistent state (REPEATABLE READ on PostgreSQL), never by looping over victims in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Count, Expression, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Concat
+
+from .models import Category, Incident, Location, Perpetrator, Role, Victim
+
+RULE_VERSION = "2026.1"
+
+# Location levels, top down; a governorate is at most three parents above a place (community →
+# subdistrict → district → governorate).
+LEVELS = Location.LEVEL_ORDER
+PARENTS_TO_GOVERNORATE = len(LEVELS) - 2
+
+CATEGORY_FIGURES = ("children", "women", "men", "unknown")
+
+
+@dataclass(frozen=True)
+class CountParameters:
+    """What a count is asked: a window, and optional location and perpetrator filters (ids)."""
+
+    date_from: dt.date
+    date_to: dt.date
+    locations: tuple[int, ...] = ()
+    perpetrators: tuple[int, ...] = ()
+    massacre_threshold: int = field(default_factory=lambda: settings.MASSACRE_THRESHOLD)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "locations", tuple(sorted(set(self.locations))))
+        object.__setattr__(self, "perpetrators", tuple(sorted(set(self.perpetrators))))
+
+    def canonical(self) -> str:
+        """The parameters as one stable text (part of the fingerprint)."""
+        return json.dumps(
+            {
+                "date_from": self.date_from.isoformat(),
+                "date_to": self.date_to.isoformat(),
+                "locations": list(self.locations),
+                "perpetrators": list(self.perpetrators),
+                "massacre_threshold": self.massacre_threshold,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+
+@dataclass(frozen=True)
+class Named:
+    id: int
+    name: str
+    name_ar: str
+
+
+@dataclass(frozen=True)
+class CountFigures:
+    """A computed count: API.md's `result` object, its fingerprint, and the filters' names."""
+
+    result: dict[str, Any]
+    fingerprint: str
+    locations: list[Named]
+    perpetrators: list[Named]
+
+
+# --- The rule, as querysets ----------------------------------------------------------------------
+
+
+def counted_victims(parameters: CountParameters) -> QuerySet[Victim]:
+    """Rules 1-6: the counted victims (see `Victim.objects.counted`)."""
+    return Victim.objects.counted(
+        parameters.date_from, parameters.date_to, parameters.locations, parameters.perpetrators
+    ).order_by()
+
+
+def massacre_incident_ids(victims: QuerySet[Victim], threshold: int) -> QuerySet:
+    """Incidents with at least `threshold` counted victims, as a subquery (counted victims are verified
+    civilians of verified incidents, so nothing else can make a massacre)."""
+    return (
+        victims.order_by()
+        .values("incident_id")
+        .annotate(counted=Count("pk"))
+        .filter(counted__gte=threshold)
+        .values("incident_id")
+    )
+
+
+def governorate_of(prefix: str) -> Expression:
+    """The id of the governorate containing the place at `prefix` (e.g. "incident__location__"):
+    the place itself at governorate level or above, else the first parent at governorate level."""
+    whens = [When(**{f"{prefix}level__in": LEVELS[:2]}, then=F(f"{prefix}id"))]
+    path = prefix
+    for _ in range(PARENTS_TO_GOVERNORATE):
+        path += "parent__"
+        whens.append(When(**{f"{path}level": Location.Level.GOVERNORATE}, then=F(f"{path}id")))
+    return Case(*whens, default=F(f"{prefix}id"))
+
+
+def victim_governorate() -> Expression:
+    """The governorate of a victim's place of death (the victim's own place, else the incident's)."""
+    return Case(
+        When(place_of_death__isnull=False, then=governorate_of("place_of_death__")),
+        default=governorate_of("incident__location__"),
+    )
+
+
+def category_aggregates() -> dict[str, Any]:
+    return {
+        "total": Count("pk"),
+        "children": Count("pk", filter=Q(category=Category.CHILD)),
+        "women": Count("pk", filter=Q(category=Category.WOMAN)),
+        "men": Count("pk", filter=Q(category=Category.MAN)),
+        "unknown": Count("pk", filter=Q(category=Category.UNKNOWN)),
+    }
+
+
+def role_aggregates() -> dict[str, Any]:
+    return {role.value: Count("pk", filter=Q(**{column: True})) for role, column in Victim.ROLE_FIELDS.items()}
+
+
+# --- Computing ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def consistent_read() -> Iterator[None]:
+    """One transaction that sees one state of the database for every query of a count.
+
+    On PostgreSQL it is REPEATABLE READ (a snapshot taken at the first query). Inside an enclosing
+    transaction (a test, or a caller's own), that transaction already gives one consistent view.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
+def compute(parameters: CountParameters) -> CountFigures:
+    """Apply the rule: the figures, by perpetrator, governorate and date, and the fingerprint."""
+    with consistent_read():
+        victims = counted_victims(parameters)
+        massacres = Incident.objects.filter(pk__in=massacre_incident_ids(victims, parameters.massacre_threshold))
+        totals = victims.aggregate(
+            **category_aggregates(), **role_aggregates(), incidents=Count("incident", distinct=True)
+        )
+        injured = Incident.objects.filter(
+            pk__in=victims.values("incident_id"),
+            occurred_on__gte=parameters.date_from,
+            occurred_on__lte=parameters.date_to,
+        ).aggregate(injured=Sum("injured_count"))["injured"]
+
+        by_perpetrator = _rows(
+            victims.values(key=F("incident__perpetrator_id")),
+            massacres.values(key=F("perpetrator_id")),
+        )
+        by_location = _rows(
+            victims.values(key=victim_governorate()),
+            massacres.values(key=governorate_of("location__")),
+        )
+        by_date = _rows(victims.values(key=F("death_date")), massacres.values(key=F("occurred_on")))
+
+        perpetrator_names = _names(Perpetrator, by_perpetrator)
+        location_names = _names(Location, by_location)
+        result = {
+            "civilians": {name: totals[name] for name in ("total", *CATEGORY_FIGURES)},
+            "massacres": massacres.count(),
+            "injured": injured or 0,
+            "incidents": totals["incidents"],
+            "roles": {role.value: totals[role.value] for role in Role},
+            "by_perpetrator": _sorted_by_total(
+                [{"perpetrator": perpetrator_names[key], **row} for key, row in by_perpetrator.items()]
+            ),
+            "by_location": _sorted_by_total(
+                [{"location": location_names[key], **row} for key, row in by_location.items()], key="location"
+            ),
+            "by_date": [{"date": _iso(key), **row} for key, row in sorted(by_date.items(), key=lambda kv: _iso(kv[0]))],
+        }
+        return CountFigures(
+            result=result,
+            fingerprint=fingerprint(parameters, victims),
+            locations=_named(Location, parameters.locations),
+            perpetrators=_named(Perpetrator, parameters.perpetrators),
+        )
+
+
+def _rows(victim_groups: QuerySet, massacre_groups: QuerySet) -> dict[Any, dict[str, int]]:
+    """Category figures per key (GROUP BY in the database), with massacres per key merged in."""
+    rows: dict[Any, dict[str, int]] = {}
+    for group in victim_groups.order_by().annotate(**category_aggregates()):
+        rows[group["key"]] = {name: group[name] for name in ("total", *CATEGORY_FIGURES)} | {"massacres": 0}
+    for group in massacre_groups.order_by().annotate(massacres=Count("pk")):
+        row = rows.setdefault(group["key"], dict.fromkeys(("total", *CATEGORY_FIGURES), 0))
+        row["massacres"] = group["massacres"]
+    return rows
+
+
+def _names(model: type[Location] | type[Perpetrator], rows: dict[Any, Any]) -> dict[int, dict[str, Any]]:
+    return {
+        item["id"]: item
+        for item in model.objects.filter(pk__in=[key for key in rows if key is not None]).values(
+            "id", "name", "name_ar"
+        )
+    } | {None: None}
+
+
+def _named(model: type[Location] | type[Perpetrator], ids: tuple[int, ...]) -> list[Named]:
+    return [Named(**item) for item in model.objects.filter(pk__in=ids).order_by("id").values("id", "name", "name_ar")]
+
+
+def _sorted_by_total(rows: list[dict[str, Any]], key: str = "perpetrator") -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda row: (-row["total"], -row["massacres"], (row[key] or {}).get("name", "")))
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
+
+
+# --- The fingerprint ----------------------------------------------------------------------------
+
+
+def _fingerprint_header(parameters: CountParameters) -> str:
+    return f"rule={RULE_VERSION}\nparameters={parameters.canonical()}\n"
+
+
+def _record_line() -> Expression:
+    """One counted victim as `victim id:version:incident id:version` (a line of the fingerprint)."""
+    text = CharField()
+    return Concat(
+        Cast("pk", text),
+        Value(":"),
+        Cast("version", text),
+        Value(":"),
+        Cast("incident_id", text),
+        Value(":"),
+        Cast("incident__version", text),
+        Value("\n"),
+        output_field=text,
+    )
+
+
+def fingerprint(parameters: CountParameters, victims: QuerySet[Victim] | None = None) -> str:
+    """SHA-256 of the rule version, the parameters and the counted records' ids and versions."""
+    victims = counted_victims(parameters) if victims is None else victims
+    if connection.vendor == "postgresql":
+        return _fingerprint_in_database(parameters, victims)
+    return fingerprint_streamed(parameters, victims)
+
+
+def _fingerprint_in_database(parameters: CountParameters, victims: QuerySet[Victim]) -> str:
+    """PostgreSQL hashes the sorted lines itself: no row leaves the database."""
+    lines = victims.order_by().values(victim_key=F("pk"), record_line=_record_line())
+    inner_sql, inner_params = lines.query.sql_with_params()
+    # Django's own SQL for the counted victims, wrapped; every value is a bound parameter.
+    prefix = "SELECT encode(sha256(convert_to(%s || COALESCE(string_agg(t.record_line, '' ORDER BY t.victim_key), ''), "
+    sql = prefix + "'UTF8')), 'hex') FROM (" + inner_sql + ") AS t"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_fingerprint_header(parameters), *inner_params])
+        return cursor.fetchone()[0]
+
+
+def fingerprint_streamed(parameters: CountParameters, victims: QuerySet[Victim]) -> str:
+    """The same hash, fed from a server-side stream of (id, version) pairs (other databases)."""
+    digest = hashlib.sha256(_fingerprint_header(parameters).encode())
+    rows = victims.order_by("pk").values_list("pk", "version", "incident_id", "incident__version")
+    for victim_id, version, incident_id, incident_version in rows.iterator(chunk_size=10_000):
+        digest.update(f"{victim_id}:{version}:{incident_id}:{incident_version}\n".encode())
+    return digest.hexdigest()

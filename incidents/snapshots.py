@@ -1,0 +1,277 @@
+"""What may happen to count snapshots: request, compute, publish, export.
+
+The lifecycle, one compare-and-set per step so that a retried, redelivered or concurrent task
+leaves one result:
+
+1. `request_count` (admin) stores a `pending` snapshot and enqueues the task after commit.
+2. `run_count` (the task) claims it `running` (pending or running → running: a redelivered task
+   after a worker died takes it up again), computes the figures in one consistent read
+   (counting.py), then stores them with `running → done` — only one run can win that update; the
+   others find nothing to do. A computation that raises is `failed` with a reason; a lost database
+   connection is left `running` and retried by the task.
+3. `publish` (admin) sets `published_at` on a `done`, unpublished snapshot; from then on the
+   database refuses any change to the row. A correction is a new snapshot naming the one it supersedes.
+4. `export` renders a done snapshot's stored figures and writes an audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import counting, roles, summaries
+from .models import CountSnapshot, Location, Perpetrator, ReportingPeriod
+from .workflow import IllegalTransition
+
+logger = logging.getLogger(__name__)
+
+State = CountSnapshot.State
+MAX_FILTER_IDS = 200
+EXPORT_FORMATS = ("csv", "json", "xlsx", "pdf")
+
+
+def record_event(**kwargs: Any) -> None:
+    """Write an audit entry (the audit app's `record_event`), never with personal data in it."""
+    try:
+        from audit.services import record_event as write
+    except ImportError:  # the audit app is not installed in this deployment yet
+        logger.info("audit: %s", {key: value for key, value in kwargs.items() if key != "actor"})
+        return
+    write(**kwargs)
+
+
+def _require_manager(user: Any) -> None:
+    if not roles.can_manage_counts(user):
+        raise PermissionDenied(_("Only admins may compute, publish and export counts."))
+
+
+def parameters_of(snapshot: CountSnapshot) -> counting.CountParameters:
+    return counting.CountParameters(
+        date_from=snapshot.date_from,
+        date_to=snapshot.date_to,
+        locations=tuple(snapshot.locations),
+        perpetrators=tuple(snapshot.perpetrators),
+        massacre_threshold=snapshot.massacre_threshold,
+    )
+
+
+# --- 1. Request ----------------------------------------------------------------------------------
+
+
+def _ids(model: type[Location] | type[Perpetrator], values: Iterable[Any], field: str) -> list[int]:
+    ids = sorted({getattr(value, "pk", value) for value in values})
+    if len(ids) > MAX_FILTER_IDS:
+        raise ValidationError({field: _("Choose at most %(n)s.") % {"n": MAX_FILTER_IDS}})
+    found = set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    missing = [str(pk) for pk in ids if pk not in found]
+    if missing:
+        raise ValidationError({field: _("Unknown ids: %(ids)s.") % {"ids": ", ".join(missing)}})
+    return ids
+
+
+@transaction.atomic
+def request_count(
+    *,
+    actor: Any,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    period: ReportingPeriod | None = None,
+    locations: Iterable[Any] = (),
+    perpetrators: Iterable[Any] = (),
+    supersedes: CountSnapshot | None = None,
+    enqueue: bool = True,
+) -> CountSnapshot:
+    """Store a pending snapshot for these parameters and compute it in a task after commit.
+
+    A window is two dates or a reporting period. A correction names the published snapshot it
+    supersedes and, given no window of its own, repeats that snapshot's parameters.
+    """
+    if actor is not None:
+        _require_manager(actor)
+    locations, perpetrators = list(locations), list(perpetrators)
+    if supersedes is not None:
+        if not supersedes.is_published:
+            raise ValidationError({"supersedes": _("Only a published count can be corrected.")})
+        if period is None and date_from is None and date_to is None:
+            date_from, date_to, period = supersedes.date_from, supersedes.date_to, supersedes.period
+            locations = locations or list(supersedes.locations)
+            perpetrators = perpetrators or list(supersedes.perpetrators)
+    if period is not None:
+        if date_from is not None or date_to is not None:
+            raise ValidationError({"period": _("Give either a reporting period or two dates, not both.")})
+        date_from, date_to = period.start, period.end
+    if date_from is None or date_to is None:
+        given = {"date_from": date_from, "date_to": date_to}
+        raise ValidationError({name: _("This field is required.") for name, value in given.items() if value is None})
+    if date_to < date_from:
+        raise ValidationError({"date_to": _("The end must not be before the start.")})
+    snapshot = CountSnapshot.objects.create(
+        status=State.PENDING,
+        date_from=date_from,
+        date_to=date_to,
+        period=period,
+        locations=_ids(Location, locations, "locations"),
+        perpetrators=_ids(Perpetrator, perpetrators, "perpetrators"),
+        massacre_threshold=settings.MASSACRE_THRESHOLD,
+        rule_version=counting.RULE_VERSION,
+        supersedes=supersedes,
+        created_by=actor,
+    )
+    record_event(
+        actor=actor,
+        action="count.requested",
+        target=snapshot,
+        to_state=State.PENDING,
+        details={"parameters": parameters_of(snapshot).canonical(), "supersedes": getattr(supersedes, "pk", None)},
+    )
+    if enqueue:
+        transaction.on_commit(lambda: enqueue_count(snapshot.pk))
+    return snapshot
+
+
+def enqueue_count(snapshot_id: int) -> None:
+    """Send the task (id only). If the broker is down the snapshot stays pending: the request still
+    succeeds and `manage.py compute_count --snapshot ID` (or a later retry) computes it."""
+    from .tasks import compute_count_snapshot
+
+    try:
+        compute_count_snapshot.delay(snapshot_id)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        logger.exception("count snapshot %s: could not enqueue the task; it stays pending", snapshot_id)
+
+
+# --- 2. Compute ----------------------------------------------------------------------------------
+
+
+def run_count(snapshot_id: int) -> CountSnapshot | None:
+    """Compute a snapshot; safe to run twice, concurrently, or again after a crash (see the docstring)."""
+    claimed = CountSnapshot.objects.filter(pk=snapshot_id, status__in=[State.PENDING, State.RUNNING]).update(
+        status=State.RUNNING,
+        started_at=Coalesce(F("started_at"), Value(timezone.now())),
+        attempts=F("attempts") + 1,
+    )
+    snapshot = CountSnapshot.objects.filter(pk=snapshot_id).first()
+    if not claimed:
+        return snapshot  # already done or failed (or gone): nothing to do
+    parameters = parameters_of(snapshot)
+    try:
+        figures = counting.compute(parameters)
+        summary_en, summary_ar = summarise(figures.result, parameters, figures)
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: stay running, the task retries
+    except Exception as exc:
+        logger.exception("count snapshot %s failed", snapshot_id)
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        failed = CountSnapshot.objects.filter(pk=snapshot_id, status=State.RUNNING).update(
+            status=State.FAILED, failure_reason=reason
+        )
+        if failed:
+            record_event(
+                actor=None, action="count.failed", target=snapshot, from_state=State.RUNNING, to_state=State.FAILED
+            )
+        snapshot.refresh_from_db()
+        return snapshot
+    with transaction.atomic():
+        finished = CountSnapshot.objects.filter(pk=snapshot_id, status=State.RUNNING).update(
+            status=State.DONE,
+            result=figures.result,
+            fingerprint=figures.fingerprint,
+            summary_en=summary_en,
+            summary_ar=summary_ar,
+            rule_version=counting.RULE_VERSION,
+            failure_reason="",
+            computed_at=timezone.now(),
+        )
+        if finished:
+            record_event(
+                actor=None,
+                action="count.computed",
+                target=snapshot,
+                from_state=State.RUNNING,
+                to_state=State.DONE,
+                details={"fingerprint": figures.fingerprint},
+            )
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+def summarise(
+    result: dict[str, Any], parameters: counting.CountParameters, figures: counting.CountFigures
+) -> tuple[str, str]:
+    english = summaries.english_summary(
+        result,
+        parameters.date_from,
+        parameters.date_to,
+        perpetrators=[item.name for item in figures.perpetrators],
+        places=[item.name for item in figures.locations],
+    )
+    arabic = summaries.arabic_summary(
+        result,
+        parameters.date_from,
+        parameters.date_to,
+        perpetrators=[item.name_ar or item.name for item in figures.perpetrators],
+        places=[item.name_ar or item.name for item in figures.locations],
+    )
+    return english, arabic
+
+
+# --- 3. Publish ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def publish(*, actor: Any, snapshot: CountSnapshot) -> CountSnapshot:
+    _require_manager(actor)
+    published = CountSnapshot.objects.filter(pk=snapshot.pk, status=State.DONE, published_at__isnull=True).update(
+        published_at=timezone.now(), published_by=actor
+    )
+    if not published:
+        current = CountSnapshot.objects.get(pk=snapshot.pk)
+        if current.is_published:
+            raise IllegalTransition(_("This count is already published; publish a correction instead."))
+        raise IllegalTransition(_("Only a finished count can be published."))
+    snapshot.refresh_from_db()
+    record_event(
+        actor=actor,
+        action="count.published",
+        target=snapshot,
+        from_state=State.DONE,
+        to_state="published",
+        details={"fingerprint": snapshot.fingerprint, "supersedes": snapshot.supersedes_id},
+    )
+    return snapshot
+
+
+# --- 4. Export -----------------------------------------------------------------------------------
+
+
+def export(*, actor: Any, snapshot: CountSnapshot, export_format: str) -> tuple[bytes, str, str]:
+    """A done snapshot's figures as (content, content type, file name); writes an audit entry."""
+    from . import exports
+
+    _require_manager(actor)
+    if export_format not in EXPORT_FORMATS:
+        raise ValidationError({"format": _("Choose one of: %(formats)s.") % {"formats": ", ".join(EXPORT_FORMATS)}})
+    if snapshot.status != State.DONE:
+        raise IllegalTransition(_("Only a finished count can be exported."))
+    content, content_type = exports.render(snapshot, export_format)
+    record_event(
+        actor=actor,
+        action="count.exported",
+        target=snapshot,
+        details={"format": export_format, "fingerprint": snapshot.fingerprint},
+    )
+    return content, content_type, f"count-{snapshot.pk}-{snapshot.date_from}-{snapshot.date_to}.{export_format}"

@@ -1,0 +1,280 @@
+"""Who may fetch what; the chain of custody; fixity; derivatives that fail never lose the original."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from evidence import services, tasks
+from evidence.models import CustodyAction, CustodyEvent, DerivativeStatus, FixityStatus, MediaItem, SealedOriginal
+from incidents.models import Status
+from tests.conftest import client_for, make_user, transactional
+from tests.evidence.conftest import jpeg_with_everything, upload, wav_bytes
+
+URL = "/api/v1/media/"
+
+
+@pytest.fixture
+def item(documenter, incident, django_capture_on_commit_callbacks) -> MediaItem:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(documenter).post(
+            URL, {"file": upload(jpeg_with_everything(), "scene.jpg"), "incident": incident.pk}, format="multipart"
+        )
+    assert response.status_code == 201, response.content
+    return MediaItem.objects.select_related("original").get(pk=response.json()["id"])
+
+
+def submitted(item: MediaItem) -> MediaItem:
+    from incidents.models import Incident
+
+    MediaItem.objects.filter(pk=item.pk).update(status=Status.SUBMITTED)
+    Incident.objects.filter(pk=item.incident_id).update(status=Status.SUBMITTED)
+    item.refresh_from_db()
+    return item
+
+
+ACTORS = ["documenter", "second_documenter", "reviewer", "admin_user", "outsider", "anonymous"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "detail", "original", "redacted", "custody"),
+    [
+        # The uploader: everything.
+        ("documenter", 200, 200, 200, 200),
+        # Another documenter: the item is in someone else's unverified incident → 404 everywhere.
+        ("second_documenter", 404, 404, 404, 404),
+        # Reviewers and admins: everything once submitted.
+        ("reviewer", 200, 200, 200, 200),
+        ("admin_user", 200, 200, 200, 200),
+        # Signed in without a role: 403; anonymous: 401.
+        ("outsider", 403, 403, 403, 403),
+        ("anonymous", 401, 401, 401, 401),
+    ],
+)
+def test_access_to_a_submitted_item_per_role(request, item, actor, detail, original, redacted, custody):
+    submitted(item)
+    user = None if actor == "anonymous" else request.getfixturevalue(actor)
+    client = client_for(user)
+    assert client.get(f"{URL}{item.pk}/").status_code == detail
+    assert client.get(f"{URL}{item.pk}/original/").status_code == original
+    assert client.get(f"{URL}{item.pk}/redacted/").status_code == redacted
+    assert client.get(f"{URL}{item.pk}/custody/").status_code == custody
+    listed = client.get(URL)
+    if detail == 200:
+        assert [row["id"] for row in listed.json()["results"]] == [item.pk]
+    elif detail == 404:
+        assert listed.json()["results"] == []
+
+
+def test_reviewer_cannot_see_a_draft_item_of_someone_else(reviewer, item):
+    assert client_for(reviewer).get(f"{URL}{item.pk}/original/").status_code == 404
+    assert client_for(reviewer).get(URL).json()["results"] == []
+
+
+def test_documenter_sees_a_verified_item_but_not_its_original(second_documenter, item):
+    from incidents.models import Incident
+
+    MediaItem.objects.filter(pk=item.pk).update(status=Status.VERIFIED)
+    Incident.objects.filter(pk=item.incident_id).update(status=Status.VERIFIED)
+    client = client_for(second_documenter)
+    assert client.get(f"{URL}{item.pk}/").status_code == 200
+    assert client.get(f"{URL}{item.pk}/redacted/").status_code == 200
+    assert client.get(f"{URL}{item.pk}/original/").status_code == 403
+    assert not CustodyEvent.objects.filter(action=CustodyAction.DOWNLOADED).exists()
+
+
+def test_original_is_served_as_an_uncached_sandboxed_attachment(documenter, item):
+    response = client_for(documenter).get(f"{URL}{item.pk}/original/", HTTP_ACCEPT="application/octet-stream")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="scene.jpg"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert "default-src 'none'" in response["Content-Security-Policy"]
+    assert response["Content-Type"] == "image/jpeg"
+    body = b"".join(response.streaming_content)
+    assert hashlib.sha256(body).hexdigest() == item.original.sha256
+
+
+def test_non_ascii_names_are_encoded_per_rfc_6266(documenter, incident):
+    response = client_for(documenter).post(
+        URL, {"file": upload(wav_bytes(), "شهادة.wav", "audio/wav"), "incident": incident.pk}, format="multipart"
+    )
+    assert response.status_code == 201
+    download = client_for(documenter).get(f"{URL}{response.json()['id']}/original/")
+    assert download["Content-Disposition"] == "attachment; filename*=utf-8''%D8%B4%D9%87%D8%A7%D8%AF%D8%A9.wav"
+
+
+def test_custody_records_upload_derivation_and_each_download_in_order(documenter, reviewer, item):
+    submitted(item)
+    client_for(reviewer).get(f"{URL}{item.pk}/original/")
+    client_for(documenter).get(f"{URL}{item.pk}/original/")
+    client_for(reviewer).get(f"{URL}{item.pk}/redacted/")  # working copies are not the original: no event
+    services.check_fixity(item.original_id)
+    events = client_for(reviewer).get(f"{URL}{item.pk}/custody/").json()
+    assert [(e["action"], e["actor"]) for e in events] == [
+        ("uploaded", "documenter"),
+        ("derived", None),
+        ("downloaded", "reviewer"),
+        ("downloaded", "documenter"),
+        ("fixity_checked", None),
+    ]
+    assert events[0]["sha256"] == item.original.sha256 and events[0]["size"] == item.original.size
+    assert events[1]["details"]["working_copy"]["content_type"] == "image/jpeg"
+    assert events[4]["details"]["outcome"] == "ok"
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+
+
+def test_media_cannot_be_deleted_and_custody_has_no_write_endpoint(documenter, item):
+    client = client_for(documenter)
+    assert client.delete(f"{URL}{item.pk}/").status_code == 405
+    assert client.post(f"{URL}{item.pk}/custody/", {}, format="json").status_code == 405
+    assert MediaItem.objects.filter(pk=item.pk).exists()
+
+
+@transactional
+def test_custody_events_cannot_be_changed_or_deleted_on_postgresql(documenter, incident):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's (SQLite relies on the application never updating)")
+    response = client_for(documenter).post(
+        URL, {"file": upload(wav_bytes(), "a.wav", "audio/wav"), "incident": incident.pk}, format="multipart"
+    )
+    event = CustodyEvent.objects.get(item_id=response.json()["id"], action="uploaded")
+    for statement in (
+        lambda: CustodyEvent.objects.filter(pk=event.pk).update(sha256="0" * 64),
+        lambda: CustodyEvent.objects.filter(pk=event.pk).delete(),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            statement()
+    event.refresh_from_db()
+    assert event.sha256 == response.json()["sha256"]
+
+
+def test_sealed_original_is_read_only_on_disk(item, media_root):
+    mode = (media_root / item.original.path).stat().st_mode
+    assert not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def test_fixity_check_flags_a_changed_original(item, media_root, reviewer):
+    path = media_root / item.original.path
+    os.chmod(path, 0o600)
+    path.write_bytes(path.read_bytes() + b"tampered")
+    assert tasks.check_fixity.delay(item.original_id).get() == FixityStatus.CHANGED
+    sealed = SealedOriginal.objects.get(pk=item.original_id)
+    assert sealed.fixity_status == FixityStatus.CHANGED and sealed.fixity_checked_at is not None
+    event = CustodyEvent.objects.filter(item=item, action=CustodyAction.FIXITY_CHECKED).get()
+    assert event.details["outcome"] == "changed" and event.sha256 != item.original.sha256
+    submitted(item)
+    assert client_for(reviewer).get(f"{URL}{item.pk}/").json()["fixity"] == "changed"
+
+
+def test_fixity_check_flags_a_missing_original(item, media_root):
+    path = media_root / item.original.path
+    os.chmod(path.parent, 0o700)
+    path.unlink()
+    assert services.check_fixity(item.original_id) == FixityStatus.MISSING
+
+
+def test_scheduled_fixity_run_checks_every_original_due(item, settings):
+    assert "evidence.tasks.schedule_fixity_checks" in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert tasks.schedule_fixity_checks.delay().get() == 1
+    assert SealedOriginal.objects.get(pk=item.original_id).fixity_status == FixityStatus.OK
+    # Just checked: not due again until the interval has passed.
+    assert tasks.schedule_fixity_checks.delay().get() == 0
+
+
+def test_processing_twice_changes_nothing(item):
+    before = list(CustodyEvent.objects.filter(item=item).values_list("pk", flat=True))
+    assert tasks.process_media_item.delay(item.pk).get() == DerivativeStatus.DONE
+    assert list(CustodyEvent.objects.filter(item=item).values_list("pk", flat=True)) == before
+
+
+def test_a_failed_derivative_keeps_the_original_and_says_why(documenter, incident, media_root, monkeypatch, reviewer):
+    from evidence import media
+
+    def explode(*args, **kwargs):
+        raise MemoryError("simulated: image too large to rebuild")
+
+    monkeypatch.setattr(media, "build_working_copies", explode)
+    content = jpeg_with_everything()
+    response = client_for(documenter).post(
+        URL, {"file": upload(content, "x.jpg"), "incident": incident.pk}, format="multipart"
+    )
+    item = MediaItem.objects.get(pk=response.json()["id"])
+    assert services.process_media_item(item.pk) == DerivativeStatus.FAILED
+    item.refresh_from_db()
+    assert "MemoryError" in item.derivative_note
+    assert (media_root / item.original.path).read_bytes() == content
+    assert CustodyEvent.objects.filter(item=item, action=CustodyAction.DERIVATION_FAILED).count() == 1
+    body = client_for(documenter).get(f"{URL}{item.pk}/").json()
+    assert body["derivative_status"] == "failed" and "MemoryError" in body["derivative_note"]
+    assert client_for(documenter).get(f"{URL}{item.pk}/redacted/").status_code == 404
+    assert client_for(documenter).get(f"{URL}{item.pk}/original/").status_code == 200
+
+
+def test_video_without_ffmpeg_is_recorded_as_unavailable(documenter, incident, monkeypatch):
+    from evidence import media
+
+    monkeypatch.setattr(media, "ffmpeg_available", lambda: False)
+    response = client_for(documenter).post(
+        URL, {"file": upload(wav_bytes(), "a.wav", "audio/wav"), "incident": incident.pk}, format="multipart"
+    )
+    assert response.status_code == 201
+    assert services.process_media_item(response.json()["id"]) == DerivativeStatus.UNAVAILABLE
+    body = client_for(documenter).get(f"{URL}{response.json()['id']}/").json()
+    assert "ffmpeg" in body["derivative_note"]
+
+
+def test_audio_is_stripped_with_ffmpeg_when_installed(documenter, incident, tmp_path):
+    import shutil
+    import subprocess
+
+    if not shutil.which("ffmpeg"):
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail("ffmpeg is not installed (make system-deps)")
+    source = tmp_path / "tagged.wav"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+            "-metadata",
+            "artist=canary-artist",
+            "-metadata",
+            "comment=canary-comment",
+            str(source),
+        ],
+        check=True,
+    )
+    content = source.read_bytes()
+    assert b"canary-artist" in content
+    response = client_for(documenter).post(
+        URL, {"file": upload(content, "tagged.wav", "audio/wav"), "incident": incident.pk}, format="multipart"
+    )
+    assert response.status_code == 201, response.content
+    item_id = response.json()["id"]
+    assert services.process_media_item(item_id) == DerivativeStatus.DONE
+    item = MediaItem.objects.get(pk=item_id)
+    assert item.metadata["tags"]["artist"] == "canary-artist"
+    data = b"".join(client_for(documenter).get(f"{URL}{item_id}/redacted/").streaming_content)
+    assert data.startswith(b"RIFF") and b"canary-artist" not in data and b"canary-comment" not in data
+
+
+def test_export_hook_adds_a_custody_event(item, admin_user):
+    assert services.record_export(actor=admin_user, items=[item], export="evidence bundle 7") == 1
+    event = CustodyEvent.objects.filter(item=item).order_by("-id").first()
+    assert event.action == "exported" and event.actor == admin_user
+
+
+def test_identity_permission_grant_does_not_open_originals(item):
+    grantee = make_user("grantee", "documenter")
+    assert client_for(grantee).get(f"{URL}{item.pk}/original/").status_code == 404
