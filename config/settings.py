@@ -289,6 +289,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "status": name each, so the schema is stable (and check --deploy clean).
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusEnum": "incidents.models.Status",
+        "CountStatusEnum": "incidents.models.CountSnapshot.State",
+    },
 }
 
 # Celery: Redis when REDIS_URL is set; otherwise tasks run eagerly in-process.
@@ -314,9 +319,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 
 # The outbox sweep: relays work stored while the broker was down (run `celery -A config beat`, or
 # `manage.py relay_outbox --loop`); workers also sweep once when they start.
-CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "outbox.sweep", "schedule": float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))},
-}
+OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
 
 CACHES = {
     "default": (
@@ -363,6 +366,7 @@ MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 10
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
 MEDIA_FIXITY_INTERVAL_HOURS = int(os.environ.get("MEDIA_FIXITY_INTERVAL_HOURS", "24"))
 CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "outbox.sweep", "schedule": OUTBOX_SWEEP_SECONDS},
     "evidence-fixity-check": {
         "task": "evidence.tasks.schedule_fixity_checks",
         "schedule": timedelta(hours=MEDIA_FIXITY_INTERVAL_HOURS),

@@ -34,6 +34,8 @@ MAX_ATTEMPTS = 5
 def enqueue(task_name: str, *ids: int) -> OutboxMessage:
     """Queue `task_name(*ids)` to run after the current transaction commits (and only if it does)."""
     if task_name not in current_app.tasks:
+        current_app.loader.import_default_modules()  # the apps' tasks modules (autodiscovery)
+    if task_name not in current_app.tasks:
         raise LookupError(f"no Celery task named {task_name!r}")
     for value in ids:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -46,12 +48,10 @@ def enqueue(task_name: str, *ids: int) -> OutboxMessage:
 def _publish(message_id: int) -> None:
     from .tasks import deliver
 
-    if current_app.conf.task_always_eager:
-        deliver.apply(args=[message_id], throw=True)
-        return
     # No publish retries and short socket timeouts (CELERY_BROKER_TRANSPORT_OPTIONS): with the broker
-    # down this fails at once and the message waits in the table for the next sweep.
-    deliver.apply_async(args=[message_id], retry=False, task_id=f"outbox-{message_id}-{timezone.now().timestamp()}")
+    # down this fails at once and the message waits in the table for the next sweep. (With eager
+    # tasks, on a machine without Redis, this runs the task here and now.)
+    deliver.apply_async(args=[message_id], retry=False)
 
 
 def relay(message_id: int) -> bool:
@@ -67,7 +67,9 @@ def relay(message_id: int) -> bool:
         OutboxMessage.objects.filter(pk=message_id, completed_at__isnull=True).update(
             sent_at=None, last_error=f"{type(error).__name__}: {error}"[:2000]
         )
-        logger.warning("outbox relay failed", extra={"outbox_id": message_id, "error": type(error).__name__})
+        logger.warning(
+            "outbox relay failed", extra={"outbox_id": message_id, "error": f"{type(error).__name__}: {error}"[:300]}
+        )
         return False
     return True
 

@@ -50,16 +50,20 @@ def broker_at(monkeypatch):
     conf = celery_app.conf
     saved = (conf.broker_url, conf.task_always_eager)
 
+    def reset_connections() -> None:
+        # Drop the app's references only: kombu keeps pools per URL in a registry, and closing one
+        # would leave a closed pool for the next user of that URL.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
     def point(url: str) -> None:
         conf.broker_url = url
         conf.task_always_eager = False
-        celery_app.pool.force_close_all()
-        celery_app._pool = None
+        reset_connections()
 
     yield point
     conf.broker_url, conf.task_always_eager = saved
-    celery_app.pool.force_close_all()
-    celery_app._pool = None
+    reset_connections()
 
 
 @pytest.fixture

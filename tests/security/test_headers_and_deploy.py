@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -73,6 +74,8 @@ def production_env(tmp_path, **extra: str) -> dict[str, str]:
         HTTPS="1",
         ALLOWED_HOSTS="casualties.example.org",
         VAR_DIR=str(tmp_path),
+        WITNESS_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        WITNESS_KEY_ID="k1",
         **extra,
     )
     return env
