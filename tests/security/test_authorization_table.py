@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from incidents.models import Location, Perpetrator, ReportingPeriod, Status
+from incidents.models import Incident, Location, Perpetrator, ReportingPeriod, Status
 from tests.conftest import client_for, make_incident, make_victim, web_client_for
 from tests.security.authz_table import ROLES, STATES, TABLE
 
@@ -43,7 +43,8 @@ def implemented_methods(callback: Any) -> set[str] | None:
     """The HTTP methods an API view answers (None for pages: their rows list the methods used)."""
     actions = getattr(callback, "actions", None)
     if actions:
-        return {method.upper() for method in actions if method not in IGNORED_METHODS}
+        allowed = set(getattr(getattr(callback, "cls", None), "http_method_names", actions))
+        return {method.upper() for method in actions if method not in IGNORED_METHODS and method in allowed}
     view_class = getattr(callback, "cls", None)  # DRF views only
     if view_class is None:
         return None
@@ -105,7 +106,7 @@ def cases() -> list[tuple[str, str, str | None]]:
 class World:
     """The records a row acts on, all authored by the documenter, in the row's state."""
 
-    def __init__(self, actors: dict[str, Any], state: str | None) -> None:
+    def __init__(self, actors: dict[str, Any], state: str | None, key: str = "") -> None:
         self.actors = actors
         documenter = actors["documenter"]
         self.state = state or Status.DRAFT
@@ -117,6 +118,70 @@ class World:
         self.period = ReportingPeriod.objects.create(
             name="Test period", name_ar="فترة", start=dt.date(2019, 1, 1), end=dt.date(2019, 12, 31)
         )
+        if key.partition("-")[0] in {"witness", "testimony", "source", "media"}:
+            self._evidence(documenter)
+        if "count" in key:
+            self._count(actors["admin"])
+
+    def _evidence(self, documenter) -> None:
+        """A witness, a testimony, a source and a media item on the incident, all in the row's state."""
+        from evidence import services as evidence
+        from evidence.models import MediaItem, Source, Testimony
+        from tests.evidence.conftest import plain_png, upload
+
+        incident_state = self.incident.status
+        Incident.objects.filter(pk=self.incident.pk).update(status=Status.DRAFT)
+        self.incident.refresh_from_db()
+        self.witness = evidence.register_witness(author=documenter, name="Canary Witness", contact="+963 000")
+        self.testimony = evidence.create_testimony(
+            author=documenter,
+            incident=self.incident,
+            witness=self.witness,
+            taken_on=dt.date(2020, 1, 16),
+            language="ar",
+            statement="The witness described the strike.",
+        )
+        self.source = evidence.create_source(
+            author=documenter, incident=self.incident, url="https://example.org/report", title="Report"
+        )
+        response = client_for(documenter).post(
+            "/api/v1/media/",
+            {"file": upload(plain_png(), "p.png", "image/png"), "incident": self.incident.pk},
+            format="multipart",
+        )
+        assert response.status_code == 201, response.content
+        from outbox.services import relay_pending
+
+        relay_pending()  # the test transaction never commits: relay (and so process) the upload by hand
+        self.media = MediaItem.objects.get(pk=response.json()["id"])
+        for model, record in ((Testimony, self.testimony), (Source, self.source), (MediaItem, self.media)):
+            model.objects.filter(pk=record.pk).update(status=self.state)
+        Incident.objects.filter(pk=self.incident.pk).update(status=incident_state)
+        self.incident.refresh_from_db()
+
+    COUNT_STATES = {  # the row's state, read for count snapshots
+        "draft": ("pending", False),
+        "submitted": ("running", False),
+        "changes_requested": ("failed", False),
+        "verified": ("done", True),  # done and published
+        "rejected": ("done", False),  # done, not yet published
+    }
+
+    def _count(self, admin) -> None:
+        from incidents import snapshots
+        from incidents.models import CountSnapshot
+
+        snapshot = snapshots.request_count(
+            actor=admin, date_from=dt.date(2020, 1, 1), date_to=dt.date(2020, 12, 31), enqueue=False
+        )
+        count_state, published = self.COUNT_STATES[self.state]
+        if count_state == "done":
+            snapshots.run_count(snapshot.pk)
+            if published:
+                snapshots.publish(actor=admin, snapshot=CountSnapshot.objects.get(pk=snapshot.pk))
+        else:
+            CountSnapshot.objects.filter(pk=snapshot.pk).update(status=count_state)
+        self.snapshot = CountSnapshot.objects.get(pk=snapshot.pk)
 
     def incident_body(self) -> dict:
         return {
@@ -132,9 +197,24 @@ class World:
     def victim_body(self) -> dict:
         return {"incident": self.incident.pk, "name": "Omar", "name_ar": "عمر", "sex": "male", "age_years": 40}
 
+    LISTS = {
+        "incident-list": "incidents",
+        "victim-list": "victims",
+        "testimony-list": "testimonies",
+        "source-list": "sources",
+        "media-list": "media",
+        "witness-list": "witnesses",
+        "count-list": "counts",
+        "public-count-list": "public/counts",
+    }
+
     def list_ids(self, key: str, role: str, **filters: str) -> set[int]:
-        plural = "incidents" if key == "incident-list" else "victims"
-        response = client_for(self.actors[role]).get(f"/api/v1/{plural}/", filters)
+        if key in {"witness-list", "public-count-list"}:
+            filters = {}  # no status filter on these lists
+        if key == "count-list":
+            filters = {"status": self.snapshot.status}
+        user = self.actors.get(role)
+        response = (client_for(user) if user else APIClient()).get(f"/api/v1/{self.LISTS[key]}/", filters)
         assert response.status_code == 200
         return {row["id"] for row in response.json()["results"]}
 
@@ -224,6 +304,81 @@ class World:
         if key in {"incident-reopen", "victim-reopen"}:
             plural, pk = ("incidents", i) if key == "incident-reopen" else ("victims", v)
             return api.post(f"/api/v1/{plural}/{pk}/reopen/", {"reason": "New evidence came in."}, format="json"), None
+        kind, _, action = key.partition("-")
+        if kind in {"witness", "testimony", "source", "media"}:
+            evidence = {
+                "witness": ("witnesses", self.witness.pk, {"name": "Renamed Witness"}, None),
+                "testimony": (
+                    "testimonies",
+                    self.testimony.pk,
+                    {"statement": "Changed."},
+                    {
+                        "incident": i,
+                        "witness": self.witness.pk,
+                        "taken_on": "2020-01-17",
+                        "language": "en",
+                        "statement": "A second account.",
+                    },
+                ),
+                "source": (
+                    "sources",
+                    self.source.pk,
+                    {"title": "Changed"},
+                    {
+                        "incident": i,
+                        "url": "https://example.org/other",
+                        "title": "Other report",
+                    },
+                ),
+                "media": ("media", self.media.pk, {"description": "Changed"}, "upload"),
+            }
+            plural, pk, patch_body, create_body = evidence[kind]
+            if action == "list":
+                if m == "post":
+                    if create_body == "upload":
+                        from tests.evidence.conftest import plain_png, upload
+
+                        return api.post(
+                            f"/api/v1/{plural}/",
+                            {"file": upload(plain_png((9, 9)), "q.png", "image/png"), "incident": i},
+                            format="multipart",
+                        ), None
+                    body = create_body or {"name": "Another Witness", "contact": "+963 111"}
+                    return api.post(f"/api/v1/{plural}/", body, format="json"), None
+                return api.get(f"/api/v1/{plural}/"), pk
+            path = f"/api/v1/{plural}/{pk}/"
+            if action == "detail":
+                if m == "patch":
+                    return api.patch(path, patch_body, format="json"), None
+                return getattr(api, m)(path), None
+            if action == "review":
+                return api.post(path + "review/", {"decision": "approve"}, format="json"), None
+            if action == "reopen":
+                return api.post(path + "reopen/", {"reason": "New evidence came in."}, format="json"), None
+            return getattr(api, m)(path + action + "/"), None
+        if key in {
+            "count-list",
+            "count-detail",
+            "count-publish",
+            "count-export",
+            "public-count-list",
+            "public-count-detail",
+        }:
+            c = self.snapshot.pk
+            if key == "count-list":
+                if m == "post":
+                    return api.post(
+                        "/api/v1/counts/", {"date_from": "2020-01-01", "date_to": "2020-06-30"}, format="json"
+                    ), None
+                return api.get("/api/v1/counts/"), c
+            if key == "public-count-list":
+                return api.get("/api/v1/public/counts/"), c
+            return {
+                "count-detail": lambda: api.get(f"/api/v1/counts/{c}/"),
+                "count-publish": lambda: api.post(f"/api/v1/counts/{c}/publish/"),
+                "count-export": lambda: api.get(f"/api/v1/counts/{c}/export/", {"format": "csv"}),
+                "public-count-detail": lambda: api.get(f"/api/v1/public/counts/{c}/"),
+            }[key](), None
         pages = {
             "healthz": ("/healthz", {}),
             "set_language": ("/i18n/setlang/", {"language": "ar", "next": "/ar/"}),
@@ -270,14 +425,25 @@ def expected(key: str, method: str, state: str | None) -> list[str]:
 
 
 @pytest.fixture
-def actors(documenter, second_documenter, reviewer, admin_user, settings):
+def actors(documenter, second_documenter, reviewer, admin_user, settings, tmp_path):
+    from tests.evidence.conftest import KEY_A
+
     settings.REVIEW_MIN_EVIDENCE = 0
-    return {"documenter": documenter, "second_documenter": second_documenter, "reviewer": reviewer, "admin": admin_user}
+    settings.WITNESS_KEYS = {"k1": KEY_A}
+    settings.WITNESS_KEY_ID = "k1"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # media processing and counts run in-process here
+    yield {"documenter": documenter, "second_documenter": second_documenter, "reviewer": reviewer, "admin": admin_user}
+    app.conf.task_always_eager = previous
 
 
 @pytest.mark.parametrize(("key", "method", "state"), cases(), ids=lambda value: str(value))
 def test_authorization_table(actors, key, method, state):
-    world = World(actors, state)
+    world = World(actors, state, key)
     observed, visible = [], []
     for role in ROLES:
         with transaction.atomic():
@@ -288,6 +454,8 @@ def test_authorization_table(actors, key, method, state):
                     ids = {row["id"] for row in response.json()["results"]}
                     visible.append("y" if record_id in ids else "n")
                     filtered = world.list_ids(key, role, status=world.state)
+                    if key == "public-count-list":
+                        filtered = ids
                     assert (record_id in ids) == (record_id in filtered), f"{key} ?status= differs for {role}"
                 else:
                     visible.append("-")
