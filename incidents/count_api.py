@@ -47,6 +47,15 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
     return response
 
 
+EXPORT_SCHEMA = extend_schema(
+    parameters=[
+        OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True),
+        SECOND_FACTOR_HEADER,
+    ],
+    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+)
+
+
 class CountSnapshotViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -73,13 +82,7 @@ class CountSnapshotViewSet(
         snapshot = snapshots.publish(actor=request.user, snapshot=self.get_object())
         return Response(CountSnapshotSerializer(snapshot).data)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True),
-            SECOND_FACTOR_HEADER,
-        ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
-    )
+    @EXPORT_SCHEMA
     @action(detail=True, methods=["get"], content_negotiation_class=ExportNegotiation)
     def export(self, request: Request, pk: str | None = None) -> HttpResponse:
         require_second_factor(request)
@@ -90,7 +93,7 @@ class CountSnapshotViewSet(
 
 
 class PublicCountSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
-    """Published counts, for anyone, without signing in."""
+    """Published counts, for anyone, without signing in; `export/` gives them as files."""
 
     serializer_class = PublicCountSnapshotSerializer
     permission_classes = [permissions.AllowAny]
@@ -103,3 +106,11 @@ class PublicCountSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
             .prefetch_related("superseded_by")
             .order_by("-published_at", "-id")
         )
+
+    @EXPORT_SCHEMA
+    @action(detail=True, methods=["get"], content_negotiation_class=ExportNegotiation)
+    def export(self, request: Request, pk: str | None = None) -> HttpResponse:
+        content, content_type, filename = snapshots.export(
+            actor=request.user, snapshot=self.get_object(), export_format=request.query_params.get("format", "")
+        )
+        return _attachment(content, content_type, filename)

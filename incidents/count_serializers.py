@@ -68,6 +68,7 @@ class CountSnapshotSerializer(serializers.ModelSerializer):
             "fingerprint",
             "created_at",
             "started_at",
+            "attempts",
             "computed_at",
             "published_at",
             "failure_reason",

@@ -255,7 +255,13 @@ def _names(model: type[Location] | type[Perpetrator], rows: dict[Any, Any]) -> d
 
 
 def _named(model: type[Location] | type[Perpetrator], ids: tuple[int, ...]) -> list[Named]:
-    return [Named(**item) for item in model.objects.filter(pk__in=ids).order_by("id").values("id", "name", "name_ar")]
+    """The chosen nodes by name, leaving out any that lies inside another chosen node's subtree
+    (the summary says "by Syrian-Russian alliance", not "... and Russian forces" as well)."""
+    inside_another = set()
+    for node in ids:
+        inside_another |= model.objects.subtree_ids([node]) - {node}
+    kept = [pk for pk in ids if pk not in inside_another]
+    return [Named(**item) for item in model.objects.filter(pk__in=kept).order_by("id").values("id", "name", "name_ar")]
 
 
 def _sorted_by_total(rows: list[dict[str, Any]], key: str = "perpetrator") -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import record_event
 from outbox import services as outbox
 
 from . import counting, roles, summaries
@@ -40,16 +41,6 @@ logger = logging.getLogger(__name__)
 State = CountSnapshot.State
 MAX_FILTER_IDS = 200
 EXPORT_FORMATS = ("csv", "json", "xlsx", "pdf")
-
-
-def record_event(**kwargs: Any) -> None:
-    """Write an audit entry (the audit app's `record_event`), never with personal data in it."""
-    try:
-        from audit.services import record_event as write
-    except ImportError:  # the audit app is not installed in this deployment yet
-        logger.info("audit: %s", {key: value for key, value in kwargs.items() if key != "actor"})
-        return
-    write(**kwargs)
 
 
 def _require_manager(user: Any) -> None:
@@ -105,7 +96,10 @@ def request_count(
         if not supersedes.is_published:
             raise ValidationError({"supersedes": _("Only a published count can be corrected.")})
         if period is None and date_from is None and date_to is None:
-            date_from, date_to, period = supersedes.date_from, supersedes.date_to, supersedes.period
+            if supersedes.period is not None:
+                period = supersedes.period
+            else:
+                date_from, date_to = supersedes.date_from, supersedes.date_to
             locations = locations or list(supersedes.locations)
             perpetrators = perpetrators or list(supersedes.perpetrators)
     if period is not None:
@@ -248,10 +242,13 @@ def publish(*, actor: Any, snapshot: CountSnapshot) -> CountSnapshot:
 
 
 def export(*, actor: Any, snapshot: CountSnapshot, export_format: str) -> tuple[bytes, str, str]:
-    """A done snapshot's figures as (content, content type, file name); writes an audit entry."""
+    """A done snapshot's figures as (content, content type, file name); writes an audit entry.
+
+    Admins export any done snapshot; anyone may export a published one."""
     from . import exports
 
-    _require_manager(actor)
+    if not snapshot.is_published:
+        _require_manager(actor)  # published figures are public; anything else is for admins
     if export_format not in EXPORT_FORMATS:
         raise ValidationError({"format": _("Choose one of: %(formats)s.") % {"formats": ", ".join(EXPORT_FORMATS)}})
     if snapshot.status != State.DONE:

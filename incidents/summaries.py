@@ -253,7 +253,7 @@ def arabic_summary(
         sentence += f"، بينهم {including}"
     if result.get("massacres"):
         sentence += f"، وارتُكبت {ar_count(result['massacres'], MASSACRE, NOMINATIVE, emphasise=True)}"
-    if (including or result.get("massacres")) and (by or where):
+    if (including and total == 1) or ((including or result.get("massacres")) and (by or where)):
         sentence += "،"
     sentences = [f"{sentence}{by}{where} {when}."]
     rows = [row for row in result.get("by_perpetrator", []) if row["total"]]

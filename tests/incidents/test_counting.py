@@ -230,3 +230,32 @@ def test_the_database_and_the_streamed_fingerprint_agree(world):
     parameters = CountParameters(*WINDOW)
     victims = counting.counted_victims(parameters)
     assert counting.fingerprint(parameters) == counting.fingerprint_streamed(parameters, victims)
+
+
+# --- Through the review workflow ------------------------------------------------------------------
+
+
+def test_records_count_once_reviewed_and_leave_the_count_when_reopened(documenter, reviewer, settings):
+    from incidents import workflow
+    from tests.conftest import make_incident
+
+    settings.REVIEW_MIN_EVIDENCE = 0
+    incident = make_incident(documenter, occurred_on=dt.date(2020, 1, 15))
+    victims = [make_victim(documenter, incident, sex="female", age_years=age) for age in (8, 30, 31)]
+    parameters = CountParameters(*WINDOW)
+    assert counting.compute(parameters).result["civilians"]["total"] == 0  # drafts
+    workflow.submit(documenter, incident)
+    assert counting.compute(parameters).result["civilians"]["total"] == 0  # submitted
+    workflow.review(reviewer, incident, "approve")
+    verified = counting.compute(parameters)
+    assert verified.result["civilians"] == {"total": 3, "children": 1, "women": 2, "men": 0, "unknown": 0}
+    victim = Victim.objects.get(pk=victims[1].pk)
+    workflow.reopen(reviewer, victim, reason="The age is disputed by a second source.")
+    reopened = counting.compute(parameters)
+    assert reopened.result["civilians"] == {"total": 2, "children": 1, "women": 1, "men": 0, "unknown": 0}
+    assert reopened.fingerprint != verified.fingerprint
+    workflow.review(reviewer, Victim.objects.get(pk=victim.pk), "approve")
+    approved_again = counting.compute(parameters)
+    assert approved_again.result == verified.result
+    # Same figures, but the record changed (its version moved on): the fingerprint says so.
+    assert approved_again.fingerprint != verified.fingerprint

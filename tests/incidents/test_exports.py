@@ -149,12 +149,24 @@ def test_pdf_report_has_both_summaries_the_tables_a_chart_and_an_arabic_font(sna
     assert any(b" re" in page.get_contents().get_data() for page in reader.pages)
 
 
-def test_every_export_writes_an_audit_entry(snapshot, admin_user, audit_events):
-    for export_format in ("csv", "json", "xlsx"):
+def test_every_export_writes_an_audit_entry(snapshot, admin_user):
+    from audit.models import AuditEntry
+    from audit.services import verify_chain
+
+    for export_format in ("csv", "json", "xlsx", "pdf"):
         assert export(admin_user, snapshot, export_format).status_code == 200
-    exported = [event for event in audit_events if event["action"] == "count.exported"]
-    assert [event["details"]["format"] for event in exported] == ["csv", "json", "xlsx"]
-    assert all(event["actor"] == admin_user and event["target"].pk == snapshot.pk for event in exported)
+    exported = AuditEntry.objects.for_target(snapshot).filter(action="count.exported").order_by("sequence")
+    assert [entry.details["format"] for entry in exported] == ["csv", "json", "xlsx", "pdf"]
+    assert {(entry.actor, entry.details["fingerprint"]) for entry in exported} == {(admin_user, snapshot.fingerprint)}
+    assert list(AuditEntry.objects.for_target(snapshot).values_list("action", flat=True)) == [
+        "count.requested",
+        "count.computed",
+        "count.exported",
+        "count.exported",
+        "count.exported",
+        "count.exported",
+    ]
+    assert verify_chain().ok
 
 
 @pytest.mark.parametrize("export_format", ["", "xls", "html", "../../etc/passwd"])
@@ -175,3 +187,19 @@ def test_only_admins_export(snapshot, documenter, reviewer, anonymous_client, au
     assert export(reviewer, snapshot, "xlsx").status_code == 403
     assert anonymous_client.get(f"/api/v1/counts/{snapshot.pk}/export/?format=csv").status_code == 401
     assert not [event for event in audit_events if event["action"] == "count.exported"]
+
+
+def test_anyone_exports_a_published_snapshot_and_it_is_audited(snapshot, admin_user, anonymous_client):
+    from audit.models import AuditEntry
+
+    unpublished = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=csv")
+    assert unpublished.status_code == 404
+    snapshots.publish(actor=admin_user, snapshot=snapshot)
+    response = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=csv")
+    assert response.status_code == 200
+    assert response.content == export(admin_user, snapshot, "csv").content
+    entry = AuditEntry.objects.for_target(snapshot).filter(action="count.exported").first()
+    assert (entry.actor, entry.details["format"]) == (None, "csv")
+    pdf = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=exe").status_code == 400

@@ -91,7 +91,7 @@ def test_singulars_and_zero_categories_in_english():
 def test_singulars_duals_and_zero_categories_in_arabic():
     result = figures(1, 1, 0, 0, 0)
     assert summaries.arabic_summary(result, JAN_12, JAN_12) == (
-        "قُتل ما لا يقل عن مدني واحد، وهو طفل في 12 كانون الثاني 2020."
+        "قُتل ما لا يقل عن مدني واحد، وهو طفل، في 12 كانون الثاني 2020."
     )
     result = figures(2, 1, 1, 0, 0, massacres=1)
     assert summaries.arabic_summary(result, JAN_12, JAN_27, places=["إدلب"]) == (
@@ -114,7 +114,7 @@ def test_a_single_woman_is_a_female_civilian_in_arabic():
     assert summaries.english_row("ISIS", row) == "ISIS killed one civilian, a woman."
     assert summaries.arabic_row("تنظيم داعش", row) == "نُسب إلى تنظيم داعش مقتل مدنية واحدة، وهي سيدة."
     assert summaries.arabic_summary(figures(1, 0, 1, 0, 0), JAN_12, JAN_12) == (
-        "قُتل ما لا يقل عن مدنية واحدة، وهي سيدة (أنثى بالغة) في 12 كانون الثاني 2020."
+        "قُتل ما لا يقل عن مدنية واحدة، وهي سيدة (أنثى بالغة)، في 12 كانون الثاني 2020."
     )
 
 

@@ -38,9 +38,19 @@ class Command(BaseCommand):
         parser.add_argument("--supersedes", type=int, help="The published snapshot this one corrects.")
         parser.add_argument("--as", dest="username", help="Record the snapshot as requested by this admin.")
         parser.add_argument("--snapshot", type=int, help="Compute this stored pending or running snapshot.")
+        parser.add_argument(
+            "--pending", action="store_true", help="Compute every stored snapshot still pending or running."
+        )
         parser.add_argument("--dry-run", action="store_true", help="Print the figures; store nothing.")
 
     def handle(self, *args, **options) -> None:
+        if options["pending"]:
+            waiting = CountSnapshot.objects.filter(
+                status__in=[CountSnapshot.State.PENDING, CountSnapshot.State.RUNNING]
+            )
+            for snapshot_id in waiting.order_by("id").values_list("pk", flat=True):
+                self._report(snapshots.run_count(snapshot_id))
+            return
         if options["snapshot"]:
             snapshot = snapshots.run_count(options["snapshot"])
             if snapshot is None:
