@@ -48,6 +48,11 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
 
 
 EXPORT_SCHEMA = extend_schema(
+    parameters=[OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True)],
+    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+)
+# The admins' export of any snapshot also needs a second factor.
+ADMIN_EXPORT_SCHEMA = extend_schema(
     parameters=[
         OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True),
         SECOND_FACTOR_HEADER,
@@ -82,7 +87,7 @@ class CountSnapshotViewSet(
         snapshot = snapshots.publish(actor=request.user, snapshot=self.get_object())
         return Response(CountSnapshotSerializer(snapshot).data)
 
-    @EXPORT_SCHEMA
+    @ADMIN_EXPORT_SCHEMA
     @action(detail=True, methods=["get"], content_negotiation_class=ExportNegotiation)
     def export(self, request: Request, pk: str | None = None) -> HttpResponse:
         require_second_factor(request)

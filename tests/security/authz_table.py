@@ -212,18 +212,18 @@ TABLE: dict[str, dict] = {
     "healthz": {"GET": "200 200 200 200 200"},
     "set_language": {"POST": "302 302 302 302 302"},
     "/": {"GET": "302 302 302 302 302"},  # the root redirects to the home page
-    "home": {"GET": "302 200 200 200 200"},
-    "login": {"GET": "200 200 200 200 200", "POST": "200 200 200 200 200"},  # POST: a wrong password
-    "logout": {"POST": "302 302 302 302 302"},
-    "password_change": {"GET": "302 200 200 200 200", "POST": "302 200 200 200 200"},  # POST: a wrong old password
-    "password_change_done": {"GET": "302 200 200 200 200"},
-    "password_reset": {"GET": "200 200 200 200 200", "POST": "302 302 302 302 302"},
-    "password_reset_done": {"GET": "200 200 200 200 200"},
-    "password_reset_confirm": {"GET": "200 200 200 200 200", "POST": "200 200 200 200 200"},  # an invalid link
-    "password_reset_complete": {"GET": "200 200 200 200 200"},
+    "page:home": {"GET": "302 200 200 200 200"},
+    "page:login": {"GET": "200 200 200 200 200", "POST": "200 200 200 200 200"},  # POST: a wrong password
+    "page:logout": {"POST": "302 302 302 302 302"},
+    "page:password_change": {"GET": "302 200 200 200 200", "POST": "302 200 200 200 200"},  # POST: a wrong old password
+    "page:password_change_done": {"GET": "302 200 200 200 200"},
+    "page:password_reset": {"GET": "200 200 200 200 200", "POST": "302 302 302 302 302"},
+    "page:password_reset_done": {"GET": "200 200 200 200 200"},
+    "page:password_reset_confirm": {"GET": "200 200 200 200 200", "POST": "200 200 200 200 200"},  # an invalid link
+    "page:password_reset_complete": {"GET": "200 200 200 200 200"},
     # Enrolled, verified reviewers and admins are sent on; documenters may enrol if they wish.
-    "otp-enrol": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
-    "otp-verify": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
+    "page:otp-enrol": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
+    "page:otp-verify": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
     # Every admin page: staff (the admin) only; everybody else is sent to the admin sign-in. The
     # statuses are the index's; every registered model's list is also checked (302 for non-staff).
     "admin:*": {"GET": "302 302 302 302 200"},
@@ -546,4 +546,17 @@ TABLE: dict[str, dict] = {
             R: "404 404 404 404 404",
         },
     },
+    "public-count-export": {
+        "GET": {
+            D: "404 404 404 404 404",
+            S: "404 404 404 404 404",
+            C: "404 404 404 404 404",
+            V: "200 200 200 200 200",
+            R: "404 404 404 404 404",
+        },
+    },
+    # --- Count pages: admins follow, request and publish counts; anyone reads published figures --
+    "page:count-list": {"GET": "302 403 403 403 200", "POST": "302 403 403 403 302"},
+    "page:count-publish": {"POST": "302 403 403 403 302"},
+    "page:published-counts": {"GET": "200 200 200 200 200"},
 }

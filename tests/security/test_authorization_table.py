@@ -34,8 +34,11 @@ def walk(patterns, prefix: str = "", namespace: str = ""):
 
 
 def row_key(namespace: str, name: str, route: str) -> str:
+    """API patterns by name; pages (under a language prefix) as "page:<name>"; admin pages as one row."""
     if namespace.startswith("admin:"):
         return "admin:*"
+    if route.startswith("en/"):
+        return f"page:{name}"
     return f"{namespace}{name}" if name else (route or "/")
 
 
@@ -363,6 +366,7 @@ class World:
             "count-export",
             "public-count-list",
             "public-count-detail",
+            "public-count-export",
         }:
             c = self.snapshot.pk
             if key == "count-list":
@@ -378,7 +382,16 @@ class World:
                 "count-publish": lambda: api.post(f"/api/v1/counts/{c}/publish/"),
                 "count-export": lambda: api.get(f"/api/v1/counts/{c}/export/", {"format": "csv"}),
                 "public-count-detail": lambda: api.get(f"/api/v1/public/counts/{c}/"),
+                "public-count-export": lambda: api.get(f"/api/v1/public/counts/{c}/export/", {"format": "json"}),
             }[key](), None
+        if key.startswith("page:") and "count" in key:
+            path = {
+                "page:count-list": "/en/counts/",
+                "page:count-publish": f"/en/counts/{self.snapshot.pk}/publish/",
+                "page:published-counts": "/en/figures/",
+            }[key]
+            body = {"date_from": "2020-01-01", "date_to": "2020-03-31"}
+            return (web.get(path) if m == "get" else web.post(path, body)), None
         pages = {
             "healthz": ("/healthz", {}),
             "set_language": ("/i18n/setlang/", {"language": "ar", "next": "/ar/"}),
@@ -398,8 +411,8 @@ class World:
             "otp-enrol": ("/en/account/two-factor/enrol/", {"code": "000000"}),
             "otp-verify": ("/en/account/two-factor/verify/", {"code": "000000"}),
         }
-        if key in pages:
-            path, body = pages[key]
+        if key.removeprefix("page:") in pages:
+            path, body = pages[key.removeprefix("page:")]
             return (web.get(path) if m == "get" else web.post(path, body)), None
         if key == "admin:*":
             from django.contrib import admin
