@@ -65,6 +65,7 @@ test: dev-deps system-deps messages
 lint: dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/audit_dependencies.py
 
 format: dev-deps
 	$(BIN)/ruff format .
