@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError
@@ -13,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
+
+STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
 class Pagination(PageNumberPagination):
@@ -47,6 +51,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, IntegrityError):
         # A database constraint caught what validation did not: the input is at fault, not the server.
         exc = exceptions.ValidationError({"non_field_errors": ["The record violates a data constraint."]})
+    elif isinstance(exc, OSError) and exc.errno in STORAGE_FULL_ERRNOS:
+        # The disk (or quota) is full: the transaction rolls back, partial files are removed by their owners.
+        set_rollback()
+        return Response(
+            {"detail": "The server has no room to store this right now; nothing was saved. Try again later."},
+            status=status.HTTP_507_INSUFFICIENT_STORAGE,
+        )
     elif isinstance(exc, DatabaseError):
         set_rollback()
         response = Response(

@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "config.middleware.ServiceUnavailableMiddleware",
     # Last, as django-axes requires: it turns a lockout into its answer.
     "axes.middleware.AxesMiddleware",
 ]

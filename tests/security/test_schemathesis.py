@@ -20,7 +20,6 @@ EXAMPLES_PER_OPERATION = 3
 @pytest.fixture
 def api_schema(db, documenter, admin_user, settings, tmp_path):
     from config.celery import app
-
     from tests.evidence.conftest import KEY_A
 
     settings.WITNESS_KEYS = {"k1": KEY_A}
