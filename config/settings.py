@@ -69,6 +69,8 @@ def load_secret_key() -> str:
 
 
 SECRET_KEY = load_secret_key()
+# While rotating SECRET_KEY: the old key(s) here keep sessions and reset links valid until they expire.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

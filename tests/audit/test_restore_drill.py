@@ -1,4 +1,4 @@
-"""The restore drill: pg_dump, pg_restore --exit-on-error into a scratch database, rows, audit chain and media hashes."""
+"""The restore drill: pg_dump, pg_restore --exit-on-error into a scratch database; rows, audit chain, media hashes."""
 
 from __future__ import annotations
 

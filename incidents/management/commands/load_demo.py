@@ -38,6 +38,11 @@ class Command(BaseCommand):
             user.groups.add(Group.objects.get(name=group_name))
             users[username] = user
 
+        self.stdout.write(
+            "reviewer and admin sign in with a second factor: at the first sign-in the site shows a QR code "
+            "to scan with an authenticator app (e.g. FreeOTP, Aegis, Google Authenticator) at "
+            "/en/account/two-factor/enrol/, then asks for the app's six-digit code each time."
+        )
         documenter = users["documenter"]
         if Incident.objects.filter(created_by=documenter).exists():
             self.stdout.write("demo incidents already present")
