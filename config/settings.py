@@ -312,7 +312,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Short timeouts: a request that enqueues work never hangs on a dead broker (the outbox keeps the work).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    # A task whose worker died unacknowledged is redelivered after this many seconds.
+    "visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", "3600")),
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
     "max_retries": 0,
@@ -322,6 +323,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 # The outbox sweep: relays work stored while the broker was down (run `celery -A config beat`, or
 # `manage.py relay_outbox --loop`); workers also sweep once when they start.
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
+# Work sent but not completed this long ago (its worker died) is sent again by the sweep.
+OUTBOX_RESEND_AFTER_SECONDS = int(os.environ.get("OUTBOX_RESEND_AFTER_SECONDS", "3600"))
 
 CACHES = {
     "default": (

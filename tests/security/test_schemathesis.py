@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from knox.models import AuthToken
 from schemathesis.checks import not_a_server_error
@@ -30,8 +32,16 @@ def api_schema(db, documenter, admin_user, settings, tmp_path):
     app.conf.task_always_eager = True  # counts requested by generated calls run in-process
     incident = make_incident(documenter)
     make_victim(documenter, incident)
-    yield schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
-    app.conf.task_always_eager = previous
+    # Requests go straight to the WSGI handler: like Django's test client, keep it from closing the
+    # test's database connection between requests (the test's transaction holds the data).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+        app.conf.task_always_eager = previous
 
 
 @pytest.fixture
