@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format bench deps dev-deps system-deps messages worker clean
+.PHONY: run test lint format bench deps dev-deps system-deps assets messages worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,23 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
 
+# Front-end data from npm at install time, served locally (no CDN): the Natural Earth country
+# outline for the public map (MAP_COUNTRY: ISO 3166-1 numeric id, 760 = Syria).
+MAP_COUNTRY ?= 760
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/outline.geojson: node_modules/.installed scripts/build_outline.mjs
+	node scripts/build_outline.mjs $(MAP_COUNTRY) $@
+
+assets: static/vendor/outline.geojson
+
 # Recompile translations when gettext is present; the compiled .mo files are committed for machines without it.
 messages:
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=$(VENV) -v0; fi
 
-run: deps system-deps messages
+run: deps system-deps messages assets
 	@mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 $(BIN)/python manage.py load_demo
@@ -43,11 +55,15 @@ run: deps system-deps messages
 
 # Debian packages needed at run and test time, installed only when missing and only as root:
 # libmagic (file types by content), ffmpeg (audio/video checks and metadata stripping), Pango and
-# HarfBuzz for WeasyPrint's PDF reports and the fonts they embed (Amiri for Arabic, DejaVu for Latin).
+# HarfBuzz for WeasyPrint's PDF reports and the fonts they embed (Amiri for Arabic, DejaVu for Latin);
+# Chromium for the browser tests, Node/npm for the front-end assets (make assets).
 SYSTEM_PACKAGES := libmagic1 ffmpeg libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
-	fontconfig fonts-hosny-amiri fonts-dejavu-core
+	fontconfig fonts-hosny-amiri fonts-dejavu-core chromium nodejs npm
+# Tools that may come from elsewhere than Debian (e.g. Node with its own npm): present on PATH is enough.
+SYSTEM_COMMANDS := chromium:chromium nodejs:node npm:npm
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		for pair in $(SYSTEM_COMMANDS); do [ "$${pair%%:*}" = "$$p" ] && command -v "$${pair#*:}" >/dev/null && continue 2; done; \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -58,7 +74,7 @@ system-deps:
 	fi
 
 # Uses DATABASE_URL and REDIS_URL when set; SQLite and eager tasks otherwise.
-test: dev-deps system-deps messages
+test: dev-deps system-deps messages assets
 	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
 		$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -76,7 +76,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG els
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.SiteAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -160,6 +160,10 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Tests use a file too, not shared in-memory SQLite: the browser tests' live server answers
+            # parallel requests (thumbnails, uploads), and one in-memory connection shared by its
+            # threads fails them with "database table is locked".
+            "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
         }
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
@@ -366,6 +370,8 @@ def load_witness_keys() -> tuple[dict[str, str], str]:
 
 
 WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
+# Error reports of witness and testimony requests hide every variable, not only secret-looking ones.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "evidence.reporting.IdentityMaskingReporterFilter"
 MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 # Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
@@ -376,7 +382,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.tasks.schedule_fixity_checks",
         "schedule": timedelta(hours=MEDIA_FIXITY_INTERVAL_HOURS),
     },
+    "evidence-pending-media": {
+        "task": "evidence.tasks.process_pending_media",
+        "schedule": timedelta(minutes=10),
+    },
 }
+
+# Maps need no tile server: the outline ships with the project. An operator may add a tile layer
+# (e.g. "https://tiles.example.org/{z}/{x}/{y}.png", their own server; allow it in the CSP img-src).
+MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 
 # Domain settings.
 MASSACRE_THRESHOLD = int(os.environ.get("MASSACRE_THRESHOLD", "5"))

@@ -6,8 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from evidence import api as evidence_api
 from incidents import api as incidents_api
-from incidents import count_api, count_views
-from incidents import views as incidents_views
+from incidents import count_api
 
 from .api import router
 from .health import healthz
@@ -41,10 +40,8 @@ urlpatterns = [
 ]
 
 urlpatterns += i18n_patterns(
-    path("", incidents_views.home, name="home"),
-    path("counts/", count_views.count_list, name="count-list"),
-    path("counts/<int:pk>/publish/", count_views.count_publish, name="count-publish"),
-    path("figures/", count_views.published_counts, name="published-counts"),
+    path("", include("incidents.urls")),
+    path("", include("evidence.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),

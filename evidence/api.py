@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousMultipartForm, TooManyFieldsSent, TooManyFilesSent
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -25,9 +27,10 @@ from .serializers import (
     MediaUpdateSerializer,
     SourceSerializer,
     TestimonySerializer,
+    WitnessResponseSerializer,
     WitnessSerializer,
 )
-from .uploads import HashingUploadHandler, StreamedUpload
+from .uploads import HashingUploadHandler, StreamedUpload, UploadTooLarge
 
 # Served files are never rendered by the browser in our origin's context, and never cached.
 FILE_SECURITY_HEADERS = {
@@ -36,6 +39,24 @@ FILE_SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+
+class EvidencePermission(HasRole):
+    """A role to read; the model's add/change permission to create or edit, checked before the body is read.
+
+    Workflow actions (submit, review, reopen) are checked by the workflow itself.
+    """
+
+    WRITE_ACTIONS = {"create": "add", "update": "change", "partial_update": "change", "destroy": "change"}
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        verb = self.WRITE_ACTIONS.get(getattr(view, "action", None) or "")
+        if verb is None:
+            return True
+        model = view.model
+        return request.user.has_perm(f"{model._meta.app_label}.{verb}_{model._meta.model_name}")
 
 
 class FileRenderer(renderers.BaseRenderer):
@@ -64,6 +85,12 @@ class SensitiveParametersMixin:
         return super().initialize_request(request, *args, **kwargs)
 
 
+@extend_schema_view(
+    list=extend_schema(responses=WitnessResponseSerializer(many=True)),
+    retrieve=extend_schema(responses=WitnessResponseSerializer),
+    create=extend_schema(responses={201: WitnessResponseSerializer}),
+    partial_update=extend_schema(responses=WitnessResponseSerializer),
+)
 class WitnessViewSet(
     SensitiveParametersMixin,
     mixins.CreateModelMixin,
@@ -75,7 +102,8 @@ class WitnessViewSet(
     """Witnesses by pseudonymous code. Identity fields appear only for users allowed to see them."""
 
     serializer_class = WitnessSerializer
-    permission_classes = [HasRole]
+    permission_classes = [EvidencePermission]
+    model = Witness
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -93,7 +121,7 @@ class WitnessViewSet(
 class IncidentEvidenceViewSet(viewsets.ModelViewSet):
     """Shared by testimony and sources: the incident field offers only incidents the user may see."""
 
-    permission_classes = [HasRole]
+    permission_classes = [EvidencePermission]
     filterset_fields = ["incident", "status"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -109,6 +137,7 @@ class IncidentEvidenceViewSet(viewsets.ModelViewSet):
 
 class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = TestimonySerializer
+    model = Testimony
     filterset_fields = ["incident", "witness", "status"]
 
     def get_queryset(self):
@@ -128,6 +157,7 @@ class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentE
 
 class SourceViewSet(WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = SourceSerializer
+    model = Source
 
     def get_queryset(self):
         return Source.objects.visible_to(self.request.user).order_by("incident_id", "id")
@@ -158,7 +188,8 @@ class MediaItemViewSet(
     """
 
     serializer_class = MediaItemSerializer
-    permission_classes = [HasRole]
+    permission_classes = [EvidencePermission]
+    model = MediaItem
     parser_classes = [MultiPartParser, JSONParser]
     filterset_fields = ["incident", "status", "derivative_status"]
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -178,6 +209,16 @@ class MediaItemViewSet(
             self.upload_handler = HashingUploadHandler(request)
             request.upload_handlers = [self.upload_handler]
         return super().initialize_request(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if self.upload_handler is not None:
+            self.upload_handler.cleanup()
+        # Django refuses oversized or over-many multipart parts with SuspiciousOperation subclasses.
+        if isinstance(exc, RequestDataTooBig):
+            exc = UploadTooLarge(_("The form fields are larger than allowed."))
+        elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent | SuspiciousMultipartForm):
+            exc = exceptions.ParseError(_("The upload form has too many parts or is malformed."))
+        return super().handle_exception(exc)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if self.upload_handler is not None:
@@ -235,12 +276,15 @@ class MediaItemViewSet(
         except FileNotFoundError:
             raise Http404 from None
         allowed = media.allowed_for(item.original.content_type)
-        return _file_response(
+        response = _file_response(
             path,
             content_type=item.original.content_type,
             filename=media.download_name(item.original_name, item.original.sha256, allowed.extension),
             as_attachment=True,
         )
+        # The hash recorded at upload (RFC 9530), so the recipient can verify the copy they received.
+        response["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(item.original.sha256)).decode()}:"
+        return response
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The working copy.")})
     @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, FileRenderer])

@@ -19,3 +19,10 @@ class EvidenceConfig(AppConfig):
         workflow.register_kind(Source, "sources")
         workflow.register_evidence_counter(services.approved_evidence_count)
         checks.register()
+
+        # The incident and review pages show an incident's testimony and media (evidence/views.py).
+        from incidents import views as incident_views
+
+        from .views import evidence_for_incident
+
+        incident_views.register_evidence_provider(evidence_for_incident)

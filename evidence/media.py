@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -79,6 +80,11 @@ if HEIF_AVAILABLE:  # pragma: no cover - depends on the installation
     ALLOWED["image/heif"] = AllowedType(MediaKind.IMAGE, "image/heif", "heif", "HEIF")
 
 
+ACCEPTED_NAMES = ", ".join(
+    dict.fromkeys(allowed.extension.upper() if allowed.extension != "jpg" else "JPEG" for allowed in ALLOWED.values())
+)
+
+
 class UnsupportedType(Exception):
     """Not on the allow-list (HTTP 415)."""
 
@@ -92,20 +98,25 @@ class BadFile(Exception):
 
 @contextlib.contextmanager
 def guarded_pillow():
-    """Pillow with a low pixel limit and its DecompressionBombWarning raised as an error."""
-    previous = Image.MAX_IMAGE_PIXELS
+    """Pillow with a low pixel limit and its DecompressionBombWarning raised as an error.
+
+    The limit is Pillow's process-wide setting, set (not restored) on every use so it always follows
+    MEDIA_MAX_IMAGE_PIXELS; `open_image` also checks the size itself, because the warnings filter is
+    process-wide state that another thread may change.
+    """
     Image.MAX_IMAGE_PIXELS = settings.MEDIA_MAX_IMAGE_PIXELS
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
 
 
 def open_image(path: Path, pillow_format: str) -> Image.Image:
-    """Open with exactly one allowed decoder; callers hold `guarded_pillow()`."""
-    return Image.open(path, formats=[pillow_format])
+    """Open with exactly one allowed decoder (callers hold `guarded_pillow()`); headers only, no pixels yet."""
+    image = Image.open(path, formats=[pillow_format])
+    if image.width * image.height > settings.MEDIA_MAX_IMAGE_PIXELS:
+        image.close()
+        raise Image.DecompressionBombError(f"{image.width}x{image.height} is over the pixel limit")
+    return image
 
 
 def identify(path: Path, size: int) -> AllowedType:
@@ -116,10 +127,8 @@ def identify(path: Path, size: int) -> AllowedType:
     allowed = ALLOWED.get(detected)
     if allowed is None:
         raise UnsupportedType(
-            _(
-                "Files of type %(type)s are not accepted. Accepted: JPEG, PNG, WebP, MP4, MOV, WebM, PDF, MP3, M4A, OGG, WAV."  # noqa: E501
-            )
-            % {"type": detected}
+            _("Files of type %(type)s are not accepted. Accepted: %(accepted)s.")
+            % {"type": detected, "accepted": ACCEPTED_NAMES}
         )
     if allowed.pillow_format:
         _check_image(path, allowed)
@@ -250,10 +259,29 @@ def seal(temp_path: Path, sha256: str) -> str:
         os.unlink(temp_path)
         return relpath
     os.chmod(temp_path, stat.S_IRUSR | stat.S_IRGRP)
-    with contextlib.suppress(FileExistsError):  # another upload of the same bytes won the race
+    try:
         os.link(temp_path, target)  # link, unlike rename, never replaces an existing file
+    except FileExistsError:
+        pass  # another upload of the same bytes won the race
+    except OSError:  # a file system without hard links: an exclusive create, then a streamed copy
+        _copy_exclusive(temp_path, target)
     os.unlink(temp_path)
     return relpath
+
+
+def _copy_exclusive(source: Path, target: Path) -> None:
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o440)
+    except FileExistsError:
+        return
+    try:
+        with open(source, "rb") as reader, os.fdopen(descriptor, "wb") as writer:
+            shutil.copyfileobj(reader, writer, HASH_CHUNK)
+            writer.flush()
+            os.fsync(writer.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
 
 
 def sha256_of(path: Path) -> str:
@@ -287,18 +315,35 @@ def download_name(escaped_name: str, sha256: str, extension: str) -> str:
 # --- Metadata ---------------------------------------------------------------------------------------
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+METADATA_TEXT_LIMIT = 2000
+
+
+def _clean_text(text: str) -> str:
+    """Metadata text is attacker-controlled: no NUL (PostgreSQL refuses it in JSON), no terminal
+    escapes or other controls, bounded length."""
+    return _CONTROL_CHARS.sub("", text)[:METADATA_TEXT_LIMIT]
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         text = value.decode("utf-8", "replace").rstrip("\x00")
-        return text if text.isprintable() else value[:64].hex()
-    if isinstance(value, (int, float, str, bool)) or value is None:
+        return _clean_text(text) if text.isprintable() else value[:64].hex()
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, bool | int) or value is None:
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v) for v in value[:100]]
+    if isinstance(value, dict):
+        return {_clean_text(str(k)): _jsonable(v) for k, v in list(value.items())[:200]}
     try:
-        return float(value)  # IFDRational
+        number = float(value)  # IFDRational (0/0 is NaN: not JSON)
     except (TypeError, ValueError, ZeroDivisionError):
-        return str(value)
+        return _clean_text(str(value))
+    return number if math.isfinite(number) else None
 
 
 def _gps_decimal(gps: dict[int, Any]) -> dict[str, float] | None:
@@ -371,10 +416,15 @@ def av_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
     if ffmpeg_available():
         probe = _ffprobe(path)
         fmt = probe.get("format", {})
+        # Containers keep tags at file level (MP4, MP3) or per stream (Ogg); the file's win.
+        tags: dict[str, Any] = {}
+        for stream in probe.get("streams", []):
+            tags.update(stream.get("tags", {}))
+        tags.update(fmt.get("tags", {}))
         found: dict[str, Any] = {
             "container": fmt.get("format_name"),
             "duration_seconds": _jsonable(fmt.get("duration")),
-            "tags": fmt.get("tags", {}),
+            "tags": tags,
             "streams": [
                 {
                     k: s.get(k)
@@ -404,10 +454,12 @@ def av_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
 
 def extract_metadata(path: Path, allowed: AllowedType) -> dict[str, Any]:
     if allowed.pillow_format:
-        return image_metadata(path, allowed)
-    if allowed.kind == MediaKind.DOCUMENT:
-        return pdf_metadata(path)
-    return av_metadata(path, allowed)
+        found = image_metadata(path, allowed)
+    elif allowed.kind == MediaKind.DOCUMENT:
+        found = pdf_metadata(path)
+    else:
+        found = av_metadata(path, allowed)
+    return _jsonable(found)
 
 
 # --- Working copies -----------------------------------------------------------------------------------
@@ -427,14 +479,17 @@ def _rebuilt_from_pixels(image: Image.Image) -> Image.Image:
     image = ImageOps.exif_transpose(image)
     mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
     pixels = image.convert(mode)
-    return Image.frombytes(mode, pixels.size, pixels.tobytes())
+    clean = Image.new(mode, pixels.size)  # a fresh image: empty info, no EXIF/XMP/ICC/text
+    clean.paste(pixels)
+    return clean
 
 
 def image_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:
     with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
         image.load()
         clean = _rebuilt_from_pixels(image)
-    if clean.mode == "RGBA":
+    # Photographs stay JPEG; lossless sources (PNG, WebP) and anything with transparency stay lossless.
+    if clean.mode == "RGBA" or allowed.pillow_format in ("PNG", "WEBP"):
         working, content_type = out_dir / "working.png", "image/png"
         clean.save(working, format="PNG", optimize=False)
     else:
@@ -485,8 +540,14 @@ def av_working_copy(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingC
         "-y",
         "-i",
         str(path),
+        # Audio and video only: data, subtitle and attachment streams (GPS telemetry from drones and
+        # action cameras, cover art) are left out with the metadata.
         "-map",
-        "0",
+        "0:v?",
+        "-map",
+        "0:a?",
+        "-dn",
+        "-sn",
         "-map_metadata",
         "-1",
         "-map_chapters",
@@ -504,9 +565,58 @@ def av_working_copy(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingC
             working.unlink()
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["ffmpeg failed"]
         raise RuntimeError(f"ffmpeg could not copy the streams: {message[0][:300]}")
-    return WorkingCopies(
-        working=working, working_content_type=allowed.content_type, notes=["container metadata removed"]
+    copies = WorkingCopies(
+        working=working,
+        working_content_type=allowed.content_type,
+        notes=["container metadata, data and subtitle streams removed"],
     )
+    if allowed.kind == MediaKind.VIDEO:
+        copies.thumbnail = _video_thumbnail(working, out_dir)
+        if copies.thumbnail is None:
+            copies.notes.append("no thumbnail: no frame could be decoded")
+    return copies
+
+
+def _video_thumbnail(video: Path, out_dir: Path) -> Path | None:
+    """The first frame, decoded by ffmpeg, then rebuilt from pixels by Pillow like any image."""
+    frame = out_dir / "frame.png"
+    result = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(video),
+            "-frames:v",
+            "1",
+            "-map_metadata",
+            "-1",
+            "-bitexact",
+            "-f",
+            "image2",
+            "-c:v",
+            "png",
+            str(frame),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0 or not frame.exists():
+        return None
+    try:
+        with guarded_pillow(), open_image(frame, "PNG") as image:
+            clean = _rebuilt_from_pixels(image).convert("RGB")
+        clean.thumbnail(THUMBNAIL_SIZE)
+        thumbnail = out_dir / "thumbnail.jpg"
+        clean.save(thumbnail, format="JPEG", quality=85)
+        return thumbnail
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    finally:
+        frame.unlink(missing_ok=True)
 
 
 def build_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:

@@ -11,6 +11,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from incidents.models import EARLIEST_DATE, Incident, Reviewable, ReviewableQuerySet, visibility_q
 from incidents.validators import validate_free_text, validate_name_text
@@ -204,10 +205,10 @@ class SealedOriginal(models.Model):
 
 
 class DerivativeStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    DONE = "done", _("Done")
-    UNAVAILABLE = "unavailable", _("Unavailable")
-    FAILED = "failed", _("Failed")
+    PENDING = "pending", pgettext_lazy("working copy", "Pending")
+    DONE = "done", pgettext_lazy("working copy", "Done")
+    UNAVAILABLE = "unavailable", pgettext_lazy("working copy", "Unavailable")
+    FAILED = "failed", pgettext_lazy("working copy", "Failed")
 
 
 class MediaItem(Reviewable):

@@ -58,9 +58,16 @@ class WitnessSerializer(serializers.ModelSerializer):
         return data
 
 
-class WitnessRefField(serializers.PrimaryKeyRelatedField):
-    def to_representation(self, value: Any) -> Any:
-        return value.pk
+class WitnessResponseSerializer(serializers.Serializer):
+    """What a witness looks like in responses (schema only): identity keys present only when allowed."""
+
+    id = serializers.IntegerField()
+    code = serializers.CharField(help_text="Pseudonym assigned by the server.")
+    name = serializers.CharField(required=False, help_text="Only for users allowed to see the identity.")
+    contact = serializers.CharField(required=False, help_text="Only for users allowed to see the identity.")
+    notes = serializers.CharField(required=False, help_text="Only for users allowed to see the identity.")
+    identity_error = serializers.CharField(required=False, help_text="Set when the identity cannot be decrypted.")
+    created_at = serializers.DateTimeField()
 
 
 class TestimonySerializer(serializers.ModelSerializer):

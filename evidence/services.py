@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -370,6 +371,31 @@ def upload_media(
     return item, True
 
 
+def enqueue_processing(item_id: int) -> None:
+    """Hand the item to a worker. With the broker down the upload still succeeds: the item stays
+    pending and the beat task `process_pending_media` hands it over again later."""
+    from kombu.exceptions import OperationalError
+
+    from . import tasks
+
+    try:
+        tasks.process_media_item.delay(item_id)
+    except (OperationalError, ConnectionError, TimeoutError) as exc:
+        logger.warning(
+            "media item %s queued for later processing: broker unavailable (%s)", item_id, type(exc).__name__
+        )
+
+
+def pending_media_ids(older_than_minutes: int = 10, limit: int = 500) -> list[int]:
+    """Items whose working copies were never built (a lost task, a broker outage), oldest first."""
+    cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
+    return list(
+        MediaItem.objects.filter(derivative_status=DerivativeStatus.PENDING, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 @transaction.atomic
 def update_media(*, actor: Any, item: MediaItem, **changes: Any) -> MediaItem:
     item = MediaItem.objects.select_for_update().get(pk=item.pk)
@@ -436,10 +462,19 @@ def process_media_item(item_id: int) -> str | None:
                 "thumbnail": bool(copies.thumbnail),
             }
             action = CustodyAction.DERIVED
-    with transaction.atomic():
-        claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
-        if claimed:
-            _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
+    try:
+        with transaction.atomic():
+            claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
+            if claimed:
+                _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
+    except DataError as exc:  # something in the extracted metadata the database refuses: keep the rest
+        logger.warning("media item %s: metadata refused by the database (%s)", item.pk, type(exc).__name__)
+        fields["metadata"] = {}
+        fields["derivative_note"] = "; ".join(filter(None, [fields.get("derivative_note", ""), "metadata dropped"]))
+        with transaction.atomic():
+            claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
+            if claimed:
+                _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
     item.refresh_from_db()
     return item.derivative_status
 
@@ -482,7 +517,7 @@ def fixity_due_ids(limit: int = 1000) -> list[int]:
     """Sealed originals never checked, or not checked within the fixity interval, oldest check first."""
     from django.conf import settings
 
-    cutoff = timezone.now() - timezone.timedelta(hours=settings.MEDIA_FIXITY_INTERVAL_HOURS) * 0.9
+    cutoff = timezone.now() - dt.timedelta(hours=settings.MEDIA_FIXITY_INTERVAL_HOURS) * 0.9
     return list(
         SealedOriginal.objects.filter(fixity_checked_at__isnull=True).values_list("pk", flat=True)[:limit]
     ) + list(

@@ -7,7 +7,14 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="evidence.tasks.process_media_item", acks_late=True, reject_on_worker_lost=True)
+# A soft time limit turns a runaway decode into a recorded failure (the service catches it).
+@shared_task(
+    name="evidence.tasks.process_media_item",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+)
 def process_media_item(item_id: int) -> str | None:
     """Metadata and working copies for one media item (idempotent: a done item is left alone)."""
     return services.process_media_item(item_id)
@@ -26,3 +33,12 @@ def schedule_fixity_checks() -> int:
     for sealed_id in dict.fromkeys(due):
         check_fixity.delay(sealed_id)
     return len(due)
+
+
+@shared_task(name="evidence.tasks.process_pending_media")
+def process_pending_media() -> int:
+    """Run by Celery beat: hand over again the items whose processing never happened."""
+    pending = services.pending_media_ids()
+    for item_id in pending:
+        process_media_item.delay(item_id)
+    return len(pending)

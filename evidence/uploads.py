@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +22,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+
+logger = logging.getLogger(__name__)
 
 UPLOAD_FIELD = "file"
 # Allowance for the multipart framing and the small text fields that travel with the file.
@@ -37,6 +40,12 @@ def incoming_dir() -> Path:
     path = Path(settings.MEDIA_ROOT) / "evidence" / "incoming"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class StorageFull(exceptions.APIException):
+    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
+    default_detail = "The server has no room to store this file now; nothing was saved. Try again later."
+    default_code = "insufficient_storage"
 
 
 class StreamedUpload(UploadedFile):
@@ -89,7 +98,10 @@ class HashingUploadHandler(FileUploadHandler):
         super().new_file(field_name, file_name, content_type, content_length, charset, content_type_extra)
         if field_name != UPLOAD_FIELD or self.temp_path is not None:
             raise exceptions.ValidationError({UPLOAD_FIELD: [_("Send exactly one file, in the field 'file'.")]})
-        fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=incoming_dir())
+        try:
+            fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=incoming_dir())
+        except OSError as exc:
+            self._storage_failed(exc)
         self.temp_path = Path(name)
         self._fd = os.fdopen(fd, "wb")
         self._hasher = hashlib.sha256()
@@ -101,13 +113,27 @@ class HashingUploadHandler(FileUploadHandler):
             self.cleanup()
             raise self._too_large()
         self._hasher.update(raw_data)
-        self._fd.write(raw_data)
+        try:
+            self._fd.write(raw_data)
+        except OSError as exc:
+            self._storage_failed(exc)
         return None
 
+    def _storage_failed(self, exc: OSError) -> None:
+        """Disk full or failing: remove the partial file and answer 507, never a 500."""
+        logger.error("upload could not be written: %s", exc.strerror or type(exc).__name__)
+        self.cleanup()
+        raise StorageFull(
+            _("The server has no room to store this file now; nothing was saved. Try again later.")
+        ) from exc
+
     def file_complete(self, file_size: int) -> StreamedUpload:
-        self._fd.flush()
-        os.fsync(self._fd.fileno())
-        self._fd.close()
+        try:
+            self._fd.flush()
+            os.fsync(self._fd.fileno())
+            self._fd.close()
+        except OSError as exc:
+            self._storage_failed(exc)
         self._fd = None
         self.completed = StreamedUpload(
             temp_path=self.temp_path,

@@ -1,26 +1,739 @@
-"""Server-rendered pages for incidents."""
+"""Server-rendered pages for documenters and reviewers.
+
+Each view fetches through `visible_to(user)`, calls a service or a workflow verb, and renders.
+Refusals become pages with a reason and the matching status: 403 (not allowed), 409 (the record's
+state forbids it, or a concurrent decision won), 400 (invalid input, shown per field).
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections.abc import Callable
+from typing import Any
 
-from . import roles
-from .models import Incident
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from audit.models import AuditEntry
+
+from . import roles, services, workflow
+from .forms import IncidentForm, ReopenForm, ReviewForm, VictimForm, tree_choices
+from .models import Category, Incident, Location, Perpetrator, Status, Victim
+from .workflow import IllegalTransition
+
+STATUS_ORDER = [Status.CHANGES_REQUESTED, Status.DRAFT, Status.SUBMITTED, Status.VERIFIED, Status.REJECTED]
+
+
+# --- Helpers ---------------------------------------------------------------------------------------
+
+
+def refusal(request: HttpRequest, message: str, status: int, back: str | None = None) -> HttpResponse:
+    """A page that says why an action was refused, with the HTTP status that matches."""
+    titles = {
+        400: _("That could not be saved"),
+        403: _("Not allowed"),
+        404: _("Not found"),
+        409: _("This record has changed"),
+        413: _("File too large"),
+        415: _("Unsupported file type"),
+    }
+    return render(
+        request,
+        "refusal.html",
+        {"title": titles.get(status, _("Refused")), "message": message, "back": back, "status": status},
+        status=status,
+    )
+
+
+def message_of(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(str(m) for m in exc.messages)
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("X-Autosave") == "1"
+
+
+def add_service_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def last_comments(model: type, ids: list[int], state: str) -> dict[int, AuditEntry]:
+    """The latest audit entry moving each record into `state` (e.g. the reviewer's request for changes)."""
+    if not ids:
+        return {}
+    entries = AuditEntry.objects.filter(
+        target_type=model._meta.label_lower, target_id__in=ids, to_state=state
+    ).order_by("sequence")
+    return {entry.target_id: entry for entry in entries}
+
+
+def visible_incident(request: HttpRequest, pk: int) -> Incident:
+    return get_object_or_404(
+        Incident.objects.visible_to(request.user).select_related("location", "perpetrator", "created_by"), pk=pk
+    )
+
+
+def require_documenter(request: HttpRequest) -> None:
+    if not roles.can_document(request.user):
+        raise PermissionDenied(_("Only documenters may record incidents and victims."))
+
+
+def require_reviewer(request: HttpRequest) -> None:
+    if not roles.can_review(request.user):
+        raise PermissionDenied(_("Only reviewers and admins may review records."))
+
+
+# --- Documenter: my cases, incident, victims ------------------------------------------------------
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's home: the incidents they recorded, newest first."""
-    incidents = (
+    """The signed-in user's home: their cases by state (sent back first, with the reviewer's comment)."""
+    incidents = list(
         Incident.objects.visible_to(request.user)
         .filter(created_by=request.user)
         .select_related("location", "perpetrator")
-        .order_by("-created_at")[:200]
+        .order_by("-updated_at")[:500]
     )
+    comments = last_comments(
+        Incident, [i.pk for i in incidents if i.status == Status.CHANGES_REQUESTED], Status.CHANGES_REQUESTED
+    )
+    groups = []
+    for state in STATUS_ORDER:
+        rows = [i for i in incidents if i.status == state]
+        for incident in rows:
+            incident.review_comment = comments.get(incident.pk)
+        groups.append({"status": state, "label": Status(state).label, "incidents": rows})
+    queue_size = None
+    if roles.can_review(request.user):
+        queue_size = sum(qs.count() for _kind, qs in workflow.review_queue(request.user))
     return render(
         request,
         "incidents/home.html",
-        {"incidents": incidents, "can_document": roles.can_document(request.user)},
+        {
+            "groups": groups,
+            "incidents": incidents,
+            "can_document": roles.can_document(request.user),
+            "can_review": roles.can_review(request.user),
+            "can_manage_counts": roles.can_manage_counts(request.user),
+            "queue_size": queue_size,
+        },
     )
+
+
+def _autosave_response(incident: Incident) -> JsonResponse:
+    return JsonResponse(
+        {
+            "saved": True,
+            "id": incident.pk,
+            "url": reverse("incident-detail", args=[incident.pk]),
+            "saved_at": timezone.localtime(incident.updated_at).strftime("%H:%M:%S"),
+            "version": incident.version,
+        }
+    )
+
+
+@login_required
+def incident_new(request: HttpRequest) -> HttpResponse:
+    require_documenter(request)
+    form = IncidentForm(request.POST or None, language=get_language())
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                incident = services.create_incident(author=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                if wants_json(request):
+                    return _autosave_response(incident)
+                messages.success(request, _("Draft saved. Now add the victims."))
+                return redirect("incident-detail", incident.pk)
+        if wants_json(request):
+            return JsonResponse({"saved": False, "errors": form.errors}, status=400)
+        return render(request, "incidents/incident_form.html", {"form": form}, status=400)
+    return render(request, "incidents/incident_form.html", {"form": form})
+
+
+@login_required
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The incident: read-only for everyone who may see it; an edit form and victims for its author."""
+    incident = visible_incident(request, pk)
+    is_author = incident.created_by_id == request.user.pk
+    editable = is_author and incident.is_editable and roles.can_document(request.user)
+    form = None
+    status = 200
+    if request.method == "POST":
+        if not editable:
+            if not is_author:
+                return refusal(request, _("Only the author may change this record."), 403)
+            return refusal(
+                request,
+                _("This incident is %(status)s and cannot be edited now.") % {"status": incident.get_status_display()},
+                409,
+                back=reverse("incident-detail", args=[pk]),
+            )
+        form = IncidentForm(request.POST, instance=Incident.objects.get(pk=pk), language=get_language())
+        if form.is_valid():
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            try:
+                incident = services.update_incident(actor=request.user, incident=incident, **changes)
+            except IllegalTransition as exc:
+                return _json_or_refusal(request, message_of(exc), 409, pk)
+            except PermissionDenied as exc:
+                return _json_or_refusal(request, message_of(exc), 403, pk)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                if wants_json(request):
+                    return _autosave_response(incident)
+                messages.success(request, _("Changes saved."))
+                return redirect("incident-detail", pk)
+        if wants_json(request):
+            return JsonResponse({"saved": False, "errors": form.errors}, status=400)
+        status = 400
+    elif editable:
+        form = IncidentForm(instance=incident, language=get_language())
+    victims = list(
+        Victim.objects.visible_to(request.user).filter(incident=incident).select_related("place_of_death", "created_by")
+    )
+    changes_comment = None
+    if incident.status == Status.CHANGES_REQUESTED:
+        changes_comment = last_comments(Incident, [incident.pk], Status.CHANGES_REQUESTED).get(incident.pk)
+    context = {
+        "incident": incident,
+        "form": form,
+        "editable": editable,
+        "is_author": is_author,
+        "victims": victims,
+        "victim_form": VictimForm(incident=incident, language=get_language())
+        if _may_add_victims(request, incident)
+        else None,
+        "changes_comment": changes_comment,
+        "history": workflow.history(incident),
+        "can_review": roles.can_review(request.user) and not is_author,
+        "evidence": evidence_for(request, incident),
+    }
+    return render(request, "incidents/incident_detail.html", context, status=status)
+
+
+def _may_add_victims(request: HttpRequest, incident: Incident) -> bool:
+    if not roles.can_document(request.user):
+        return False
+    return incident.status == Status.VERIFIED or (incident.created_by_id == request.user.pk and incident.is_editable)
+
+
+def _json_or_refusal(request: HttpRequest, message: str, status: int, pk: int) -> HttpResponse:
+    if wants_json(request):
+        return JsonResponse({"saved": False, "error": message}, status=status)
+    return refusal(request, message, status, back=reverse("incident-detail", args=[pk]))
+
+
+# The evidence app (which may import incidents, never the reverse) registers what the incident and
+# review pages show of an incident's testimony and media.
+_EVIDENCE_PROVIDERS: list[Callable[[HttpRequest, Incident], dict[str, Any]]] = []
+
+
+def register_evidence_provider(provider: Callable[[HttpRequest, Incident], dict[str, Any]]) -> None:
+    if provider not in _EVIDENCE_PROVIDERS:
+        _EVIDENCE_PROVIDERS.append(provider)
+
+
+def evidence_for(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    """Testimony and media shown with an incident, from the registered providers."""
+    shown: dict[str, Any] = {}
+    for provider in _EVIDENCE_PROVIDERS:
+        shown.update(provider(request, incident))
+    return shown
+
+
+def submit_own_evidence(user: Any, incident: Incident) -> None:
+    """The page's one "submit" also sends the author's draft evidence for this incident (testimony,
+    media, sources: every kind registered with the workflow) to review, one workflow call each."""
+    for kind in workflow.KINDS.values():
+        if kind.model in (Incident, Victim) or kind.incident_path != "incident":
+            continue
+        drafts = kind.model.objects.filter(
+            incident=incident, created_by=user, status__in=[Status.DRAFT, Status.CHANGES_REQUESTED]
+        )
+        for record in drafts.order_by("pk"):
+            workflow.submit(user, record)
+
+
+@login_required
+@require_POST
+def incident_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = visible_incident(request, pk)
+    try:
+        with transaction.atomic():
+            workflow.submit(request.user, incident)
+            submit_own_evidence(request.user, incident)
+    except PermissionDenied as exc:
+        return refusal(request, message_of(exc), 403, back=reverse("incident-detail", args=[pk]))
+    except IllegalTransition as exc:
+        return refusal(request, message_of(exc), 409, back=reverse("incident-detail", args=[pk]))
+    messages.success(request, _("Submitted for review. A reviewer will check it; you will see their decision here."))
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def incident_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = visible_incident(request, pk)
+    try:
+        services.delete_incident(actor=request.user, incident=incident)
+    except PermissionDenied as exc:
+        return refusal(request, message_of(exc), 403, back=reverse("incident-detail", args=[pk]))
+    except IllegalTransition as exc:
+        return refusal(request, message_of(exc), 409, back=reverse("incident-detail", args=[pk]))
+    messages.success(request, _("Draft deleted."))
+    return redirect("home")
+
+
+@login_required
+def victim_add(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = visible_incident(request, pk)
+    require_documenter(request)
+    if request.method != "POST":
+        return redirect(reverse("incident-detail", args=[pk]) + "#victims")
+    form = VictimForm(request.POST, incident=incident, language=get_language())
+    if form.is_valid():
+        try:
+            victim = services.create_victim(author=request.user, incident=incident, **form.service_fields())
+        except PermissionDenied as exc:
+            return refusal(request, message_of(exc), 403, back=reverse("incident-detail", args=[pk]))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                format_html(
+                    _("Victim added: %(name)s (%(category)s).") % {"name": "<bdi>{}</bdi>", "category": "{}"},
+                    str(victim),
+                    Category(victim.category).label,
+                ),
+            )
+            return redirect(reverse("incident-detail", args=[pk]) + "#victims")
+    return render(
+        request,
+        "incidents/victim_form.html",
+        {"form": form, "incident": incident, "victim": None},
+        status=400,
+    )
+
+
+def _visible_victim(request: HttpRequest, pk: int) -> Victim:
+    return get_object_or_404(
+        Victim.objects.visible_to(request.user).select_related("incident", "place_of_death"), pk=pk
+    )
+
+
+@login_required
+def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    victim = _visible_victim(request, pk)
+    back = reverse("incident-detail", args=[victim.incident_id]) + "#victims"
+    if victim.created_by_id != request.user.pk:
+        return refusal(request, _("Only the author may change this record."), 403, back=back)
+    if not victim.is_editable:
+        return refusal(
+            request,
+            _("This victim record is %(status)s and cannot be edited now.") % {"status": victim.get_status_display()},
+            409,
+            back=back,
+        )
+    form = VictimForm(request.POST or None, instance=victim, incident=victim.incident, language=get_language())
+    if request.method == "POST":
+        if form.is_valid():
+            changes = {name: form.service_fields()[name] for name in form.changed_data}
+            try:
+                services.update_victim(actor=request.user, victim=victim, **changes)
+            except (PermissionDenied, IllegalTransition) as exc:
+                return refusal(request, message_of(exc), 403 if isinstance(exc, PermissionDenied) else 409, back)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect(back)
+        return render(
+            request,
+            "incidents/victim_form.html",
+            {"form": form, "incident": victim.incident, "victim": victim},
+            status=400,
+        )
+    return render(request, "incidents/victim_form.html", {"form": form, "incident": victim.incident, "victim": victim})
+
+
+@login_required
+@require_POST
+def victim_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    victim = _visible_victim(request, pk)
+    back = reverse("incident-detail", args=[victim.incident_id]) + "#victims"
+    try:
+        services.delete_victim(actor=request.user, victim=victim)
+    except PermissionDenied as exc:
+        return refusal(request, message_of(exc), 403, back=back)
+    except IllegalTransition as exc:
+        return refusal(request, message_of(exc), 409, back=back)
+    messages.success(request, _("Victim record deleted."))
+    return redirect(back)
+
+
+# --- Reviewer: queue and decisions ---------------------------------------------------------------
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """Submitted records awaiting a decision (not the reviewer's own), oldest first, with filters."""
+    require_reviewer(request)
+    kind_names = list(workflow.KINDS)
+    kind = request.GET.get("kind", "")
+    location_id = _int_or_none(request.GET.get("location"))
+    perpetrator_id = _int_or_none(request.GET.get("perpetrator"))
+    places = Location.objects.subtree_ids([location_id]) if location_id else None
+    parties = Perpetrator.objects.subtree_ids([perpetrator_id]) if perpetrator_id else None
+    rows = []
+    for queue_kind, queryset in workflow.review_queue(request.user, [kind] if kind in kind_names else None):
+        prefix = f"{queue_kind.incident_path}__" if queue_kind.incident_path else ""
+        if places is not None:
+            queryset = queryset.filter(**{f"{prefix}location_id__in": places})
+        if parties is not None:
+            queryset = queryset.filter(**{f"{prefix}perpetrator_id__in": parties})
+        related = [f"{prefix}location", f"{prefix}perpetrator", "created_by"]
+        for record in queryset.select_related(*related)[:500]:
+            incident = record if not queue_kind.incident_path else getattr(record, queue_kind.incident_path)
+            rows.append({"kind": queue_kind.name, "record": record, "incident": incident, "since": record.updated_at})
+    rows.sort(key=lambda row: (row["since"], row["kind"], row["record"].pk))
+    language = get_language()
+    return render(
+        request,
+        "incidents/review_queue.html",
+        {
+            "rows": rows,
+            "kinds": [(name, KIND_LABELS.get(name, name)) for name in kind_names],
+            "kind": kind,
+            "locations": tree_choices(Location, language, blank=_("All places")),
+            "perpetrators": tree_choices(Perpetrator, language, blank=_("All perpetrators")),
+            "location_id": location_id,
+            "perpetrator_id": perpetrator_id,
+        },
+    )
+
+
+KIND_LABELS = {
+    "incidents": gettext_lazy("Incidents"),
+    "victims": gettext_lazy("Victims"),
+    "testimonies": gettext_lazy("Testimonies"),
+    "media": pgettext_lazy("evidence", "Media"),
+    "sources": gettext_lazy("Sources"),
+}
+
+
+def _record_for_review(request: HttpRequest, kind: str, pk: int) -> Any:
+    if kind not in workflow.KINDS:
+        raise Http404
+    model = workflow.KINDS[kind].model
+    return get_object_or_404(model.objects.visible_to(request.user), pk=pk)
+
+
+@login_required
+def review_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """A record under review with everything the reviewer needs, and the decision form."""
+    require_reviewer(request)
+    record = _record_for_review(request, kind, pk)
+    incident = record if isinstance(record, Incident) else getattr(record, "incident", None)
+    is_own = record.created_by_id == request.user.pk
+    decidable_victims = []
+    if isinstance(record, Incident):
+        decidable_victims = list(
+            record.victims.filter(status=Status.SUBMITTED).exclude(created_by=request.user).order_by("pk")
+        )
+    form = ReviewForm(request.POST or None, victims=decidable_victims)
+    reopen_form = ReopenForm()
+    status = 200
+    back = reverse("review-record", args=[kind, pk])
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    workflow.review(
+                        request.user,
+                        record,
+                        form.cleaned_data["decision"],
+                        form.cleaned_data["comment"],
+                        form.victim_decisions() if isinstance(record, Incident) else None,
+                    )
+            except PermissionDenied as exc:
+                return refusal(request, message_of(exc), 403, back=back)
+            except IllegalTransition as exc:
+                return refusal(request, message_of(exc), 409, back=back)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Decision recorded: %(decision)s.")
+                    % {"decision": dict(ReviewForm.DECISIONS)[form.cleaned_data["decision"]]},
+                )
+                return redirect("review-queue")
+        status = 400
+    victims = []
+    if incident is not None:
+        victims = list(
+            Victim.objects.visible_to(request.user).filter(incident=incident).select_related("place_of_death")
+        )
+    return render(
+        request,
+        "incidents/review_record.html",
+        {
+            "kind": kind,
+            "kind_label": KIND_LABELS.get(kind, kind),
+            "record": record,
+            "incident": incident,
+            "victims": victims,
+            "form": form,
+            "reopen_form": reopen_form,
+            "is_own": is_own,
+            "history": workflow.history(record),
+            "evidence": evidence_for(request, incident) if incident is not None else {},
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def reopen_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    require_reviewer(request)
+    record = _record_for_review(request, kind, pk)
+    back = reverse("review-record", args=[kind, pk])
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return refusal(request, _("Give a reason for reopening this record."), 400, back=back)
+    try:
+        workflow.reopen(request.user, record, form.cleaned_data["reason"])
+    except PermissionDenied as exc:
+        return refusal(request, message_of(exc), 403, back=back)
+    except IllegalTransition as exc:
+        return refusal(request, message_of(exc), 409, back=back)
+    except ValidationError as exc:
+        return refusal(request, message_of(exc), 400, back=back)
+    messages.success(request, _("Reopened: the record is back in the review queue."))
+    return redirect(back)
+
+
+# --- Admin: counts -----------------------------------------------------------------------------
+
+
+def require_count_manager(request: HttpRequest) -> None:
+    if not roles.can_manage_counts(request.user):
+        raise PermissionDenied(_("Only admins may compute, publish and export counts."))
+
+
+def named(item: dict[str, Any] | None, language: str) -> str:
+    """A {id, name, name_ar} row from a count's figures, named in the page's language."""
+    if not item:
+        return _("Unknown")
+    return (item.get("name_ar") if language == "ar" else None) or item.get("name") or ""
+
+
+def figures_context(snapshot: Any, language: str) -> dict[str, Any]:
+    """What the figures pages show for one done snapshot: totals, charts, map, summary."""
+    from . import graphics
+
+    result = snapshot.result or {}
+    by_perpetrator = [
+        {**row, "label": named(row.get("perpetrator"), language)} for row in result.get("by_perpetrator", [])
+    ]
+    by_location = [{**row, "label": named(row.get("location"), language)} for row in result.get("by_location", [])]
+    civilians = result.get("civilians", {})
+    categories = [
+        {"key": key, "css": graphics.CATEGORY_CLASS[key], "label": label, "total": civilians.get(key, 0)}
+        for key, label in (
+            ("children", _("Children")),
+            ("women", _("Women (adult female)")),
+            ("men", _("Men (adult male)")),
+            ("unknown", _("Age or sex unknown")),
+        )
+    ]
+    ids = [row["location"]["id"] for row in by_location if row.get("location")]
+    places = {place.pk: place for place in Location.objects.filter(pk__in=ids, latitude__isnull=False)}
+    points = [
+        {
+            "label": row["label"],
+            "value": row.get("total", 0),
+            "massacres": row.get("massacres", 0),
+            "latitude": places[row["location"]["id"]].latitude,
+            "longitude": places[row["location"]["id"]].longitude,
+        }
+        for row in by_location
+        if row.get("location") and row["location"]["id"] in places
+    ]
+    return {
+        "result": result,
+        "civilians": civilians,
+        "summary": snapshot.summary_ar if language == "ar" else snapshot.summary_en,
+        "categories": graphics.bars(categories),
+        "by_perpetrator": graphics.bars(by_perpetrator),
+        "perpetrator_segments": [(row, graphics.stacked(row)) for row in by_perpetrator],
+        "by_location": graphics.bars(by_location),
+        "by_date": graphics.day_columns(result.get("by_date", [])),
+        "by_date_rows": result.get("by_date", []),
+        "map": graphics.proportional_map(points),
+    }
+
+
+def count_parameters(snapshot: Any, language: str) -> dict[str, Any]:
+    places = Location.objects.filter(pk__in=snapshot.locations or [])
+    parties = Perpetrator.objects.filter(pk__in=snapshot.perpetrators or [])
+    return {
+        "places": [place.localized_name(language) for place in places],
+        "parties": [party.localized_name(language) for party in parties],
+        "period_name": (
+            (snapshot.period.name_ar if language == "ar" and snapshot.period.name_ar else snapshot.period.name)
+            if snapshot.period_id
+            else ""
+        ),
+    }
+
+
+@login_required
+def counts(request: HttpRequest) -> HttpResponse:
+    """Admins: run a count (window or period, places, parties) and see the ones already run."""
+    from . import snapshots
+    from .forms import CountForm
+    from .models import CountSnapshot
+
+    require_count_manager(request)
+    form = CountForm(request.POST or None, language=get_language())
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            arguments = form.service_arguments()
+            if not form.errors:
+                try:
+                    snapshot = snapshots.request_count(actor=request.user, **arguments)
+                except ValidationError as exc:
+                    add_service_errors(form, exc)
+                except PermissionDenied as exc:
+                    return refusal(request, message_of(exc), 403)
+                else:
+                    return redirect("count-detail", snapshot.pk)
+        status = 400
+    recent = list(CountSnapshot.objects.select_related("period").order_by("-id")[:50])
+    in_progress = any(item.status in (CountSnapshot.State.PENDING, CountSnapshot.State.RUNNING) for item in recent)
+    return render(
+        request,
+        "counts/counts.html",
+        {"form": form, "snapshots": recent, "in_progress": in_progress, "formats": snapshots.EXPORT_FORMATS},
+        status=status,
+    )
+
+
+@login_required
+def count_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from .models import CountSnapshot
+
+    require_count_manager(request)
+    snapshot = get_object_or_404(CountSnapshot.objects.select_related("period"), pk=pk)
+    language = get_language()
+    context = {"snapshot": snapshot, **count_parameters(snapshot, language)}
+    if snapshot.status == CountSnapshot.State.DONE:
+        context.update(figures_context(snapshot, language))
+    return render(request, "counts/count_detail.html", context)
+
+
+@login_required
+def count_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """Progress for the count page's live status line (polled by app.js)."""
+    from .models import CountSnapshot
+
+    require_count_manager(request)
+    snapshot = get_object_or_404(CountSnapshot, pk=pk)
+    finished = snapshot.status in (CountSnapshot.State.DONE, CountSnapshot.State.FAILED)
+    return JsonResponse(
+        {"status": snapshot.status, "label": str(snapshot.get_status_display()), "finished": finished},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@login_required
+@require_POST
+def count_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    from . import snapshots
+    from .models import CountSnapshot
+
+    require_count_manager(request)
+    snapshot = get_object_or_404(CountSnapshot, pk=pk)
+    back = reverse("count-detail", args=[pk])
+    try:
+        snapshots.publish(actor=request.user, snapshot=snapshot)
+    except PermissionDenied as exc:
+        return refusal(request, message_of(exc), 403, back=back)
+    except IllegalTransition as exc:
+        return refusal(request, message_of(exc), 409, back=back)
+    messages.success(request, _("Published: the figures and summaries are now public."))
+    return redirect(back)
+
+
+@login_required
+def count_export(request: HttpRequest, pk: int, export_format: str) -> HttpResponse:
+    from . import snapshots
+    from .models import CountSnapshot
+
+    require_count_manager(request)
+    snapshot = get_object_or_404(CountSnapshot, pk=pk)
+    back = reverse("count-detail", args=[pk])
+    try:
+        content, content_type, filename = snapshots.export(
+            actor=request.user, snapshot=snapshot, export_format=export_format
+        )
+    except ValidationError as exc:
+        return refusal(request, message_of(exc), 400, back=back)
+    except IllegalTransition as exc:
+        return refusal(request, message_of(exc), 409, back=back)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- The public: published figures --------------------------------------------------------------
+
+
+def public(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Published counts only, for anyone: figures, summaries, charts and the map. No personal data."""
+    from .models import CountSnapshot
+
+    published = CountSnapshot.objects.filter(
+        published_at__isnull=False, status=CountSnapshot.State.DONE
+    ).select_related("period")
+    published = published.order_by("-published_at", "-id")
+    snapshot = get_object_or_404(published, pk=pk) if pk is not None else published.first()
+    language = get_language()
+    context: dict[str, Any] = {
+        "snapshot": snapshot,
+        "others": published.exclude(pk=getattr(snapshot, "pk", None))[:20],
+        "formats": ("csv", "xlsx", "pdf", "json"),
+    }
+    if snapshot is not None:
+        context.update(figures_context(snapshot, language))
+        context.update(count_parameters(snapshot, language))
+    return render(request, "public/figures.html", context)

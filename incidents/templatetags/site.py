@@ -12,3 +12,72 @@ def language_url(context: template.Context, language: str) -> str:
     request = context.get("request")
     path = request.get_full_path() if request else "/"
     return translate_url(path, language)
+
+
+@register.simple_tag(takes_context=True)
+def user_roles(context: template.Context) -> dict[str, bool]:
+    """Which parts of the site the signed-in user may use (for the navigation)."""
+    from incidents import roles
+
+    user = getattr(context.get("request"), "user", None)
+    return {
+        "document": roles.can_document(user),
+        "review": roles.can_review(user),
+        "counts": roles.can_manage_counts(user),
+    }
+
+
+@register.filter
+def localized(obj: object, language: str = "") -> str:
+    """A place's or party's name in the page's language (Arabic when there is one)."""
+    if obj is None:
+        return ""
+    from django.utils.translation import get_language
+
+    method = getattr(obj, "localized_name", None)
+    if method is None:
+        return str(obj)
+    return method(language or get_language())
+
+
+@register.filter
+def precise_date(incident: object) -> str:
+    """An incident's date shown only as exactly as it is known (day, month or year)."""
+    from django.utils.dateformat import format as date_format
+
+    value = getattr(incident, "occurred_on", None)
+    if value is None:
+        return ""
+    precision = getattr(incident, "date_precision", "day")
+    pattern = {"year": "Y", "month": "F Y"}.get(precision, "j F Y")
+    return date_format(value, pattern)
+
+
+@register.filter
+def status_label(value: str) -> str:
+    """A review state's label in the page's language."""
+    from incidents.models import Status
+
+    try:
+        return str(Status(value).label)
+    except ValueError:
+        return value
+
+
+@register.filter
+def kind_label(value: str) -> str:
+    """A reviewable kind's name (incidents, victims, testimonies, media) in the page's language."""
+    from incidents.views import KIND_LABELS
+
+    return str(KIND_LABELS.get(value, value))
+
+
+@register.filter
+def category_label(value: str) -> str:
+    """A victim's derived category (child, woman, man, unknown) in the page's language."""
+    from incidents.models import Category
+
+    try:
+        return str(Category(value).label)
+    except ValueError:
+        return value

@@ -7,6 +7,7 @@ import os
 import stat
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from evidence import services, tasks
@@ -98,6 +99,9 @@ def test_original_is_served_as_an_uncached_sandboxed_attachment(documenter, item
     assert response["Content-Type"] == "image/jpeg"
     body = b"".join(response.streaming_content)
     assert hashlib.sha256(body).hexdigest() == item.original.sha256
+    import base64
+
+    assert response["Repr-Digest"] == f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode()}:"
 
 
 def test_non_ascii_names_are_encoded_per_rfc_6266(documenter, incident):
@@ -278,3 +282,232 @@ def test_export_hook_adds_a_custody_event(item, admin_user):
 def test_identity_permission_grant_does_not_open_originals(item):
     grantee = make_user("grantee", "documenter")
     assert client_for(grantee).get(f"{URL}{item.pk}/original/").status_code == 404
+
+
+AV_SAMPLES = {
+    "mp4": (
+        ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+        "video/mp4",
+    ),
+    "mov": (
+        ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p"],
+        "video/quicktime",
+    ),
+    "webm": (["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libvpx"], "video/webm"),
+    "mp3": (["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "libmp3lame"], "audio/mpeg"),
+    "m4a": (["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac"], "audio/mp4"),
+    "ogg": (["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "libvorbis"], "audio/ogg"),
+}
+
+
+def _ffmpeg_sample(tmp_path, extension: str) -> bytes:
+    import shutil
+    import subprocess
+
+    if not shutil.which("ffmpeg"):
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail("ffmpeg is not installed (make system-deps)")
+    target = tmp_path / f"sample.{extension}"
+    arguments, _type = AV_SAMPLES[extension]
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            *arguments,
+            "-metadata",
+            "title=canary-title",
+            "-metadata",
+            "location=+35.9306+036.6339/",
+            str(target),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return target.read_bytes()
+
+
+@pytest.mark.parametrize("extension", sorted(AV_SAMPLES))
+def test_audio_and_video_are_accepted_and_stripped_of_container_metadata(documenter, incident, tmp_path, extension):
+    content = _ffmpeg_sample(tmp_path, extension)
+    assert b"canary-title" in content
+    response = client_for(documenter).post(
+        URL,
+        {"file": upload(content, f"clip.{extension}", "application/octet-stream"), "incident": incident.pk},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["content_type"] == AV_SAMPLES[extension][1]
+    item_id = response.json()["id"]
+    assert services.process_media_item(item_id) == DerivativeStatus.DONE, MediaItem.objects.get(
+        pk=item_id
+    ).derivative_note
+    item = MediaItem.objects.get(pk=item_id)
+    assert item.metadata["tags"].get("title") == "canary-title" or item.metadata["tags"].get("TITLE") == "canary-title"
+    data = b"".join(client_for(documenter).get(f"{URL}{item_id}/redacted/").streaming_content)
+    assert b"canary-title" not in data and b"+35.9306" not in data
+    assert len(data) > 100
+    original = b"".join(client_for(documenter).get(f"{URL}{item_id}/original/").streaming_content)
+    assert original == content
+    thumbnail = client_for(documenter).get(f"{URL}{item_id}/redacted/?thumbnail=1")
+    if item.original.kind == "video":
+        assert thumbnail.status_code == 200
+        assert b"".join(thumbnail.streaming_content).startswith(b"\xff\xd8")
+    else:
+        assert thumbnail.status_code == 404
+
+
+def test_gps_telemetry_in_a_subtitle_stream_is_left_out_of_the_working_copy(documenter, incident, tmp_path):
+    """Drones write position per frame into a subtitle track; the working copy keeps audio and video only."""
+    import subprocess
+
+    _ffmpeg_sample(tmp_path, "mp4")  # writes sample.mp4
+    track = tmp_path / "gps.srt"
+    track.write_text("1\n00:00:00,000 --> 00:00:01,000\nGPS(35.9306,36.6339) canary-telemetry\n\n")
+    combined = tmp_path / "drone.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(tmp_path / "sample.mp4"),
+            "-i",
+            str(track),
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c",
+            "copy",
+            "-c:s",
+            "mov_text",
+            str(combined),
+        ],
+        check=True,
+        timeout=60,
+    )
+    content = combined.read_bytes()
+    assert b"canary-telemetry" in content
+    response = client_for(documenter).post(
+        URL, {"file": upload(content, "drone.mp4", "video/mp4"), "incident": incident.pk}, format="multipart"
+    )
+    assert response.status_code == 201, response.content
+    assert services.process_media_item(response.json()["id"]) == DerivativeStatus.DONE
+    data = b"".join(client_for(documenter).get(f"{URL}{response.json()['id']}/redacted/").streaming_content)
+    assert b"canary-telemetry" not in data and b"35.9306" not in data
+
+
+def test_a_corrupt_video_is_refused_with_400(documenter, incident, tmp_path, media_root):
+    content = _ffmpeg_sample(tmp_path, "mp4")
+    broken = content[:40] + b"\x00" * (len(content) - 40)
+    response = client_for(documenter).post(
+        URL, {"file": upload(broken, "clip.mp4", "video/mp4"), "incident": incident.pk}, format="multipart"
+    )
+    assert response.status_code in (400, 415), response.content
+    assert not MediaItem.objects.exists()
+    assert list(media_root.rglob("*.part")) == [] and not list((media_root / "evidence").rglob("originals/*/*/*"))
+
+
+@transactional
+def test_two_simultaneous_uploads_of_the_same_bytes_store_one_original(documenter, second_documenter, media_root):
+    import threading
+
+    from django.db import connections
+
+    from evidence.uploads import StreamedUpload, incoming_dir
+    from tests.conftest import make_incident
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL")
+    content = jpeg_with_everything()
+    sha = hashlib.sha256(content).hexdigest()
+    incidents = [make_incident(documenter), make_incident(second_documenter)]
+    authors = [documenter, second_documenter]
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def upload_once(index: int) -> None:
+        try:
+            temp = incoming_dir() / f"race-{index}.part"
+            temp.write_bytes(content)
+            streamed = StreamedUpload(temp_path=temp, name="same.jpg", sha256=sha, size=len(content), content_type="")
+            barrier.wait(timeout=10)
+            with transaction.atomic():
+                item, _created = services.upload_media(
+                    author=authors[index], incident=incidents[index], upload=streamed
+                )
+            outcomes.append(item.pk)
+        except Exception as exc:  # reported below
+            outcomes.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=upload_once, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
+    assert SealedOriginal.objects.count() == 1
+    assert MediaItem.objects.filter(original__sha256=sha).count() == 2
+    files = [p for p in (media_root / "evidence" / "originals").rglob("*") if p.is_file()]
+    assert [p.name for p in files] == [sha]
+    assert not list(media_root.rglob("*.part"))
+    assert files[0].read_bytes() == content
+
+
+def test_metadata_the_database_refuses_is_dropped_not_fatal(documenter, incident, monkeypatch):
+    from evidence import media
+
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL refuses NUL inside JSON")
+    monkeypatch.setattr(media, "extract_metadata", lambda path, allowed: {"raw": "a\x00b"})
+    response = client_for(documenter).post(
+        URL, {"file": upload(jpeg_with_everything(), "x.jpg"), "incident": incident.pk}, format="multipart"
+    )
+    item_id = response.json()["id"]
+    assert services.process_media_item(item_id) == DerivativeStatus.DONE
+    item = MediaItem.objects.get(pk=item_id)
+    assert item.metadata == {} and "metadata dropped" in item.derivative_note
+    assert CustodyEvent.objects.filter(item=item, action=CustodyAction.DERIVED).count() == 1
+
+
+def test_every_scheduled_task_is_a_registered_task(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_fixity_command_reports_changed_originals(item, media_root):
+    from io import StringIO
+
+    out = StringIO()
+    call_command("check_media_fixity", "--all", stdout=out)
+    assert "Checked 1 original(s); 0 changed" in out.getvalue()
+    path = media_root / item.original.path
+    os.chmod(path, 0o600)
+    path.write_bytes(b"replaced")
+    with pytest.raises(Exception, match="failed the fixity check"):
+        call_command("check_media_fixity", "--all", stdout=StringIO(), stderr=StringIO())
+    assert SealedOriginal.objects.get(pk=item.original_id).fixity_status == FixityStatus.CHANGED
+
+
+def test_only_the_uploader_edits_the_description_while_editable(documenter, second_documenter, item):
+    url = f"{URL}{item.pk}/"
+    response = client_for(documenter).patch(
+        url, {"description": "Market, north side", "status": "verified"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["description"] == "Market, north side" and response.json()["status"] == "draft"
+    assert response.json()["sha256"] == item.original.sha256
+    assert client_for(second_documenter).patch(url, {"description": "x"}, format="json").status_code == 404
+    submitted(item)
+    assert client_for(documenter).patch(url, {"description": "late"}, format="json").status_code == 409
+    item.refresh_from_db()
+    assert item.description == "Market, north side"

@@ -321,3 +321,159 @@ def test_clients_cannot_set_server_owned_fields(documenter, incident):
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "draft" and body["sha256"] != "0" * 64 and body["original_name"] == "x.png"
+
+
+def test_disk_full_while_streaming_is_507_and_leaves_nothing_behind(documenter, incident, media_root, monkeypatch):
+    import errno
+
+    from evidence import uploads
+
+    real_fdopen = uploads.os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    monkeypatch.setattr(uploads.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    response = post_file(documenter, incident, jpeg_with_everything())
+    assert response.status_code == 507
+    assert "nothing was saved" in response.json()["detail"]
+    assert not MediaItem.objects.exists()
+    assert media_files(media_root) == []
+
+
+def test_too_many_multipart_fields_is_400_and_leaves_nothing_behind(documenter, incident, media_root, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 20
+    fields = {f"extra{i}": "x" for i in range(50)}
+    response = client_for(documenter).post(
+        URL, {"file": upload(plain_png(), "a.png"), "incident": incident.pk, **fields}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert not MediaItem.objects.exists()
+    assert media_files(media_root) == []
+
+
+def test_upload_succeeds_when_the_broker_is_down_and_is_processed_later(
+    documenter, incident, monkeypatch, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from kombu.exceptions import OperationalError
+
+    from evidence import tasks
+
+    real_delay = tasks.process_media_item.delay
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.process_media_item, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(documenter, incident, jpeg_with_everything())
+    assert response.status_code == 201
+    item = MediaItem.objects.get(pk=response.json()["id"])
+    assert item.derivative_status == DerivativeStatus.PENDING
+    # The broker is back; the beat task hands over items left pending.
+    monkeypatch.setattr(tasks.process_media_item, "delay", real_delay)
+    assert tasks.process_pending_media.delay().get() == 0, "too recent to be considered lost"
+    MediaItem.objects.filter(pk=item.pk).update(created_at=item.created_at - dt.timedelta(hours=1))
+    assert tasks.process_pending_media.delay().get() == 1
+    item.refresh_from_db()
+    assert item.derivative_status == DerivativeStatus.DONE
+
+
+def test_heic_is_accepted_and_its_working_copy_is_a_clean_jpeg(
+    documenter, incident, django_capture_on_commit_callbacks
+):
+    from PIL import ExifTags
+
+    from evidence import media
+
+    if not media.HEIF_AVAILABLE:
+        from tests.conftest import skip_or_fail
+
+        skip_or_fail("pillow-heif is not installed")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "CanaryPhone"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N", 2: (35.0, 55.0, 50.16), 3: "E", 4: (36.0, 38.0, 2.04)})
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 10, 10)).save(out, format="HEIF", exif=exif.tobytes())
+    content = out.getvalue()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(documenter, incident, content, name="IMG_0001.HEIC")
+    assert response.status_code == 201, response.content
+    assert response.json()["content_type"] == "image/heic"
+    item = processed(response)
+    assert item.metadata["device"] == "CanaryPhone" and "gps" in item.metadata
+    data = b"".join(client_for(documenter).get(f"{URL}{item.pk}/redacted/").streaming_content)
+    copy = Image.open(io.BytesIO(data))
+    assert copy.format == "JPEG" and copy.size == (32, 24) and not copy.getexif()
+    assert b"CanaryPhone" not in data
+
+
+def test_reviewer_upload_is_refused_before_the_body_is_stored(reviewer, verified_incident, media_root, monkeypatch):
+    from evidence import uploads
+
+    started = []
+    monkeypatch.setattr(uploads.HashingUploadHandler, "new_file", lambda *a, **k: started.append(1))
+    response = post_file(reviewer, verified_incident, plain_png(), name="x.png")
+    assert response.status_code == 403
+    assert started == [], "the file was never streamed"
+    assert media_files(media_root) == []
+
+
+def test_hostile_metadata_is_stored_clean(documenter, incident, django_capture_on_commit_callbacks):
+    """NUL (refused by PostgreSQL JSON), terminal escapes and 0/0 rationals (NaN) in EXIF."""
+    from PIL import ExifTags, TiffImagePlugin
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.ImageDescription] = "evil\x00desc\x1b[31m"
+    exif[ExifTags.Base.XResolution] = TiffImagePlugin.IFDRational(1, 0)
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "JPEG", exif=exif)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(documenter, incident, out.getvalue())
+    assert response.status_code == 201
+    item = processed(response)
+    assert item.derivative_status == DerivativeStatus.DONE
+    assert item.metadata["exif"]["ImageDescription"] == "evildesc[31m"
+    assert item.metadata["exif"]["XResolution"] is None
+    assert client_for(documenter).get(f"{URL}{item.pk}/").status_code == 200
+
+
+def test_sealing_works_where_hard_links_do_not(documenter, incident, media_root, monkeypatch):
+    import errno
+
+    from evidence import media
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(media.os, "link", no_links)
+    content = jpeg_with_everything()
+    response = post_file(documenter, incident, content)
+    assert response.status_code == 201
+    item = processed(response)
+    assert (media_root / item.original.path).read_bytes() == content
+    assert [p.relative_to(media_root).as_posix() for p in media_files(media_root)] == [item.original.path]
+
+
+def test_pixel_limit_holds_even_when_warnings_are_silenced(documenter, incident, settings, monkeypatch):
+    """Another thread may have changed the process-wide warnings filter: the size check stands alone."""
+    import warnings
+
+    from evidence import media
+
+    settings.MEDIA_MAX_IMAGE_PIXELS = 50
+    monkeypatch.setattr(media.warnings, "simplefilter", lambda *args, **kwargs: None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore")
+        response = post_file(documenter, incident, plain_png((8, 8)), name="over.png")
+    assert response.status_code == 400
+    assert "pixels" in response.json()["file"][0]

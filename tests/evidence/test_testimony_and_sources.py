@@ -219,3 +219,52 @@ def test_approved_evidence_lets_an_incident_be_approved(settings, documenter, re
     assert response.status_code == 200 and response.json()["status"] == "verified"
     other = make_incident(documenter)
     assert services.approved_evidence_count(other) == 0
+
+
+@pytest.mark.parametrize(
+    ("actor", "create", "list_count", "detail", "update"),
+    [
+        ("documenter", 201, 1, 200, 200),
+        ("second_documenter", 400, 0, 404, 404),
+        ("reviewer", 403, 0, 404, 403),
+        ("admin_user", 400, 0, 404, 404),
+        ("outsider", 403, None, 403, 403),
+        ("anonymous", 401, None, 401, 401),
+    ],
+)
+@pytest.mark.parametrize("kind", ["testimonies", "sources"])
+def test_access_per_role_to_draft_evidence(
+    request, documenter, incident, witness, actor, create, list_count, detail, update, kind
+):
+    """The documenter's draft incident: only they may add to it, and their drafts are theirs alone."""
+    user = None if actor == "anonymous" else request.getfixturevalue(actor)
+    if kind == "testimonies":
+        record = services.create_testimony(
+            author=documenter, incident=incident, witness=witness, taken_on="2020-01-16", language="en", statement="x"
+        )
+        payload, change = statement_payload(incident, witness), {"statement": "changed"}
+    else:
+        record = services.create_source(author=documenter, incident=incident, title="Report", url="https://a.example")
+        payload, change = source_payload(incident), {"title": "changed"}
+    client = client_for(user)
+    assert client.post(f"/api/v1/{kind}/", payload, format="json").status_code == create
+    listed = client.get(f"/api/v1/{kind}/")
+    if list_count is None:
+        assert listed.status_code in (401, 403)
+    else:
+        assert listed.json()["count"] == list_count + (1 if create == 201 else 0)
+    assert client.get(f"/api/v1/{kind}/{record.pk}/").status_code == detail
+    assert client.patch(f"/api/v1/{kind}/{record.pk}/", change, format="json").status_code == update
+
+
+def test_clients_cannot_set_server_owned_testimony_fields(documenter, incident, witness, second_documenter):
+    response = client_for(documenter).post(
+        "/api/v1/testimonies/",
+        statement_payload(
+            incident, witness, status="verified", created_by=second_documenter.pk, interviewer=second_documenter.pk
+        ),
+        format="json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "draft" and body["created_by"] == documenter.pk and body["interviewer"] == documenter.pk

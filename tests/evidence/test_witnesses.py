@@ -286,3 +286,73 @@ def test_canary_name_appears_only_where_the_permission_allows(
     assert CANARY_NAME not in all_database_text()
     for record in _records:
         assert CANARY_NAME not in json.dumps(getattr(record, "details", {}))
+
+
+def test_error_reports_of_witness_requests_mask_the_identity(documenter, monkeypatch):
+    from django.views.debug import ExceptionReporter
+
+    def broken_encrypt(plaintext, **kwargs):
+        raise RuntimeError("simulated failure while sealing")
+
+    monkeypatch.setattr(crypto, "encrypt", broken_encrypt)
+    client = client_for(documenter)
+    client.raise_request_exception = False
+    response = client.post(URL, {"name": CANARY_NAME, "contact": CANARY_CONTACT}, format="json")
+    assert response.status_code == 500
+    assert CANARY_NAME not in response.content.decode()
+    reporter = ExceptionReporter(response.wsgi_request, *response.exc_info)
+    for report in (reporter.get_traceback_text(), reporter.get_traceback_html()):
+        assert "simulated failure while sealing" in report
+        assert CANARY_NAME not in report and CANARY_CONTACT not in report
+    assert not Witness.objects.exists()
+
+
+def test_deploy_check_refuses_production_without_witness_keys(settings):
+    from django.core import checks
+
+    settings.WITNESS_KEYS = {}
+    errors = [m for m in checks.run_checks(include_deployment_checks=True) if m.id == "evidence.E001"]
+    assert errors and "WITNESS_KEYS" in errors[0].msg
+    settings.WITNESS_KEYS = {"k1": KEY_A}
+    assert not [m for m in checks.run_checks(include_deployment_checks=True) if m.id.startswith("evidence.")]
+
+
+@pytest.mark.parametrize(
+    ("keys", "problem"),
+    [({"k1": "bm90LWJhc2U2NA"}, "base64"), ({"k1": "c2hvcnQ="}, "32 bytes")],
+)
+def test_malformed_keys_are_named(settings, keys, problem):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.WITNESS_KEYS = keys
+    with pytest.raises(ImproperlyConfigured, match=problem):
+        crypto.current_key_id()
+
+
+def test_witness_keys_are_read_from_the_environment(monkeypatch, tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config import settings as project_settings
+
+    monkeypatch.setenv("WITNESS_KEYS", f"old:{KEY_A}, new:{KEY_B}")
+    monkeypatch.setenv("WITNESS_KEY_ID", "old")
+    assert project_settings.load_witness_keys() == ({"old": KEY_A, "new": KEY_B}, "old")
+    monkeypatch.delenv("WITNESS_KEY_ID")
+    assert project_settings.load_witness_keys()[1] == "new", "the last key is current by default"
+    monkeypatch.setenv("WITNESS_KEY_ID", "gone")
+    with pytest.raises(ImproperlyConfigured):
+        project_settings.load_witness_keys()
+    monkeypatch.setenv("WITNESS_KEYS", "no-colon-here")
+    with pytest.raises(ImproperlyConfigured):
+        project_settings.load_witness_keys()
+    # Production without keys: none (identity refuses to work, check --deploy says why).
+    monkeypatch.delenv("WITNESS_KEYS")
+    monkeypatch.delenv("WITNESS_KEY_ID")
+    assert project_settings.load_witness_keys() == ({}, "")
+    # Development without keys: one generated under var/, the same on every start.
+    monkeypatch.setattr(project_settings, "DEBUG", True)
+    monkeypatch.setattr(project_settings, "VAR_DIR", tmp_path)
+    first = project_settings.load_witness_keys()
+    assert first[1] == "dev" and len(__import__("base64").b64decode(first[0]["dev"])) == 32
+    assert project_settings.load_witness_keys() == first
+    assert (tmp_path / "dev_witness_key").stat().st_mode & 0o077 == 0

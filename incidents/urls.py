@@ -1,0 +1,29 @@
+"""Page addresses (under the /en/ and /ar/ prefixes) for incidents, victims, review, counts and the public."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("incidents/new/", views.incident_new, name="incident-new"),
+    path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
+    path("incidents/<int:pk>/submit/", views.incident_submit, name="incident-submit"),
+    path("incidents/<int:pk>/delete/", views.incident_delete, name="incident-delete"),
+    path("incidents/<int:pk>/victims/", views.victim_add, name="victim-add"),
+    path("victims/<int:pk>/", views.victim_edit, name="victim-edit"),
+    path("victims/<int:pk>/delete/", views.victim_delete, name="victim-delete"),
+    path("review/", views.review_queue, name="review-queue"),
+    path("review/<str:kind>/<int:pk>/", views.review_record, name="review-record"),
+    path("review/<str:kind>/<int:pk>/reopen/", views.reopen_record, name="review-reopen"),
+]
+
+urlpatterns += [
+    path("counts/", views.counts, name="counts"),
+    path("counts/<int:pk>/", views.count_detail, name="count-detail"),
+    path("counts/<int:pk>/status/", views.count_status, name="count-status"),
+    path("counts/<int:pk>/publish/", views.count_publish, name="count-publish"),
+    path("counts/<int:pk>/export/<str:export_format>/", views.count_export, name="count-export"),
+    path("figures/", views.public, name="public"),
+    path("figures/<int:pk>/", views.public, name="public-count"),
+]
