@@ -10,7 +10,7 @@ import logging
 import re
 from typing import Any
 
-from django.views.debug import SafeExceptionReporterFilter
+from evidence.reporting import IdentityMaskingReporterFilter
 
 MASK = "********************"
 
@@ -50,8 +50,9 @@ class MaskWitnessFields(logging.Filter):
         return True
 
 
-class WitnessSafeExceptionReporterFilter(SafeExceptionReporterFilter):
-    """Django's filter (secrets, passwords), plus witness fields in POST data and local variables."""
+class WitnessSafeExceptionReporterFilter(IdentityMaskingReporterFilter):
+    """Django's filter (secrets, passwords), evidence's (every frame variable of a witness or testimony
+    request), plus witness fields by name in POST data and local variables of any request."""
 
     def get_post_parameters(self, request: Any) -> Any:
         parameters = super().get_post_parameters(request)

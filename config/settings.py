@@ -371,7 +371,7 @@ def load_witness_keys() -> tuple[dict[str, str], str]:
 
 WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
 # Error reports of witness and testimony requests hide every variable, not only secret-looking ones.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "evidence.reporting.IdentityMaskingReporterFilter"
+# (DEFAULT_EXCEPTION_REPORTER_FILTER: see LOGGING below; it extends evidence.reporting's filter.)
 MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 # Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
