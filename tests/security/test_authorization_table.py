@@ -123,7 +123,7 @@ class World:
         )
         if key.partition("-")[0] in {"witness", "testimony", "source", "media"}:
             self._evidence(documenter)
-        if "count" in key:
+        if "count" in key or key.startswith("page:public"):
             self._count(actors["admin"])
 
     def _evidence(self, documenter) -> None:
@@ -384,13 +384,14 @@ class World:
                 "public-count-detail": lambda: api.get(f"/api/v1/public/counts/{c}/"),
                 "public-count-export": lambda: api.get(f"/api/v1/public/counts/{c}/export/", {"format": "json"}),
             }[key](), None
-        if key.startswith("page:") and "count" in key:
-            path = {
-                "page:count-list": "/en/counts/",
-                "page:count-publish": f"/en/counts/{self.snapshot.pk}/publish/",
-                "page:published-counts": "/en/figures/",
-            }[key]
-            body = {"date_from": "2020-01-01", "date_to": "2020-03-31"}
+        if key in PAGE_ROUTES:
+            template, body = PAGE_ROUTES[key]
+            path = template.format(
+                i=i,
+                v=v,
+                c=getattr(getattr(self, "snapshot", None), "pk", 0),
+                kind="incidents",
+            )
             return (web.get(path) if m == "get" else web.post(path, body)), None
         pages = {
             "healthz": ("/healthz", {}),
@@ -425,6 +426,32 @@ class World:
                     assert listing.status_code in (200, 403), (model, listing.status_code)  # by model permission
             return web.get("/en/admin/"), None
         raise AssertionError(f"no request written for {key} {method}")
+
+
+# Record pages (issue 6 and the evidence pages): the path, and the form sent with POST (invalid forms
+# answer 200/400 with errors: access was granted; 403/404/302 mean it was not).
+PAGE_ROUTES: dict[str, tuple[str, dict]] = {
+    "page:incident-new": ("/en/incidents/new/", {"title": ""}),
+    "page:incident-detail": ("/en/incidents/{i}/", {}),
+    "page:incident-submit": ("/en/incidents/{i}/submit/", {}),
+    "page:incident-delete": ("/en/incidents/{i}/delete/", {}),
+    "page:victim-add": ("/en/incidents/{i}/victims/", {"name": ""}),
+    "page:victim-edit": ("/en/victims/{v}/", {"name": ""}),
+    "page:victim-delete": ("/en/victims/{v}/delete/", {}),
+    "page:review-queue": ("/en/review/", {}),
+    "page:review-record": ("/en/review/{kind}/{i}/", {"decision": "approve", "comment": ""}),
+    "page:review-reopen": ("/en/review/{kind}/{i}/reopen/", {"reason": "New evidence came in."}),
+    "page:counts": ("/en/counts/", {"date_from": "2020-01-01", "date_to": "2020-03-31"}),
+    "page:count-detail": ("/en/counts/{c}/", {}),
+    "page:count-status": ("/en/counts/{c}/status/", {}),
+    "page:count-publish": ("/en/counts/{c}/publish/", {}),
+    "page:count-export": ("/en/counts/{c}/export/csv/", {}),
+    "page:public": ("/en/figures/", {}),
+    "page:public-count": ("/en/figures/{c}/", {}),
+    "page:incident-evidence": ("/en/evidence/incidents/{i}/", {}),
+    "page:testimony-new": ("/en/incidents/{i}/testimony/", {"statement": ""}),
+    "page:media-upload": ("/en/incidents/{i}/media/", {}),
+}
 
 
 class _Status:
