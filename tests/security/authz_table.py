@@ -243,11 +243,12 @@ TABLE: dict[str, dict] = {
         "GET": dict.fromkeys(STATES, "401 200 404 200 200"),
         "PATCH": dict.fromkeys(STATES, "401 200 404 403 200"),
     },
-    # --- Testimony, sources and media: on the documenter's incident, both in the row's state -------
+    # --- Testimony, sources and media: on the documenter's incident, both in the row's state. Reviewers
+    #     never write evidence (403 before any lookup); others meet "not found" on what they cannot see.
     "testimony-list": {
         "GET": dict.fromkeys(STATES, "401 200 200 200 200"),
         "POST": {
-            D: "401 201 400 400 400",
+            D: "401 201 400 403 400",
             S: "401 403 400 403 403",
             C: "401 201 400 403 403",
             V: "401 201 400 403 201",
@@ -270,14 +271,14 @@ TABLE: dict[str, dict] = {
             R: "401 200 404 200 200",
         },
         "PATCH": {
-            D: "401 200 404 404 404",
+            D: "401 200 404 403 404",
             S: "401 409 404 403 403",
             C: "401 200 404 403 403",
             V: "401 409 403 403 403",
             R: "401 409 404 403 403",
         },
         "DELETE": {
-            D: "401 204 404 404 404",
+            D: "401 204 404 403 404",
             S: "401 409 404 403 403",
             C: "401 409 404 403 403",
             V: "401 409 403 403 403",
@@ -323,7 +324,7 @@ TABLE: dict[str, dict] = {
     "source-list": {
         "GET": dict.fromkeys(STATES, "401 200 200 200 200"),
         "POST": {
-            D: "401 201 400 400 400",
+            D: "401 201 400 403 400",
             S: "401 403 400 403 403",
             C: "401 201 400 403 403",
             V: "401 201 201 403 201",
@@ -346,14 +347,14 @@ TABLE: dict[str, dict] = {
             R: "401 200 404 200 200",
         },
         "PATCH": {
-            D: "401 200 404 404 404",
+            D: "401 200 404 403 404",
             S: "401 409 404 403 403",
             C: "401 200 404 403 403",
             V: "401 409 403 403 403",
             R: "401 409 404 403 403",
         },
         "DELETE": {
-            D: "401 204 404 404 404",
+            D: "401 204 404 403 404",
             S: "401 409 404 403 403",
             C: "401 409 404 403 403",
             V: "401 409 403 403 403",
@@ -399,7 +400,7 @@ TABLE: dict[str, dict] = {
     "media-list": {
         "GET": dict.fromkeys(STATES, "401 200 200 200 200"),
         "POST": {
-            D: "401 201 400 400 400",
+            D: "401 201 400 403 400",
             S: "401 403 400 403 403",
             C: "401 201 400 403 403",
             V: "401 201 201 403 201",
@@ -422,7 +423,7 @@ TABLE: dict[str, dict] = {
             R: "401 200 404 200 200",
         },
         "PATCH": {
-            D: "401 200 404 404 404",
+            D: "401 200 404 403 404",
             S: "401 409 404 403 403",
             C: "401 200 404 403 403",
             V: "401 409 403 403 403",
