@@ -73,6 +73,18 @@ def media_root(settings, tmp_path) -> Path:
     return settings.MEDIA_ROOT
 
 
+def unique_png() -> bytes:
+    """Bytes no other test has uploaded (so nothing is already sealed under the same hash)."""
+    import io
+    import secrets
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (24, 24), tuple(secrets.token_bytes(3))).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def files_under(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()]
 
@@ -80,7 +92,7 @@ def files_under(root: Path) -> list[Path]:
 def test_disk_full_while_streaming_an_upload_answers_507_and_leaves_nothing(documenter, media_root):
     from evidence.models import MediaItem
     from evidence.uploads import HashingUploadHandler
-    from tests.evidence.conftest import plain_png, upload
+    from tests.evidence.conftest import upload
 
     incident = make_incident(documenter)
     original = HashingUploadHandler.receive_data_chunk
@@ -92,7 +104,7 @@ def test_disk_full_while_streaming_an_upload_answers_507_and_leaves_nothing(docu
     with mock.patch.object(HashingUploadHandler, "receive_data_chunk", quota_exceeded):
         response = client_for(documenter).post(
             "/api/v1/media/",
-            {"file": upload(plain_png((64, 64)), "p.png", "image/png"), "incident": incident.pk},
+            {"file": upload(unique_png(), "p.png", "image/png"), "incident": incident.pk},
             format="multipart",
         )
     assert response.status_code == 507
@@ -102,13 +114,13 @@ def test_disk_full_while_streaming_an_upload_answers_507_and_leaves_nothing(docu
 
 def test_disk_full_while_sealing_the_original_answers_507_and_leaves_nothing(documenter, media_root):
     from evidence.models import MediaItem, SealedOriginal
-    from tests.evidence.conftest import plain_png, upload
+    from tests.evidence.conftest import upload
 
     incident = make_incident(documenter)
     with mock.patch("evidence.media.os.link", side_effect=OSError(errno.ENOSPC, "No space left on device")):
         response = client_for(documenter).post(
             "/api/v1/media/",
-            {"file": upload(plain_png((32, 32)), "p.png", "image/png"), "incident": incident.pk},
+            {"file": upload(unique_png(), "p.png", "image/png"), "incident": incident.pk},
             format="multipart",
         )
     assert response.status_code == 507

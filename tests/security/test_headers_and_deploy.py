@@ -67,7 +67,10 @@ def test_pages_have_no_inline_script_or_style_so_the_policy_holds(documenter, ad
 
 
 def production_env(tmp_path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"}}
+    # Nothing of the test process's own environment that production would not have (the browser tests
+    # set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright).
+    leave_out = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in leave_out}
     env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(64),
