@@ -117,7 +117,16 @@ def test_disk_full_while_sealing_the_original_answers_507_and_leaves_nothing(doc
     from tests.evidence.conftest import upload
 
     incident = make_incident(documenter)
-    with mock.patch("evidence.media.os.link", side_effect=OSError(errno.ENOSPC, "No space left on device")):
+
+    def copy_until_full(reader, writer, length=0):
+        writer.write(reader.read(100))  # part of the original reaches the disk, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    # No hard links here either: the sealing copies the file, and the disk fills during the copy.
+    with (
+        mock.patch("evidence.media.os.link", side_effect=OSError(errno.EXDEV, "Invalid cross-device link")),
+        mock.patch("evidence.media.shutil.copyfileobj", side_effect=copy_until_full),
+    ):
         response = client_for(documenter).post(
             "/api/v1/media/",
             {"file": upload(unique_png(), "p.png", "image/png"), "incident": incident.pk},
