@@ -45,7 +45,7 @@ run: deps system-deps messages assets
 	DEBUG=1 $(BIN)/python manage.py load_demo
 	@if [ -n "$$REDIS_URL" ]; then \
 		echo "REDIS_URL is set: starting a Celery worker"; \
-		DEBUG=1 $(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 & \
+		DEBUG=1 $(BIN)/celery -A config worker --beat --loglevel=INFO --concurrency=2 & \
 		WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
 		DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	else \
@@ -81,6 +81,7 @@ test: dev-deps system-deps messages assets
 lint: dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/audit_dependencies.py
 
 format: dev-deps
 	$(BIN)/ruff format .

@@ -69,7 +69,7 @@ class ChainReport:
     last_hash: str | None = None
 
 
-def verify_chain(checkpoint: dict[str, Any] | None = None) -> ChainReport:
+def verify_chain(checkpoint: dict[str, Any] | None = None, using: str = "default") -> ChainReport:
     """Walk the chain in order; name the first entry whose content, link or position is wrong.
 
     With a checkpoint ({"sequence", "hash"} exported earlier), also detect truncation: the entry at
@@ -79,7 +79,7 @@ def verify_chain(checkpoint: dict[str, Any] | None = None) -> ChainReport:
     expected_sequence = 1
     count = 0
     last = None
-    for entry in AuditEntry.objects.order_by("sequence").iterator(chunk_size=2000):
+    for entry in AuditEntry.objects.using(using).order_by("sequence").iterator(chunk_size=2000):
         count += 1
         if entry.sequence != expected_sequence:
             return ChainReport(False, count, entry.sequence, f"sequence gap: expected {expected_sequence}")
@@ -92,7 +92,7 @@ def verify_chain(checkpoint: dict[str, Any] | None = None) -> ChainReport:
         last = entry
     if checkpoint and int(checkpoint.get("sequence", 0)) > 0:
         sequence, expected_hash = int(checkpoint["sequence"]), checkpoint["hash"]
-        kept = AuditEntry.objects.filter(sequence=sequence).values_list("entry_hash", flat=True).first()
+        kept = AuditEntry.objects.using(using).filter(sequence=sequence).values_list("entry_hash", flat=True).first()
         if kept is None:
             return ChainReport(False, count, sequence, "entries up to the checkpoint are missing (truncated)")
         if kept != expected_hash:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
+
+STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
 class EstimatingPaginator(DjangoPaginator):
@@ -106,6 +109,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, IntegrityError):
         # A database constraint caught what validation did not: the input is at fault, not the server.
         exc = exceptions.ValidationError({"non_field_errors": ["The record violates a data constraint."]})
+    elif isinstance(exc, OSError) and exc.errno in STORAGE_FULL_ERRNOS:
+        # The disk (or quota) is full: the transaction rolls back, partial files are removed by their owners.
+        set_rollback()
+        return Response(
+            {"detail": "The server has no room to store this right now; nothing was saved. Try again later."},
+            status=status.HTTP_507_INSUFFICIENT_STORAGE,
+        )
     elif isinstance(exc, DatabaseError):
         set_rollback()
         response = Response(

@@ -69,6 +69,8 @@ def load_secret_key() -> str:
 
 
 SECRET_KEY = load_secret_key()
+# While rotating SECRET_KEY: the old key(s) here keep sessions and reset links valid until they expire.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -86,7 +88,13 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "audit",
+    "outbox",
+    "accounts",
     "incidents",
     "evidence",
 ]
@@ -99,8 +107,20 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.ServiceUnavailableMiddleware",
+    # Last, as django-axes requires: it turns a lockout into its answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses sign-in attempts from a locked-out username + IP pair before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -183,6 +203,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
+# The age counts from the last request (a sliding window), and the session never outlives SESSION_COOKIE_AGE idle.
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -198,6 +220,43 @@ CSRF_COOKIE_SECURE = env_bool("HTTPS", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if env_bool("HTTPS") else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content Security Policy (django-csp): nothing inline, nothing from elsewhere, never framed.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Second factor (django-otp TOTP): reviewers and admins must verify a code after their password.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Casualty Records")
+OTP_REQUIRED_FOR_REVIEWERS = env_bool("OTP_REQUIRED_FOR_REVIEWERS", True)
+
+# Sign-in lockout (django-axes): per username *and* IP address, so an attacker elsewhere cannot lock
+# out a real user; the lock lifts after AXES_COOLOFF_MINUTES, or sooner with `axes_reset`.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # lockouts are still logged (WARNING) and audited
+# Behind a proxy, the client's address comes from X-Forwarded-For (set AXES_IPWARE_PROXY_COUNT=1).
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 
 # Uploads stream to temporary files on disk beyond this size, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -206,7 +265,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "accounts.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -220,6 +279,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 - a model label, not a secret
 REST_KNOX = {
     # Tokens are stored as a SHA-512 digest only, expire, and are sent as "Authorization: Token <token>".
     "AUTH_HEADER_PREFIX": "Token",
@@ -254,7 +314,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
+# Short timeouts: a request that enqueues work never hangs on a dead broker (the outbox keeps the work).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A task whose worker died unacknowledged is redelivered after this many seconds.
+    "visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", "3600")),
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    "max_retries": 0,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+
+# The outbox sweep: relays work stored while the broker was down (run `celery -A config beat`, or
+# `manage.py relay_outbox --loop`); workers also sweep once when they start.
+OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
+# Work sent but not completed this long ago (its worker died) is sent again by the sweep.
+OUTBOX_RESEND_AFTER_SECONDS = int(os.environ.get("OUTBOX_RESEND_AFTER_SECONDS", "3600"))
 
 CACHES = {
     "default": (
@@ -297,12 +371,13 @@ def load_witness_keys() -> tuple[dict[str, str], str]:
 
 WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
 # Error reports of witness and testimony requests hide every variable, not only secret-looking ones.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "evidence.reporting.IdentityMaskingReporterFilter"
+# (DEFAULT_EXCEPTION_REPORTER_FILTER: see LOGGING below; it extends evidence.reporting's filter.)
 MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 # Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
 MEDIA_FIXITY_INTERVAL_HOURS = int(os.environ.get("MEDIA_FIXITY_INTERVAL_HOURS", "24"))
 CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "outbox.sweep", "schedule": OUTBOX_SWEEP_SECONDS},
     "evidence-fixity-check": {
         "task": "evidence.tasks.schedule_fixity_checks",
         "schedule": timedelta(hours=MEDIA_FIXITY_INTERVAL_HOURS),
@@ -329,10 +404,24 @@ API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "1000"))
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 REVIEW_MIN_EVIDENCE = int(os.environ.get("REVIEW_MIN_EVIDENCE", "1"))
 
+# Structured logs: one JSON object per line, so a newline or control character in a logged value
+# is escaped inside a string and can never forge a line; witness fields are masked before output.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_witness": {"()": "config.logging.MaskWitnessFields"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "json_ensure_ascii": True,
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["mask_witness"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-axes reports lockouts at WARNING; its INFO chatter (every sign-in) is left out.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+# Error reports (admins' e-mails, debug pages) mask witness identity fields as well as secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.WitnessSafeExceptionReporterFilter"

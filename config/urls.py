@@ -2,7 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from evidence import api as evidence_api
 from incidents import api as incidents_api
@@ -28,7 +28,7 @@ api_urlpatterns = [
     path("auth/logout/", incidents_api.RevokeTokenView.as_view(), name="api-logout"),
     path("review-queue/", incidents_api.ReviewQueueView.as_view(), name="review-queue"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path(
         "counts/<int:pk>/victims.csv",
         exports_stream.CountedVictimsCSVView.as_view(),
@@ -48,6 +48,7 @@ urlpatterns += i18n_patterns(
     path("", include("incidents.urls")),
     path("", include("evidence.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,
 )

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from incidents import roles
 from incidents.models import Incident, Status
 from incidents.workflow import IllegalTransition
+from outbox import services as outbox
 
 from . import crypto, media
 from .audit import record_event
@@ -365,7 +366,8 @@ def upload_media(
             if newly_stored and not SealedOriginal.objects.filter(sha256=upload.sha256).exists():
                 media.absolute(relpath).unlink(missing_ok=True)
             raise
-    transaction.on_commit(lambda: enqueue_processing(item.pk))
+    # The outbox keeps the work with the upload's transaction; Redis being down never loses it.
+    outbox.enqueue("evidence.tasks.process_media_item", item.pk)
     return item, True
 
 

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
 from config.api import Pagination
 
 from . import roles, services, workflow
@@ -89,9 +90,10 @@ class WorkflowActionsMixin:
         record = workflow.submit(request.user, self.get_object())
         return Response(self.get_serializer(record).data)
 
-    @extend_schema(request=ReviewSerializer)
+    @extend_schema(request=ReviewSerializer, parameters=[SECOND_FACTOR_HEADER])
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: str | None = None) -> Response:
+        require_second_factor(request)
         record = self.get_object()
         decision = ReviewSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
@@ -104,9 +106,10 @@ class WorkflowActionsMixin:
         )
         return Response(self.get_serializer(record).data)
 
-    @extend_schema(request=ReopenSerializer)
+    @extend_schema(request=ReopenSerializer, parameters=[SECOND_FACTOR_HEADER])
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str | None = None) -> Response:
+        require_second_factor(request)
         record = self.get_object()
         body = ReopenSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -192,6 +195,15 @@ class VictimViewSet(WorkflowActionsMixin, viewsets.ModelViewSet):
         services.delete_victim(actor=self.request.user, victim=instance)
 
 
+class TokenRequestSerializer(AuthTokenSerializer):
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=12,
+        help_text="A current TOTP code (reviewers, admins): the token may then review, publish and export.",
+    )
+
+
 class ObtainTokenView(APIView):
     """`POST {"username", "password"}` → `{"token", "expiry"}`; send it as `Authorization: Token <token>`."""
 
@@ -200,18 +212,43 @@ class ObtainTokenView(APIView):
     serializer_class = AuthTokenSerializer
 
     @extend_schema(
-        request=AuthTokenSerializer,
+        request=TokenRequestSerializer,
         responses={
             200: inline_serializer(
-                "TokenResponse", {"token": serializers.CharField(), "expiry": serializers.DateTimeField()}
+                "TokenResponse",
+                {
+                    "token": serializers.CharField(),
+                    "expiry": serializers.DateTimeField(),
+                    "second_factor": serializers.BooleanField(),
+                },
             )
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        instance, token = AuthToken.objects.create(serializer.validated_data["user"])
-        return Response({"token": token, "expiry": instance.expiry}, status=status.HTTP_200_OK)
+        from accounts.services import verify_code
+
+        # The plain HttpRequest: django-axes records and refuses attempts per username + IP on it.
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request._request})
+        # Failures answer without raising: a raised error would roll back the request's transaction
+        # and with it the record of the failed attempt (the lockout counter and the audit entry).
+        if not serializer.is_valid():
+            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
+        user = serializer.validated_data["user"]
+        device = None
+        if serializer.validated_data.get("otp"):
+            device = verify_code(user, serializer.validated_data["otp"])
+            if device is None:
+                return Response(
+                    {"otp": [_("That code is not valid or was already used.")]}, status=status.HTTP_400_BAD_REQUEST
+                )
+        instance, token = AuthToken.objects.create(user)
+        if device is not None:
+            from accounts.models import SecondFactorToken
+
+            SecondFactorToken.objects.create(token=instance, device_id=device.persistent_id)
+        return Response(
+            {"token": token, "expiry": instance.expiry, "second_factor": device is not None}, status=status.HTTP_200_OK
+        )
 
 
 class RevokeTokenView(APIView):

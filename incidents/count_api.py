@@ -15,6 +15,8 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
+
 from . import roles, snapshots
 from .count_serializers import CountRequestSerializer, CountSnapshotSerializer, PublicCountSnapshotSerializer
 from .models import CountSnapshot
@@ -49,6 +51,14 @@ EXPORT_SCHEMA = extend_schema(
     parameters=[OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True)],
     responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
 )
+# The admins' export of any snapshot also needs a second factor.
+ADMIN_EXPORT_SCHEMA = extend_schema(
+    parameters=[
+        OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True),
+        SECOND_FACTOR_HEADER,
+    ],
+    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+)
 
 
 class CountSnapshotViewSet(
@@ -70,15 +80,17 @@ class CountSnapshotViewSet(
         snapshot = snapshots.request_count(actor=request.user, **parameters.validated_data)
         return Response(CountSnapshotSerializer(snapshot).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={200: CountSnapshotSerializer})
+    @extend_schema(request=None, responses={200: CountSnapshotSerializer}, parameters=[SECOND_FACTOR_HEADER])
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
+        require_second_factor(request)
         snapshot = snapshots.publish(actor=request.user, snapshot=self.get_object())
         return Response(CountSnapshotSerializer(snapshot).data)
 
-    @EXPORT_SCHEMA
+    @ADMIN_EXPORT_SCHEMA
     @action(detail=True, methods=["get"], content_negotiation_class=ExportNegotiation)
     def export(self, request: Request, pk: str | None = None) -> HttpResponse:
+        require_second_factor(request)
         content, content_type, filename = snapshots.export(
             actor=request.user, snapshot=self.get_object(), export_format=request.query_params.get("format", "")
         )

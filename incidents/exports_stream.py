@@ -28,6 +28,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounts.auth import require_second_factor
+
 from . import counting, roles, snapshots
 from .count_api import CanManageCounts, ExportNegotiation
 from .models import CountSnapshot, Location, Perpetrator, Victim
@@ -245,6 +247,7 @@ class CountedVictimsCSVView(APIView):
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        require_second_factor(request)
         snapshot = get_object_or_404(CountSnapshot, pk=pk)
         chunks, filename = counted_victims_csv(actor=request.user, snapshot=snapshot)
         response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record_event
+from outbox import services as outbox
 
 from . import counting, roles, summaries
 from .models import CountSnapshot, Location, Perpetrator, ReportingPeriod
@@ -130,21 +131,10 @@ def request_count(
         details={"parameters": parameters_of(snapshot).canonical(), "supersedes": getattr(supersedes, "pk", None)},
     )
     if enqueue:
-        transaction.on_commit(lambda: enqueue_count(snapshot.pk))
+        # Stored in this transaction (the outbox), relayed to the broker after commit: with Redis down
+        # the request still succeeds at once, and the count runs when Redis returns.
+        outbox.enqueue("incidents.compute_count_snapshot", snapshot.pk)
     return snapshot
-
-
-def enqueue_count(snapshot_id: int) -> None:
-    """Send the task (id only). If the broker is down the snapshot stays pending: the request still
-    succeeds, and `manage.py compute_count --pending` computes what was kept."""
-    from .tasks import compute_count_snapshot
-
-    try:
-        compute_count_snapshot.delay(snapshot_id)
-    except Exception:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            raise
-        logger.exception("count snapshot %s: could not enqueue the task; it stays pending", snapshot_id)
 
 
 # --- 2. Compute ----------------------------------------------------------------------------------

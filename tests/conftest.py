@@ -81,10 +81,38 @@ def outsider(db):
     return make_user("outsider")
 
 
-def client_for(user=None) -> APIClient:
+class _SignedInWithSecondFactor:
+    """Stands for a token obtained with a verified TOTP code (see accounts.auth)."""
+
+    second_factor_verified = True
+
+
+def client_for(user=None, second_factor: bool = True) -> APIClient:
+    """An API client signed in as `user`; by default as after a verified second factor.
+
+    Tests of the second factor itself pass `second_factor=False`.
+    """
     client = APIClient()
     if user is not None:
-        client.force_authenticate(user)
+        client.force_authenticate(user, token=_SignedInWithSecondFactor() if second_factor else None)
+    return client
+
+
+def web_client_for(user=None):
+    """A browser-like client signed in as `user`, with a verified TOTP device for reviewers and admins."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+            user=user, name="test device", confirmed=True
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
     return client
 
 

@@ -106,11 +106,28 @@ class Session:
         self.page.goto(f"{self.base_url}/{self.language}{path}")
 
     def sign_in(self, username: str) -> None:
+        from django.contrib.auth import get_user_model
+        from django_otp.oath import TOTP
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        user = get_user_model().objects.get(username=username)
+        device = None
+        if user.is_staff or user.groups.filter(name__in=["reviewer", "admin"]).exists():
+            # Reviewers and admins verify a TOTP code after the password: an enrolled authenticator app.
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+                user=user, name="browser test", confirmed=True
+            )
         self.go("/accounts/login/")
         self.page.fill("#id_username", username)
         self.page.fill("#id_password", f"pw-{username}-long-enough")
         self.page.click("main button[type=submit]")
         self.page.wait_for_load_state()
+        if device is not None:
+            self.go("/account/two-factor/verify/")
+            code = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()
+            self.page.fill("#id_code", f"{code:0{device.digits}d}")
+            self.page.click("main button[type=submit]")
+            self.page.wait_for_load_state()
 
     def check_page(self, name: str) -> None:
         """Screenshot the page; check direction, phone-width fit and (in Arabic) untranslated text."""

@@ -8,16 +8,15 @@ from django.test import Client
 from evidence import models as evidence_models
 from evidence.models import MediaItem, Witness
 from incidents.models import Status
-from tests.conftest import make_incident
+from tests.conftest import make_incident, web_client_for
 from tests.evidence.conftest import CANARY_CONTACT, CANARY_NAME, jpeg_with_everything, upload
 
 pytestmark = pytest.mark.django_db
 
 
 def browser_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    # Signed in as after the second factor (reviewers and admins verify a TOTP code on pages).
+    return web_client_for(user)
 
 
 def filled_testimony_form(**overrides) -> dict:

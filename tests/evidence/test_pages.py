@@ -8,14 +8,13 @@ from django.test import Client
 from evidence import services
 from evidence.models import DerivativeStatus, MediaItem
 from incidents.models import Incident, Status
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for, make_user, web_client_for
 from tests.evidence.conftest import CANARY_NAME, jpeg_with_everything, upload
 
 
 def page_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    # Signed in as after the second factor (reviewers and admins verify a TOTP code on pages).
+    return web_client_for(user)
 
 
 @pytest.fixture

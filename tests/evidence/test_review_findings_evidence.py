@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from evidence import services
-from tests.conftest import client_for, make_incident
+from tests.conftest import client_for, make_incident, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,6 @@ def test_filtering_testimony_by_a_hidden_witness_looks_exactly_like_an_absent_on
 
 @pytest.mark.parametrize("model", ["testimony", "source"])
 def test_the_django_admin_hides_evidence_of_other_peoples_drafts_like_the_api(documenter, admin_user, incident, model):
-    from django.test import Client
 
     witness = services.register_witness(author=documenter, name="Someone")
     testimony = services.create_testimony(
@@ -71,8 +70,7 @@ def test_the_django_admin_hides_evidence_of_other_peoples_drafts_like_the_api(do
     )
     source = services.create_source(author=documenter, incident=incident, title="Draft-source-Zq9")
     record = testimony if model == "testimony" else source
-    browser = Client()
-    browser.force_login(admin_user)
+    browser = web_client_for(admin_user)
 
     listing = browser.get(f"/en/admin/evidence/{model}/")
     detail = browser.get(f"/en/admin/evidence/{model}/{record.pk}/change/")

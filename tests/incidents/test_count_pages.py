@@ -8,6 +8,7 @@ from django.test import Client
 from config.celery import app as celery_app
 from incidents import snapshots
 from incidents.models import CountSnapshot
+from tests.conftest import web_client_for
 from tests.incidents import scenario as sc
 
 
@@ -17,10 +18,8 @@ def world(documenter):
 
 
 def browser(user=None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
+    # Signed in as after the second factor (reviewers and admins must verify a TOTP code on pages).
+    return web_client_for(user)
 
 
 def done_snapshot(admin):

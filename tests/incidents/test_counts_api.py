@@ -535,13 +535,18 @@ def test_a_count_request_succeeds_while_the_broker_is_down(
     def unreachable(*args, **kwargs):
         raise BrokerDown("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
 
+    from outbox.models import OutboxMessage
+    from outbox.tasks import deliver
+
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(compute_count_snapshot, "delay", unreachable)
+    # The outbox relays after commit; the broker refuses (tests/outbox stops a real Redis for this).
+    monkeypatch.setattr(deliver, "apply_async", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(admin_user).post("/api/v1/counts/", WINDOW, format="json")
     assert response.status_code == 202
     snapshot = CountSnapshot.objects.get()
     assert snapshot.status == "pending"
+    assert OutboxMessage.objects.unsent().get().args == [snapshot.pk]
     # When the broker is back, or from the command line: the kept request is computed.
     call_command("compute_count", "--pending", stdout=io.StringIO())
     snapshot.refresh_from_db()

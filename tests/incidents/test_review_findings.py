@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incidents.models import Incident, Status
-from tests.conftest import client_for, make_incident, make_victim
+from tests.conftest import client_for, make_incident, make_victim, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -118,13 +118,11 @@ def test_a_fractional_place_id_in_a_list_filter_is_not_truncated_to_a_real_place
 
 @pytest.mark.parametrize("model", ["incident", "victim"])
 def test_the_django_admin_hides_other_peoples_drafts_like_the_api(documenter, admin_user, model):
-    from django.test import Client
 
     incident = make_incident(documenter, title="Draft-title-Zq9")
     victim = make_victim(documenter, incident, name="Draft-victim-Zq9")
     record = incident if model == "incident" else victim
-    browser = Client()
-    browser.force_login(admin_user)
+    browser = web_client_for(admin_user)
 
     listing = browser.get(f"/en/admin/incidents/{model}/")
     detail = browser.get(f"/en/admin/incidents/{model}/{record.pk}/change/")

@@ -9,7 +9,7 @@ from django.test import Client
 
 from incidents import snapshots
 from incidents.models import CountSnapshot, Status
-from tests.conftest import location, make_incident, make_user, make_victim
+from tests.conftest import location, make_incident, make_user, make_victim, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +40,8 @@ def verified_killings(documenter):
 
 
 def browser_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    # Signed in as after the second factor (reviewers and admins verify a TOTP code on pages).
+    return web_client_for(user)
 
 
 def run_count(client: Client, django_capture_on_commit_callbacks, **fields) -> tuple:

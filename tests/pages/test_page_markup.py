@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
 from incidents import workflow
-from tests.conftest import make_incident, make_user, make_victim
+from tests.conftest import make_incident, make_user, make_victim, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +40,7 @@ def pages(documenter, reviewer):
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_pages_have_no_inline_script_style_or_handlers_and_no_external_addresses(pages, language):
     for user, path in pages:
-        client = Client()
-        if user is not None:
-            client.force_login(user)
+        client = web_client_for(user)
         url = path.format(lang=language)
         response = client.get(url)
         assert response.status_code == 200, url

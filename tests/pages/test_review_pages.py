@@ -8,7 +8,7 @@ from django.test import Client
 from audit.models import AuditEntry
 from incidents import workflow
 from incidents.models import Incident, Status, Victim
-from tests.conftest import location, make_incident, make_user, make_victim, perpetrator
+from tests.conftest import location, make_incident, make_user, make_victim, perpetrator, web_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -19,9 +19,8 @@ def no_evidence_needed(settings):
 
 
 def browser_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    # Signed in as after the second factor (reviewers and admins verify a TOTP code on pages).
+    return web_client_for(user)
 
 
 def submitted_incident(author, **overrides) -> Incident:

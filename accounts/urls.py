@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("two-factor/enrol/", views.enrol, name="otp-enrol"),
+    path("two-factor/verify/", views.verify, name="otp-verify"),
+]
