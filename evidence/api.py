@@ -17,6 +17,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.idempotency import IdempotentCreateMixin, idempotent_create
 from incidents.api import HasRole, WorkflowActionsMixin
 from incidents.models import Incident
 
@@ -94,6 +95,7 @@ class SensitiveParametersMixin:
     partial_update=extend_schema(responses=WitnessResponseSerializer),
 )
 class WitnessViewSet(
+    IdempotentCreateMixin,
     SensitiveParametersMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -136,7 +138,7 @@ class IncidentEvidenceViewSet(viewsets.ModelViewSet):
         return serializer
 
 
-class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
+class TestimonyViewSet(IdempotentCreateMixin, SensitiveParametersMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = TestimonySerializer
     model = Testimony
     filterset_class = TestimonyFilter
@@ -156,7 +158,7 @@ class TestimonyViewSet(SensitiveParametersMixin, WorkflowActionsMixin, IncidentE
         services.delete_testimony(actor=self.request.user, testimony=instance)
 
 
-class SourceViewSet(WorkflowActionsMixin, IncidentEvidenceViewSet):
+class SourceViewSet(IdempotentCreateMixin, WorkflowActionsMixin, IncidentEvidenceViewSet):
     serializer_class = SourceSerializer
     model = Source
     filterset_class = SourceFilter
@@ -236,6 +238,7 @@ class MediaItemViewSet(
             415: OpenApiResponse(description="Not an accepted file type."),
         },
     )
+    @idempotent_create
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not isinstance(request.data, Mapping):
             raise exceptions.ValidationError(

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
+from accounts.idempotency import IdempotentCreateMixin
 from config.api import Pagination
 
 from . import roles, services, workflow
@@ -144,7 +145,7 @@ class ReportingPeriodViewSet(viewsets.ModelViewSet):
     permission_classes = [ReferenceDataPermission]
 
 
-class IncidentViewSet(WorkflowActionsMixin, viewsets.ModelViewSet):
+class IncidentViewSet(IdempotentCreateMixin, WorkflowActionsMixin, viewsets.ModelViewSet):
     queryset = Incident.objects.all()
     serializer_class = IncidentSerializer
     permission_classes = [HasRole]
@@ -165,7 +166,7 @@ class IncidentViewSet(WorkflowActionsMixin, viewsets.ModelViewSet):
         services.delete_incident(actor=self.request.user, incident=instance)
 
 
-class VictimViewSet(WorkflowActionsMixin, viewsets.ModelViewSet):
+class VictimViewSet(IdempotentCreateMixin, WorkflowActionsMixin, viewsets.ModelViewSet):
     queryset = Victim.objects.all()
     serializer_class = VictimSerializer
     permission_classes = [HasRole]

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
+from accounts.idempotency import idempotent_create
 
 from . import roles, snapshots
 from .count_serializers import CountRequestSerializer, CountSnapshotSerializer, PublicCountSnapshotSerializer
@@ -74,6 +75,7 @@ class CountSnapshotViewSet(
         return CountSnapshot.objects.select_related("period").prefetch_related("superseded_by").order_by("-id")
 
     @extend_schema(request=CountRequestSerializer, responses={202: CountSnapshotSerializer})
+    @idempotent_create
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         parameters = CountRequestSerializer(data=request.data)
         parameters.is_valid(raise_exception=True)
