@@ -92,3 +92,41 @@ class IdempotentCreateMixin:
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         return idempotent(request, lambda: super(IdempotentCreateMixin, self).create(request, *args, **kwargs))
+
+
+def once_per_form(view: Callable) -> Callable:
+    """For a page that creates something: a form sent twice (a double click, a resent page) with the
+    same `form_token` creates once; the repeat is sent where the first one went."""
+    from django.http import HttpResponseRedirect, JsonResponse
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        token = request.POST.get("form_token", "").strip() if request.method == "POST" else ""
+        if not token or not request.user.is_authenticated or len(token) > 64 or not token.isalnum():
+            return view(request, *args, **kwargs)
+        key = f"form:{token}"
+        try:
+            with transaction.atomic():
+                claim = IdempotentRequest.objects.create(user=request.user, key=key, fingerprint=request.path[:64])
+        except IntegrityError:
+            earlier = IdempotentRequest.objects.filter(user=request.user, key=key).first()
+            answer = (earlier.response or {}) if earlier else {}
+            if "location" in answer:
+                return HttpResponseRedirect(answer["location"])
+            if "json" in answer:
+                return JsonResponse(answer["json"], status=earlier.status_code or 200)
+            return view(request, *args, **kwargs)  # the first attempt stored nothing usable: run normally
+        response = view(request, *args, **kwargs)
+        if response.status_code in (301, 302, 303) and response.get("Location"):
+            claim.status_code, claim.response = response.status_code, {"location": response["Location"]}
+        elif isinstance(response, JsonResponse) and status.is_success(response.status_code):
+            import json
+
+            claim.status_code, claim.response = response.status_code, {"json": json.loads(response.content)}
+        else:
+            claim.delete()  # a form with errors created nothing; its corrected copy must run
+            return response
+        claim.save(update_fields=["status_code", "response"])
+        return response
+
+    return wrapper

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as api_exceptions
 
+from accounts.idempotency import once_per_form
 from incidents import graphics, roles
 from incidents.models import Incident, Status
 from incidents.views import add_service_errors, message_of, refusal, visible_incident
@@ -74,6 +75,7 @@ def evidence_for_incident(request: HttpRequest, incident: Incident) -> dict[str,
 
 
 @login_required
+@once_per_form
 def testimony_new(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     back = reverse("incident-detail", args=[pk]) + "#testimony"

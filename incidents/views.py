@@ -23,6 +23,7 @@ from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.idempotency import once_per_form
 from audit.models import AuditEntry
 
 from . import roles, services, workflow
@@ -149,6 +150,7 @@ def _autosave_response(incident: Incident) -> JsonResponse:
 
 
 @login_required
+@once_per_form
 def incident_new(request: HttpRequest) -> HttpResponse:
     require_documenter(request)
     form = IncidentForm(request.POST or None, language=get_language())
@@ -290,6 +292,7 @@ def incident_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@once_per_form
 def victim_add(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     require_documenter(request)
@@ -600,6 +603,7 @@ def count_parameters(snapshot: Any, language: str) -> dict[str, Any]:
 
 
 @login_required
+@once_per_form
 def counts(request: HttpRequest) -> HttpResponse:
     """Admins: run a count (window or period, places, parties) and see the ones already run."""
     from . import snapshots

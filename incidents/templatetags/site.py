@@ -81,3 +81,13 @@ def category_label(value: str) -> str:
         return str(Category(value).label)
     except ValueError:
         return value
+
+
+@register.simple_tag
+def form_token() -> str:
+    """A one-time token for a form that creates something: sent twice, it creates once."""
+    import uuid
+
+    from django.utils.html import format_html
+
+    return format_html('<input type="hidden" name="form_token" value="{}">', uuid.uuid4().hex)
