@@ -70,6 +70,11 @@
     function save() {
       timer = null;
       if (!dirty) return Promise.resolve();
+      if (form.checkValidity && !form.checkValidity()) {
+        // Required fields still empty: nothing the server could save yet, so don't ask it.
+        show(text("incomplete", "Not saved yet: fill in the required fields."));
+        return Promise.resolve();
+      }
       dirty = false;
       show(text("saving", "Saving…"));
       inFlight = fetch(form.action, {
