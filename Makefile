@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint format bench deps dev-deps system-deps assets messages worker clean
+.PHONY: run test lint format bench deps dev-deps system-deps system-test-deps assets messages worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,13 +56,16 @@ run: deps system-deps messages assets
 # Debian packages needed at run and test time, installed only when missing and only as root:
 # libmagic (file types by content), ffmpeg (audio/video checks and metadata stripping), Pango and
 # HarfBuzz for WeasyPrint's PDF reports and the fonts they embed (Amiri for Arabic, DejaVu for Latin);
-# Chromium for the browser tests, Node/npm for the front-end assets (make assets).
+# Node/npm for the front-end assets (make assets); Chromium for the browser tests only.
 SYSTEM_PACKAGES := libmagic1 ffmpeg libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
-	fontconfig fonts-hosny-amiri fonts-dejavu-core chromium nodejs npm
+	fontconfig fonts-hosny-amiri fonts-dejavu-core nodejs npm
+TEST_SYSTEM_PACKAGES := chromium
 # Tools that may come from elsewhere than Debian (e.g. Node with its own npm): present on PATH is enough.
 SYSTEM_COMMANDS := chromium:chromium nodejs:node npm:npm
-system-deps:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+system-deps: PACKAGES = $(SYSTEM_PACKAGES)
+system-test-deps: PACKAGES = $(SYSTEM_PACKAGES) $(TEST_SYSTEM_PACKAGES)
+system-deps system-test-deps:
+	@missing=$$(for p in $(PACKAGES); do \
 		for pair in $(SYSTEM_COMMANDS); do [ "$${pair%%:*}" = "$$p" ] && command -v "$${pair#*:}" >/dev/null && continue 2; done; \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then :; \
@@ -74,7 +77,7 @@ system-deps:
 	fi
 
 # Uses DATABASE_URL and REDIS_URL when set; SQLite and eager tasks otherwise.
-test: dev-deps system-deps messages assets
+test: dev-deps system-test-deps messages assets
 	SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')}" \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
