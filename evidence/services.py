@@ -25,12 +25,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import roles
 from incidents.models import Incident, Status
+from incidents.services import apply_changes, require_author_and_editable, save_changes
 from incidents.workflow import IllegalTransition
 from outbox import services as outbox
 
@@ -67,16 +67,6 @@ def _require_perm(user: Any, permission: str, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _require_author_and_editable(user: Any, record: Any) -> None:
-    if record.created_by_id != getattr(user, "pk", None):
-        raise PermissionDenied(_("Only the author may change this record."))
-    if not record.is_editable:
-        raise IllegalTransition(
-            _("A %(status)s record cannot be edited; it must be sent back for changes or reopened first.")
-            % {"status": record.get_status_display().lower()}
-        )
-
-
 def _require_incident_open_to(user: Any, incident: Incident) -> None:
     """Evidence goes to the documenter's own editable incident, or to any verified incident."""
     if not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
@@ -86,21 +76,6 @@ def _require_incident_open_to(user: Any, incident: Incident) -> None:
     if incident.created_by_id == user.pk and incident.is_editable:
         return
     raise PermissionDenied(_("Evidence can be added only to your own editable incidents or to verified incidents."))
-
-
-def _apply(record: Any, changes: dict[str, Any], allowed: set[str]) -> list[str]:
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
-    for name, value in changes.items():
-        setattr(record, name, value)
-    return list(changes)
-
-
-def _save_changes(record: Any, changed: list[str]) -> None:
-    record.version = F("version") + 1
-    record.save(update_fields=[*changed, "version", "updated_at"])
-    record.refresh_from_db(fields=["version", "updated_at"])
 
 
 # --- Witnesses ------------------------------------------------------------------------------------
@@ -218,7 +193,7 @@ def create_testimony(*, author: Any, incident: Incident, witness: Witness, **fie
     _require_incident_open_to(author, incident)
     _require_witness_usable(author, witness)
     testimony = Testimony(created_by=author, interviewer=author, incident=incident, witness=witness)
-    _apply(testimony, fields, TESTIMONY_FIELDS - {"incident", "witness"})
+    apply_changes(testimony, fields, TESTIMONY_FIELDS - {"incident", "witness"})
     testimony.full_clean(exclude=["created_by", "interviewer", "incident", "witness"])
     testimony.save()
     return testimony
@@ -227,22 +202,22 @@ def create_testimony(*, author: Any, incident: Incident, witness: Witness, **fie
 @transaction.atomic
 def update_testimony(*, actor: Any, testimony: Testimony, **changes: Any) -> Testimony:
     testimony = Testimony.objects.select_for_update().get(pk=testimony.pk)
-    _require_author_and_editable(actor, testimony)
+    require_author_and_editable(actor, testimony)
     if "incident" in changes and changes["incident"].pk != testimony.incident_id:
         raise ValidationError({"incident": _("Testimony cannot be moved to another incident; record it there anew.")})
     changes.pop("incident", None)
     if "witness" in changes:
         _require_witness_usable(actor, changes["witness"])
-    changed = _apply(testimony, changes, TESTIMONY_FIELDS - {"incident"})
+    changed = apply_changes(testimony, changes, TESTIMONY_FIELDS - {"incident"})
     if changed:
-        _save_changes(testimony, changed)
+        save_changes(testimony, changed)
     return testimony
 
 
 @transaction.atomic
 def delete_testimony(*, actor: Any, testimony: Testimony) -> None:
     testimony = Testimony.objects.select_for_update().get(pk=testimony.pk)
-    _require_author_and_editable(actor, testimony)
+    require_author_and_editable(actor, testimony)
     if testimony.status != Status.DRAFT:
         raise IllegalTransition(_("Only a draft that was never submitted can be deleted."))
     testimony.delete()
@@ -256,7 +231,7 @@ def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
     _require_perm(author, "evidence.add_source", _("Only documenters may record sources."))
     _require_incident_open_to(author, incident)
     source = Source(created_by=author, incident=incident)
-    _apply(source, fields, SOURCE_FIELDS - {"incident"})
+    apply_changes(source, fields, SOURCE_FIELDS - {"incident"})
     if not (source.url or source.archive_url or source.title):
         raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
     source.save()
@@ -266,20 +241,20 @@ def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
 @transaction.atomic
 def update_source(*, actor: Any, source: Source, **changes: Any) -> Source:
     source = Source.objects.select_for_update().get(pk=source.pk)
-    _require_author_and_editable(actor, source)
+    require_author_and_editable(actor, source)
     if "incident" in changes and changes["incident"].pk != source.incident_id:
         raise ValidationError({"incident": _("A source cannot be moved to another incident; record it there anew.")})
     changes.pop("incident", None)
-    changed = _apply(source, changes, SOURCE_FIELDS - {"incident"})
+    changed = apply_changes(source, changes, SOURCE_FIELDS - {"incident"})
     if changed:
-        _save_changes(source, changed)
+        save_changes(source, changed)
     return source
 
 
 @transaction.atomic
 def delete_source(*, actor: Any, source: Source) -> None:
     source = Source.objects.select_for_update().get(pk=source.pk)
-    _require_author_and_editable(actor, source)
+    require_author_and_editable(actor, source)
     if source.status != Status.DRAFT:
         raise IllegalTransition(_("Only a draft that was never submitted can be deleted."))
     source.delete()
@@ -399,13 +374,13 @@ def pending_media_ids(older_than_minutes: int = 10, limit: int = 500) -> list[in
 @transaction.atomic
 def update_media(*, actor: Any, item: MediaItem, **changes: Any) -> MediaItem:
     item = MediaItem.objects.select_for_update().get(pk=item.pk)
-    _require_author_and_editable(actor, item)
+    require_author_and_editable(actor, item)
     if "incident" in changes and changes["incident"].pk != item.incident_id:
         raise ValidationError({"incident": _("A media item cannot be moved to another incident.")})
     changes.pop("incident", None)
-    changed = _apply(item, changes, {"description"})
+    changed = apply_changes(item, changes, {"description"})
     if changed:
-        _save_changes(item, changed)
+        save_changes(item, changed)
     return item
 
 

@@ -47,7 +47,8 @@ def _require_documenter(user: Any) -> None:
         raise PermissionDenied(_("Only documenters may record incidents and victims."))
 
 
-def _require_author_and_editable(user: Any, record: Incident | Victim) -> None:
+def require_author_and_editable(user: Any, record: Any) -> None:
+    """Only the author changes a record, and only while it is a draft or sent back (any reviewable kind)."""
     if record.created_by_id != getattr(user, "pk", None):
         raise PermissionDenied(_("Only the author may change this record."))
     if not record.is_editable:
@@ -59,7 +60,8 @@ def _require_author_and_editable(user: Any, record: Incident | Victim) -> None:
         )
 
 
-def _apply(record: Incident | Victim, changes: dict[str, Any], allowed: set[str]) -> list[str]:
+def apply_changes(record: Any, changes: dict[str, Any], allowed: set[str]) -> list[str]:
+    """Set the allowed fields on the record; any other field is a 400."""
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
@@ -70,7 +72,7 @@ def _apply(record: Incident | Victim, changes: dict[str, Any], allowed: set[str]
     return changed
 
 
-def _save_changes(record: Incident | Victim, changed: list[str]) -> None:
+def save_changes(record: Any, changed: list[str]) -> None:
     """Save the changed fields and bump the version (part of every count fingerprint)."""
     record.version = F("version") + 1
     record.save(update_fields=[*changed, "version", "updated_at"])
@@ -84,7 +86,7 @@ def _save_changes(record: Incident | Victim, changed: list[str]) -> None:
 def create_incident(*, author: Any, **fields: Any) -> Incident:
     _require_documenter(author)
     incident = Incident(created_by=author, status=Status.DRAFT)
-    _apply(incident, fields, INCIDENT_FIELDS)
+    apply_changes(incident, fields, INCIDENT_FIELDS)
     incident.save()
     return incident
 
@@ -92,17 +94,17 @@ def create_incident(*, author: Any, **fields: Any) -> Incident:
 @transaction.atomic
 def update_incident(*, actor: Any, incident: Incident, **changes: Any) -> Incident:
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    _require_author_and_editable(actor, incident)
-    changed = _apply(incident, changes, INCIDENT_FIELDS)
+    require_author_and_editable(actor, incident)
+    changed = apply_changes(incident, changes, INCIDENT_FIELDS)
     if changed:
-        _save_changes(incident, changed)
+        save_changes(incident, changed)
     return incident
 
 
 @transaction.atomic
 def delete_incident(*, actor: Any, incident: Incident) -> None:
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    _require_author_and_editable(actor, incident)
+    require_author_and_editable(actor, incident)
     if incident.status != Status.DRAFT:
         from .workflow import IllegalTransition
 
@@ -141,7 +143,7 @@ def create_victim(*, author: Any, incident: Incident, **fields: Any) -> Victim:
     victim = Victim(created_by=author, incident=incident, status=Status.DRAFT)
     fields = _normalise_victim(fields)
     allowed = (VICTIM_FIELDS - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
-    _apply(victim, fields, allowed)
+    apply_changes(victim, fields, allowed)
     victim.age_group = age_group_for(victim.age_years, victim.age_group or AgeGroup.UNKNOWN)
     victim.save()
     victim.refresh_from_db(fields=["category"])
@@ -151,19 +153,19 @@ def create_victim(*, author: Any, incident: Incident, **fields: Any) -> Victim:
 @transaction.atomic
 def update_victim(*, actor: Any, victim: Victim, **changes: Any) -> Victim:
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
-    _require_author_and_editable(actor, victim)
+    require_author_and_editable(actor, victim)
     if "incident" in changes and changes["incident"].pk != victim.incident_id:
         raise ValidationError({"incident": _("A victim cannot be moved to another incident; record it there anew.")})
     changes.pop("incident", None)
     changes = _normalise_victim(changes)
     allowed = (VICTIM_FIELDS - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
-    changed = _apply(victim, changes, allowed)
+    changed = apply_changes(victim, changes, allowed)
     new_group = age_group_for(victim.age_years, victim.age_group)
     if new_group != victim.age_group or "age_years" in changed:
         victim.age_group = new_group
         changed.append("age_group")
     if changed:
-        _save_changes(victim, sorted(set(changed)))
+        save_changes(victim, sorted(set(changed)))
         victim.refresh_from_db(fields=["category"])
     return victim
 
@@ -171,7 +173,7 @@ def update_victim(*, actor: Any, victim: Victim, **changes: Any) -> Victim:
 @transaction.atomic
 def delete_victim(*, actor: Any, victim: Victim) -> None:
     victim = Victim.objects.select_for_update().get(pk=victim.pk)
-    _require_author_and_editable(actor, victim)
+    require_author_and_editable(actor, victim)
     if victim.status != Status.DRAFT:
         from .workflow import IllegalTransition
 
