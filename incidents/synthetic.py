@@ -8,7 +8,7 @@ query planner sees realistic selectivities:
 - incidents spread over fifteen years (more in the war's worst years), on the seeded governorates and
   on districts/communities added under them, attributed to the seeded parties with their typical weapons;
 - victims heavy-tailed per incident (most incidents kill one to three people, a few are massacres),
-  names, ages and sexes sampled from the Gaza Ministry of Health list (../shared/data/);
+  names, ages and sexes sampled from the Gaza Ministry of Health list (data/, in this repository);
 - a realistic mix of states: drafts, submitted, changes requested, rejected, verified; combatants and
   unknown civilian status; unknown ages and sexes; later deaths and deaths elsewhere (hospital);
   duplicates (the same person reported twice) marked `duplicate_of`.
@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from .models import AgeGroup, Incident, Location, Perpetrator, Status, Victim
 
 SYNTHETIC_PREFIX = "synthetic-"
-DEFAULT_PEOPLE_FILE = Path(settings.BASE_DIR).parent / "shared" / "data" / "gaza-moh-2024-04-13.csv"
+DEFAULT_PEOPLE_FILE = Path(settings.BASE_DIR) / "data" / "gaza-moh-2024-04-13.csv"
 FIRST_DAY = dt.date(2011, 3, 15)
 LAST_DAY = dt.date(2026, 3, 14)  # fifteen years, fixed so that a seed always gives the same data
 

@@ -25,7 +25,7 @@ class Command(BaseCommand):
             "--people-file",
             type=Path,
             default=synthetic.DEFAULT_PEOPLE_FILE,
-            help="CSV with id,name,en_name,age,sex (default: ../shared/data/gaza-moh-2024-04-13.csv)",
+            help="CSV with id,name,en_name,age,sex (default: data/gaza-moh-2024-04-13.csv)",
         )
         parser.add_argument("--batch-size", type=int, default=5000, help="rows per INSERT on SQLite")
         parser.add_argument(
