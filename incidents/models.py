@@ -429,6 +429,17 @@ class Victim(Reviewable):
         related_name="victims_killed_here",
         verbose_name=_("place of death"),
     )
+    # Identifying fields (personal data: shown to the record's author, reviewers and admins only).
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    identity_number = models.CharField(
+        _("identity number"), max_length=64, blank=True, default="", validators=[validate_name_text]
+    )
+    # Where an imported record came from: the source list's name and the row's id in it (both empty for a
+    # record typed in by a documenter). (origin_source, origin_record_id) identifies it across imports.
+    origin_source = models.CharField(_("source list"), max_length=200, blank=True, default="", editable=False)
+    origin_record_id = models.CharField(
+        _("record id in the source list"), max_length=200, blank=True, default="", editable=False
+    )
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", editable=False
     )
@@ -458,6 +469,15 @@ class Victim(Reviewable):
                 name="victim_death_date_plausible",
             ),
             models.CheckConstraint(condition=~Q(duplicate_of=models.F("pk")), name="victim_not_own_duplicate"),
+            models.CheckConstraint(
+                condition=Q(date_of_birth__isnull=True) | Q(date_of_birth__gte=EARLIEST_DATE),
+                name="victim_birth_date_plausible",
+            ),
+            models.UniqueConstraint(
+                fields=["origin_source", "origin_record_id"],
+                condition=~Q(origin_source=""),
+                name="victim_unique_origin",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "civilian_status"], name="victim_status_civ"),

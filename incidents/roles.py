@@ -34,3 +34,10 @@ def can_manage_counts(user: UserLike) -> bool:
 def is_staff_member(user: UserLike) -> bool:
     """Any signed-in user holding a role (reads reference data)."""
     return can_document(user) or can_review(user) or can_manage_counts(user)
+
+
+def may_see_personal_data(user: UserLike, victim: object) -> bool:
+    """A victim's identity number and date of birth: the record's author, reviewers and admins."""
+    if not _active(user):
+        return False
+    return can_review(user) or can_manage_counts(user) or getattr(victim, "created_by_id", None) == user.pk

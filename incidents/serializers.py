@@ -7,8 +7,10 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from . import roles
 from .models import Incident, Location, Perpetrator, ReportingPeriod, Role, Victim
 
 
@@ -98,6 +100,11 @@ class VictimSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=Role.choices), required=False, allow_empty=True, max_length=len(Role)
     )
     date_of_death = serializers.DateField(required=False, allow_null=True, validators=[not_in_future])
+    date_of_birth = serializers.DateField(required=False, allow_null=True, validators=[not_in_future])
+    origin = serializers.SerializerMethodField()
+
+    # Personal data (API.md, "Identifying fields of a victim"): the record's author, reviewers and admins.
+    PERSONAL_FIELDS = ("date_of_birth", "identity_number")
 
     class Meta:
         model = Victim
@@ -113,16 +120,34 @@ class VictimSerializer(serializers.ModelSerializer):
             "roles",
             "date_of_death",
             "place_of_death",
+            "date_of_birth",
+            "identity_number",
+            "origin",
             "status",
             "category",
             "duplicate_of",
         ]
-        read_only_fields = ["id", "status", "category", "duplicate_of"]
+        read_only_fields = ["id", "status", "category", "duplicate_of", "origin"]
 
     def validate_date_of_death(self, value: dt.date | None) -> dt.date | None:
         if value is not None and value < dt.date(1900, 1, 1):
             raise serializers.ValidationError(_("This date is implausibly early."))
         return value
+
+    def validate_date_of_birth(self, value: dt.date | None) -> dt.date | None:
+        return self.validate_date_of_death(value)
+
+    @extend_schema_field(
+        inline_serializer(
+            "VictimOrigin",
+            {"source": serializers.CharField(), "record_id": serializers.CharField()},
+            allow_null=True,
+        )
+    )
+    def get_origin(self, instance: Victim) -> dict[str, str] | None:
+        if not instance.origin_source:
+            return None
+        return {"source": instance.origin_source, "record_id": instance.origin_record_id}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         age = attrs.get("age_years", getattr(self.instance, "age_years", None))
@@ -138,4 +163,8 @@ class VictimSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Victim) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["roles"] = instance.roles
+        request = self.context.get("request")
+        if not roles.may_see_personal_data(getattr(request, "user", None), instance):
+            for name in self.PERSONAL_FIELDS:
+                data.pop(name, None)
         return data

@@ -39,6 +39,8 @@ VICTIM_FIELDS = {
     "roles",
     "date_of_death",
     "place_of_death",
+    "date_of_birth",
+    "identity_number",
 }
 
 
