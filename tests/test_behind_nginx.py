@@ -33,7 +33,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -216,6 +216,20 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
+def tls_connection(
+    port: int, tls: ssl.SSLContext, source: str, server_name: str = PUBLIC_HOST, timeout: float = 120
+) -> http.client.HTTPSConnection:
+    """Through nginx, over TLS, from a chosen loopback address, naming the public host (SNI and Host)."""
+    connection = http.client.HTTPSConnection(
+        server_name, port, timeout=timeout, context=tls, source_address=(source, 0)
+    )
+    # The name is not in DNS: connect to the loopback proxy, and still send and verify the public name.
+    connection._create_connection = lambda address, timeout, source_address: socket.create_connection(  # type: ignore[attr-defined]
+        (PROXY_ADDRESS, address[1]), timeout, source_address
+    )
+    return connection
+
+
 @dataclass
 class Response:
     status: int
@@ -242,19 +256,11 @@ class Stack:
     gunicorn: subprocess.Popen
     nginx: subprocess.Popen
     app_log: Path
-    cookies: dict[str, str] = field(default_factory=dict)
 
-    # Through nginx, over TLS, from a chosen loopback address, naming the public host (SNI and Host).
     def connection(
         self, source: str, server_name: str = PUBLIC_HOST, timeout: float = 120
     ) -> http.client.HTTPSConnection:
-        connection = http.client.HTTPSConnection(
-            server_name, self.https_port, timeout=timeout, context=self.tls, source_address=(source, 0)
-        )
-        connection._create_connection = lambda address, timeout, source_address: socket.create_connection(  # type: ignore[attr-defined]
-            (PROXY_ADDRESS, address[1]), timeout, source_address
-        )
-        return connection
+        return tls_connection(self.https_port, self.tls, source, server_name, timeout)
 
     def request(
         self,
@@ -326,16 +332,33 @@ def peak_rss_mb(pid: int) -> float:
     raise AssertionError(f"no VmHWM for process {pid}")
 
 
-def wait_until(what: str, ready, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+def wait_until(what: str, ready, process: subprocess.Popen, log: Path, timeout: float = 180) -> bool:
+    """True once `ready()` holds; False when the process exited first (the log says why)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"{what} exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+            return False
         with contextlib.suppress(OSError, http.client.HTTPException, ssl.SSLError):
             if ready():
-                return
+                return True
         time.sleep(0.5)
+    stop(process)
     pytest.fail(f"{what} did not answer within {timeout} s:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def start_on_free_ports(what: str, launch, ready, log: Path, attempts: int = 3):
+    """`launch(ports)` on fresh free ports until it listens; again on other ports when another process
+    on this shared machine took one in between (the log then says "in use")."""
+    for attempt in range(attempts):
+        ports = (free_port(), free_port())
+        process = launch(ports)
+        if wait_until(what, lambda ports=ports: ready(ports), process, log):
+            return process, ports
+        text = log.read_text(errors="replace")
+        if "in use" not in text or attempt == attempts - 1:
+            pytest.fail(f"{what} exited with {process.returncode}:\n{text[-4000:]}")
+        log.write_text("")
+    raise AssertionError("unreachable")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -377,7 +400,6 @@ def stack(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("behind-nginx")
     cert, key = self_signed_certificate(tmp)
     collect_static(tmp / "static")
-    https_port, http_port, app_port = free_port(), free_port(), free_port()
 
     env = {
         k: v
@@ -399,68 +421,71 @@ def stack(django_db_setup, tmp_path_factory) -> Iterator[Stack]:
         MEDIA_ROOT=str(tmp / "media"),
         STATIC_ROOT=str(tmp / "static"),
         ACCESS_LOG="1",
-        OTP_REQUIRED_FOR_REVIEWERS="1",
         PYTHONUNBUFFERED="1",
     )
     app_log = tmp / "gunicorn.log"
-    gunicorn = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{app_port}",
-            "--workers",
-            "1",
-            "--timeout",
-            "600",
-            "--forwarded-allow-ips",
-            PROXY_ADDRESS,
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=app_log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    outputs = []
 
-    site = tmp / "casualties.conf"
-    site.write_text(
-        templated_site(
-            https_port=https_port,
-            http_port=http_port,
-            upstream_port=app_port,
-            cert=cert,
-            key=key,
-            ipv6=has_ipv6_loopback(),
+    def launch_gunicorn(ports: tuple[int, int]) -> subprocess.Popen:
+        outputs.append(app_log.open("ab"))
+        command = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{ports[0]}"]
+        # As documented (docs/deploy-behind-a-proxy.md), with one worker whose memory the upload test reads.
+        command += ["--workers", "1", "--timeout", "600", "--forwarded-allow-ips", PROXY_ADDRESS]
+        return subprocess.Popen(
+            [*command, "--log-level", "warning"], cwd=ROOT, env=env, stdout=outputs[-1], stderr=subprocess.STDOUT
         )
-    )
-    conf = tmp / "nginx.conf"
-    conf.write_text(main_config(tmp, site))
-    nginx_command = [nginx_binary, "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")]
-    checked = subprocess.run([*nginx_command, "-t"], capture_output=True, text=True, timeout=60)
-    if checked.returncode != 0:
-        stop(gunicorn)
-        pytest.fail(f"nginx refuses the documented configuration:\n{checked.stderr}\n{site.read_text()}")
-    nginx_log = tmp / "nginx.out"
-    nginx = subprocess.Popen(nginx_command, stdout=nginx_log.open("ab"), stderr=subprocess.STDOUT)
 
-    tls = ssl.create_default_context(cafile=str(cert))
-    running = Stack(tmp, https_port, http_port, app_port, tls, gunicorn, nginx, app_log)
+    def gunicorn_ready(ports: tuple[int, int]) -> bool:
+        connection = http.client.HTTPConnection(PROXY_ADDRESS, ports[0], timeout=30)
+        try:
+            connection.request("GET", "/healthz", headers={"Host": PUBLIC_HOST})
+            return connection.getresponse().status == 200
+        finally:
+            connection.close()
+
+    gunicorn = None
+    nginx = None
     try:
-        wait_until(
-            "gunicorn",
-            lambda: (
-                running.direct("GET", "/healthz", source=PROXY_ADDRESS, headers={"Host": PUBLIC_HOST}).status == 200
-            ),
-            gunicorn,
-            app_log,
-        )
-        wait_until("nginx", lambda: running.request("GET", "/healthz").status == 200, nginx, tmp / "error.log")
-        yield running
+        gunicorn, (app_port, _unused) = start_on_free_ports("gunicorn", launch_gunicorn, gunicorn_ready, app_log)
+        site, conf, error_log = tmp / "casualties.conf", tmp / "nginx.conf", tmp / "error.log"
+        nginx_command = [nginx_binary, "-p", str(tmp), "-c", str(conf), "-e", str(error_log)]
+        tls = ssl.create_default_context(cafile=str(cert))
+
+        def launch_nginx(ports: tuple[int, int]) -> subprocess.Popen:
+            https_port, http_port = ports
+            site.write_text(
+                templated_site(
+                    https_port=https_port,
+                    http_port=http_port,
+                    upstream_port=app_port,
+                    cert=cert,
+                    key=key,
+                    ipv6=has_ipv6_loopback(),
+                )
+            )
+            conf.write_text(main_config(tmp, site))
+            checked = subprocess.run([*nginx_command, "-t"], capture_output=True, text=True, timeout=60)
+            if checked.returncode != 0:
+                pytest.fail(f"nginx refuses the documented configuration:\n{checked.stderr}\n{site.read_text()}")
+            outputs.append(error_log.open("ab"))
+            return subprocess.Popen(nginx_command, stdout=outputs[-1], stderr=subprocess.STDOUT)
+
+        def nginx_ready(ports: tuple[int, int]) -> bool:
+            connection = tls_connection(ports[0], tls, CLIENT_A, timeout=30)
+            try:
+                connection.request("GET", "/healthz")
+                return connection.getresponse().status == 200
+            finally:
+                connection.close()
+
+        nginx, (https_port, http_port) = start_on_free_ports("nginx", launch_nginx, nginx_ready, error_log)
+        yield Stack(tmp, https_port, http_port, app_port, tls, gunicorn, nginx, app_log)
     finally:
-        stop(nginx)
-        stop(gunicorn)
+        for process in (nginx, gunicorn):
+            if process is not None:
+                stop(process)
+        for output in outputs:
+            output.close()
         if settings.REDIS_URL:
             from config.celery import app as celery_app
 
