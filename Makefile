@@ -56,12 +56,13 @@ run: deps system-deps messages assets
 # Debian packages needed at run and test time, installed only when missing and only as root:
 # libmagic (file types by content), ffmpeg (audio/video checks and metadata stripping), Pango and
 # HarfBuzz for WeasyPrint's PDF reports and the fonts they embed (Amiri for Arabic, DejaVu for Latin);
-# Node/npm for the front-end assets (make assets); Chromium for the browser tests only.
+# Node/npm for the front-end assets (make assets); Chromium for the browser tests and nginx for the
+# reverse-proxy test (tests/test_behind_nginx.py, docs/deploy-behind-a-proxy.md) only.
 SYSTEM_PACKAGES := libmagic1 ffmpeg libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 \
 	fontconfig fonts-hosny-amiri fonts-dejavu-core nodejs npm
-TEST_SYSTEM_PACKAGES := chromium
+TEST_SYSTEM_PACKAGES := chromium nginx
 # Tools that may come from elsewhere than Debian (e.g. Node with its own npm): present on PATH is enough.
-SYSTEM_COMMANDS := chromium:chromium nodejs:node npm:npm
+SYSTEM_COMMANDS := chromium:chromium nodejs:node npm:npm nginx:nginx
 system-deps: PACKAGES = $(SYSTEM_PACKAGES)
 system-test-deps: PACKAGES = $(SYSTEM_PACKAGES) $(TEST_SYSTEM_PACKAGES)
 system-deps system-test-deps:

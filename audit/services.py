@@ -8,7 +8,15 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from config.client import current_client_address
+
 from .models import GENESIS_HASH, AuditEntry
+
+# Sign-in events (sign-in, failure, lockout, second factor, ...) record the client's address ("ip"):
+# who tried from where is the point of them. Other entries do not: the log is kept for ever and a
+# documenter's address says where they are (DESIGN.md: their safety), so it is kept only where it
+# serves security.
+ADDRESSED_ACTIONS = ("auth.",)
 
 # An arbitrary constant naming the PostgreSQL advisory lock that serialises writers of the chain.
 CHAIN_LOCK_KEY = 727_274_001
@@ -35,7 +43,16 @@ def record_event(
     comment: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain. Never put witness identity (names, contact) in any field."""
+    """Append one entry to the chain. Never put witness identity (names, contact) in any field.
+
+    Sign-in events written while a request is served carry its client address (config/client.py) as
+    `details["ip"]`, unless the caller gave one.
+    """
+    details = dict(details or {})
+    if action.startswith(ADDRESSED_ACTIONS) and "ip" not in details:
+        address = current_client_address()
+        if address:
+            details["ip"] = address
     with transaction.atomic():
         lock_chain()
         last = AuditEntry.objects.order_by("-sequence").only("sequence", "entry_hash").first()
@@ -51,7 +68,7 @@ def record_event(
             from_state=from_state,
             to_state=to_state,
             comment=comment,
-            details=details or {},
+            details=details,
             previous_hash=last.entry_hash if last else GENESIS_HASH,
         )
         entry.entry_hash = entry.compute_hash()

@@ -1,4 +1,4 @@
-"""Log records and error reports never carry witness identity.
+"""Log records and error reports never carry witness identity; records made for a request name its client.
 
 Witness fields (name, contact, notes and their variants) are masked wherever they might surface:
 in the structured fields of a log record, and in the POST data and local variables of an error report.
@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+from config.client import client_address, current_client_address
 from evidence.reporting import IdentityMaskingReporterFilter
 
 MASK = "********************"
@@ -47,6 +48,23 @@ class MaskWitnessFields(logging.Filter):
             record.args = mask_mapping(record.args)
         elif isinstance(record.args, tuple):
             record.args = tuple(mask_mapping(arg) for arg in record.args)
+        return True
+
+
+class AddClientAddress(logging.Filter):
+    """Every record made while a request is served carries `client_address` (config/client.py): the
+    client's, not the proxy's. Django's own request records (4xx/5xx responses) are written after the
+    middleware has finished, so their `request` is asked instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "client_address", None):
+            return True
+        address = current_client_address()
+        if address is None:
+            request = getattr(record, "request", None)
+            address = client_address(request) if hasattr(request, "META") else None
+        if address:
+            record.client_address = address
         return True
 
 

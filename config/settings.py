@@ -7,6 +7,7 @@ SQLite under var/ and eager Celery tasks when DATABASE_URL / REDIS_URL are unset
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -100,6 +101,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the client's address (TRUSTED_PROXIES), and forwarded headers from untrusted peers dropped
+    # before SecurityMiddleware reads the scheme.
+    "config.client.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -211,10 +215,37 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Behind a TLS-terminating proxy: set SECURE_PROXY_SSL_HEADER=1 so Django trusts X-Forwarded-Proto.
+# Behind a reverse proxy (docs/deploy-behind-a-proxy.md). TRUSTED_PROXIES: the proxies' addresses or
+# networks; only from them is X-Forwarded-For read (config/client.py: the client's address, in one place)
+# and X-Forwarded-Proto believed. TRUSTED_PROXY_COUNT: how many proxies stand in front (alone: trust that
+# many hops whatever their address, only when nothing else can reach the app server; with
+# TRUSTED_PROXIES: at most that many hops).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0") or "0")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network (e.g. 127.0.0.1,10.0.0.0/8)"
+        ) from None
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT cannot be negative")
+# Deprecated alias: AXES_IPWARE_PROXY_COUNT never took effect (django-axes reads it only with django-ipware,
+# which is not installed). Read as TRUSTED_PROXY_COUNT with the proxy on this host (loopback), which is no
+# less safe than before; `check --deploy` warns (config.W001) until it is replaced by TRUSTED_PROXIES.
+AXES_IPWARE_PROXY_COUNT_ALIAS = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0") or "0")
+if AXES_IPWARE_PROXY_COUNT_ALIAS > 0 and not (TRUSTED_PROXIES or TRUSTED_PROXY_COUNT):
+    TRUSTED_PROXIES, TRUSTED_PROXY_COUNT = ["127.0.0.0/8", "::1"], AXES_IPWARE_PROXY_COUNT_ALIAS
+# TLS ends at the proxy: set SECURE_PROXY_SSL_HEADER=1 so Django believes X-Forwarded-Proto (from a
+# trusted proxy only, once TRUSTED_PROXIES is set). The public host comes in the Host header, which the
+# proxy passes on (docs/nginx/casualties.conf), so X-Forwarded-Host is never read (USE_X_FORWARDED_HOST
+# stays off) and CSRF_TRUSTED_ORIGINS is not needed for the site's own origin.
 if env_bool("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and env_bool("HTTPS", False))
+# Health probes (a load balancer, a proxy's upstream check) talk plain HTTP to the app server directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env_bool("HTTPS", False)
 CSRF_COOKIE_SECURE = env_bool("HTTPS", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if env_bool("HTTPS") else "0"))
@@ -252,11 +283,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False  # lockouts are still logged (WARNING) and audited
-# Behind a proxy, the client's address comes from X-Forwarded-For (set AXES_IPWARE_PROXY_COUNT=1).
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+# The client's address, as everywhere else (config/client.py, TRUSTED_PROXIES), not django-ipware's.
+AXES_CLIENT_IP_CALLABLE = "config.client.client_address"
 
 # Uploads stream to temporary files on disk beyond this size, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -409,7 +437,10 @@ REVIEW_MIN_EVIDENCE = int(os.environ.get("REVIEW_MIN_EVIDENCE", "1"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_witness": {"()": "config.logging.MaskWitnessFields"}},
+    "filters": {
+        "mask_witness": {"()": "config.logging.MaskWitnessFields"},
+        "client_address": {"()": "config.logging.AddClientAddress"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -418,10 +449,19 @@ LOGGING = {
             "json_ensure_ascii": True,
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["mask_witness"]}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["client_address", "mask_witness"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # django-axes reports lockouts at WARNING; its INFO chatter (every sign-in) is left out.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+# ACCESS_LOG=1: one INFO record per request (logger config.access: method, path without the query, status,
+# duration, the client's address), for when the proxy's own access log is out of reach.
+ACCESS_LOG = env_bool("ACCESS_LOG", False)
 # Error reports (admins' e-mails, debug pages) mask witness identity fields as well as secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.WitnessSafeExceptionReporterFilter"
