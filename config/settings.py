@@ -214,10 +214,13 @@ X_FRAME_OPTIONS = "DENY"
 # Behind a TLS-terminating proxy: set SECURE_PROXY_SSL_HEADER=1 so Django trusts X-Forwarded-Proto.
 if env_bool("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and env_bool("HTTPS", False))
-SESSION_COOKIE_SECURE = env_bool("HTTPS", False)
-CSRF_COOKIE_SECURE = env_bool("HTTPS", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if env_bool("HTTPS") else "0"))
+# HTTPS=1: the site is served over TLS (secure cookies, HSTS, redirect). With DEBUG off and HTTPS unset,
+# every command warns (accounts.W001, which `check --deploy` fails on) and the web app logs it at start.
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and HTTPS)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
