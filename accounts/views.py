@@ -1,4 +1,8 @@
-"""Second-factor pages: enrol an authenticator app, and verify a code after signing in."""
+"""Second-factor pages: enrol an authenticator app, and verify a code after signing in.
+
+Both run outside the request's transaction (`non_atomic_requests`): the code's check commits on its
+own (see accounts.services), so a failure later in the request cannot undo it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -41,6 +46,7 @@ def _verified(request: HttpRequest, device) -> None:
     request.session.cycle_key()
 
 
+@transaction.non_atomic_requests
 @login_required
 def enrol(request: HttpRequest) -> HttpResponse:
     if services.has_confirmed_device(request.user):
@@ -68,6 +74,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     )
 
 
+@transaction.non_atomic_requests
 @login_required
 def verify(request: HttpRequest) -> HttpResponse:
     if not services.has_confirmed_device(request.user):
@@ -76,7 +83,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(_next_url(request))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = services.verify_code(request.user, form.cleaned_data["code"])
+        device = services.verify_code(request.user, form.cleaned_data["code"], request=request, via="web")
         if device is not None:
             _verified(request, device)
             return redirect(_next_url(request))

@@ -272,7 +272,7 @@ JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "20"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.auth.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",

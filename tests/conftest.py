@@ -90,11 +90,17 @@ class _SignedInWithSecondFactor:
 def client_for(user=None, second_factor: bool = True) -> APIClient:
     """An API client signed in as `user`; by default as after a verified second factor.
 
-    Tests of the second factor itself pass `second_factor=False`.
+    Tests of the second factor itself pass `second_factor=False`: the client then sends a real token
+    obtained with the password only, so the request meets the API's authentication as it would.
     """
     client = APIClient()
-    if user is not None:
-        client.force_authenticate(user, token=_SignedInWithSecondFactor() if second_factor else None)
+    if user is not None and second_factor:
+        client.force_authenticate(user, token=_SignedInWithSecondFactor())
+    elif user is not None:
+        from knox.models import AuthToken
+
+        _instance, token = AuthToken.objects.create(user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 
