@@ -104,8 +104,11 @@ def client_for(user=None, second_factor: bool = True) -> APIClient:
     return client
 
 
-def web_client_for(user=None):
-    """A browser-like client signed in as `user`, with a verified TOTP device for reviewers and admins."""
+def web_client_for(user=None, second_factor: bool = True):
+    """A browser-like client signed in as `user`, with a verified TOTP device for reviewers and admins.
+
+    `second_factor=False`: signed in with the password only, and no device at all.
+    """
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -113,6 +116,8 @@ def web_client_for(user=None):
     client = Client()
     if user is not None:
         client.force_login(user)
+        if not second_factor:
+            return client
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
             user=user, name="test device", confirmed=True
         )
