@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user
 from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -67,6 +68,8 @@ class ObtainTokenView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        # The browser session's user, if any (this view authenticates nobody: DRF says anonymous).
+        signed_in = get_user(request._request)
         try:
             body = request.data
         except exceptions.APIException as refused:  # malformed or too deeply nested JSON, wrong media type
@@ -90,7 +93,7 @@ class ObtainTokenView(APIView):
             instance, token = AuthToken.objects.create(user)
             if device is not None:
                 SecondFactorToken.objects.create(token=instance, device_id=device.persistent_id)
-            signin.remember_token_in_session(request._request, user, instance)
+            signin.remember_token_in_session(request._request, user, instance, signed_in)
             record_event(
                 actor=user,
                 action="auth.login",

@@ -108,6 +108,7 @@ def apply_rule(request: Request, user: Any, auth: Any) -> None:
     if exempt(http) or not services.needs_second_factor(user):
         return
     if not credential_verified(user, auth, http):
+        http.refused_user = user  # DRF forgets the user once authentication refuses; the audit entry does not
         raise SecondFactorMissing()
 
 

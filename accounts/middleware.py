@@ -21,7 +21,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from . import services
+from config.ratelimit import limit_name, too_many_requests
+
+from . import services, signin
 from .auth import OTP_HEADER, credential_verified, resolve_principal
 
 # Reachable before the second factor: the enrolment and verification pages, signing in and out,
@@ -29,6 +31,24 @@ from .auth import OTP_HEADER, credential_verified, resolve_principal
 EXEMPT_URL_NAMES = ("otp-enrol", "otp-enrol-link", "otp-verify", "logout", "login")
 EXEMPT_PREFIXES = ("/static/", "/i18n/", "/healthz")
 API_PREFIX = "/api/"
+
+
+class SignInBackoffMiddleware:
+    """The per-username back-off (accounts.signin), before the view checks any password."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method != "POST" or limit_name(request) not in signin.SIGN_IN_URL_NAMES:
+            return None
+        wait = signin.backoff_wait(request, signin.attempted_username(request))
+        return too_many_requests(request, wait) if wait is not None else None
 
 
 class RequireSecondFactorMiddleware:

@@ -28,8 +28,6 @@ from incidents import roles
 
 IDENTITY_PERMISSION = "evidence.view_witness_identity"
 
-DEVICE_NAME = "authenticator app"
-
 
 def needs_second_factor(user: Any) -> bool:
     """Reviewers, admins, staff and witness-identity holders must verify a TOTP code after their password."""
@@ -50,22 +48,14 @@ def has_confirmed_device(user: Any) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
 
 
-def pending_device(user: Any) -> TOTPDevice:
-    """The unconfirmed TOTP device being enrolled (created on first call, reused until confirmed)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
-    return device
-
-
 def clean_code(code: Any) -> str:
     return "".join(ch for ch in str(code or "") if ch.isdigit())[:8]
 
 
 @transaction.atomic
-def confirm_enrolment(user: Any, code: Any) -> TOTPDevice | None:
-    """Confirm the pending device when `code` matches it; the first valid code is then spent."""
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("id").first()
+def confirm_enrolment(user: Any, device_id: Any, code: Any) -> TOTPDevice | None:
+    """Confirm the pending device `device_id` (opened by an enrolment link) when `code` matches it."""
+    device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
     code = clean_code(code)
     if device is None or not code or not device.verify_token(code):
         record_event(actor=user, action="auth.otp_enrolment_failed")

@@ -19,8 +19,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
+from . import enrolment, services
 from .forms import CodeForm
 
 
@@ -48,14 +49,32 @@ def _verified(request: HttpRequest, device) -> None:
 
 @transaction.non_atomic_requests
 @login_required
+def enrol_with_link(request: HttpRequest, token: str) -> HttpResponse:
+    """An admin's one-time enrolment link: opens enrolment for this session (accounts.enrolment)."""
+    if services.has_confirmed_device(request.user):
+        return redirect("otp-verify")
+    device = enrolment.redeem(request.user, token)
+    if device is None:
+        return render(request, "accounts/enrol_needs_link.html", {"refused_link": True}, status=403)
+    request.session[enrolment.SESSION_DEVICE_KEY] = device.pk
+    return redirect("otp-enrol")  # the link leaves the address bar and the history
+
+
+@transaction.non_atomic_requests
+@login_required
 def enrol(request: HttpRequest) -> HttpResponse:
     if services.has_confirmed_device(request.user):
         return redirect("otp-verify")
-    device = services.pending_device(request.user)
+    device_id = request.session.get(enrolment.SESSION_DEVICE_KEY)
+    device = TOTPDevice.objects.filter(pk=device_id, user=request.user, confirmed=False).first() if device_id else None
+    if device is None:
+        # No secret for a password alone: enrolment starts from an admin's link.
+        return render(request, "accounts/enrol_needs_link.html", {"refused_link": False}, status=403)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        confirmed = services.confirm_enrolment(request.user, form.cleaned_data["code"])
+        confirmed = services.confirm_enrolment(request.user, device.pk, form.cleaned_data["code"])
         if confirmed is not None:
+            request.session.pop(enrolment.SESSION_DEVICE_KEY, None)
             _verified(request, confirmed)
             messages.success(request, _("Your authenticator app is set up."))
             return redirect(_next_url(request))

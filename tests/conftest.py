@@ -43,6 +43,20 @@ def _plain_static_storage(settings: Any) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(settings: Any) -> None:
+    # Rate limits, the sign-in back-off and audit aggregation count in the "ratelimit" cache (Redis under
+    # REDIS_URL): each test counts from zero under its own key prefix, without flushing a shared Redis.
+    import uuid
+
+    if "ratelimit" not in settings.CACHES:
+        return
+    settings.CACHES = {
+        **settings.CACHES,
+        "ratelimit": {**settings.CACHES["ratelimit"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"},
+    }
+
+
 def make_user(username: str, *groups: str, **extra: Any):
     user = get_user_model().objects.create_user(username=username, password=f"pw-{username}-long-enough", **extra)
     for name in groups:

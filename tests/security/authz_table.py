@@ -224,6 +224,7 @@ TABLE: dict[str, dict] = {
     # Enrolled, verified reviewers and admins are sent on; documenters may enrol if they wish.
     "page:otp-enrol": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
     "page:otp-verify": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
+    "page:otp-enrol-link": {"GET": "302 302 302 302 302"},  # (a link that is not valid)
     # Every admin page: staff (the admin) only; everybody else is sent to the admin sign-in. The
     # statuses are the index's; every registered model's list is also checked (302 for non-staff).
     "admin:*": {"GET": "302 302 302 302 200"},
@@ -770,9 +771,10 @@ WITHOUT_SECOND_FACTOR: dict[str, dict] = {
     "/": {"GET": "302 302 302 302"},
     "page:login": {"GET": "200 200 200 200", "POST": "200 200 200 200"},
     "page:logout": {"POST": "302 302 302 302"},
-    # No device yet: enrolment is shown to anyone who asks (documenters may enrol too); verifying
-    # without a device sends one to enrol.
-    "page:otp-enrol": {"GET": "200 200 200 200", "POST": "400 400 400 400"},
+    # No device yet: enrolment needs an admin's one-time link (accounts.enrolment), for documenters too;
+    # verifying without a device sends one to enrol.
+    "page:otp-enrol": {"GET": "403 403 403 403", "POST": "403 403 403 403"},
+    "page:otp-enrol-link": {"GET": "403 403 403 403"},
     "page:otp-verify": {"GET": "302 302 302 302", "POST": "302 302 302 302"},
 }
 

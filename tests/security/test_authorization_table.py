@@ -412,6 +412,7 @@ class World:
             "password_reset_confirm": ("/en/accounts/reset/MQ/set-password/", {}),
             "password_reset_complete": ("/en/accounts/reset/done/", {}),
             "otp-enrol": ("/en/account/two-factor/enrol/", {"code": "000000"}),
+            "otp-enrol-link": ("/en/account/two-factor/enrol/not-a-valid-link/", {}),
             "otp-verify": ("/en/account/two-factor/verify/", {"code": "000000"}),
         }
         if key.removeprefix("page:") in pages:
