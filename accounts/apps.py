@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import schema, signals  # noqa: F401
+        from . import checks, schema, signals  # noqa: F401

@@ -1,77 +1,175 @@
-"""API authentication and the second-factor requirement for sensitive API actions."""
+"""API authentication, and the second-factor rule for the API.
+
+The rule (one place for the API, `accounts.middleware` for pages): a user who `needs_second_factor`
+(reviewers, admins, staff, holders of the witness-identity permission) and whose request carries no
+verified second factor is refused (403 `second_factor_required`) on every API endpoint except
+`API_EXEMPT_URL_NAMES`: obtaining a token (with a code), signing out, and the API's own description.
+Documenters are unaffected. A request carries a verified second factor when it comes with:
+
+- a token obtained with an `otp` code (a `SecondFactorToken` row);
+- a browser session verified on the verification page (django-otp's `is_verified()`);
+- or a fresh code in the `X-OTP` header, checked by `accounts.middleware` *before* the request's
+  transaction opens, so a wrong code's throttle and audit entry, and a right code's use, stay recorded
+  whatever happens to the request afterwards.
+
+The rule is applied in the authentication classes (`DEFAULT_AUTHENTICATION_CLASSES`), not in a
+permission class: views replace `permission_classes` freely, but every authenticated API request goes
+through authentication, so no view can forget the rule.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication as DRFSessionAuthentication
+from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 
 from . import services
 
 OTP_HEADER = "HTTP_X_OTP"
 
+# Reachable without a second factor by those who need one: how to get one, how to leave, what the API is.
+API_EXEMPT_URL_NAMES = frozenset({"api-token", "api-logout", "api-schema", "api-docs"})
+
+
+class SecondFactorMissing(exceptions.PermissionDenied):
+    default_detail = _(
+        "Your account needs a second factor for this: obtain your token with an 'otp' code (or verify a code "
+        "on the site), or send a fresh code in the X-OTP header."
+    )
+    default_code = "second_factor_required"
+
+
+@dataclass
+class Principal:
+    """Who an API request speaks for, worked out once per request by the middleware."""
+
+    user: Any = None
+    token: Any = None  # the knox AuthToken the request carries, if any
+    token_failure: exceptions.APIException | None = None  # a token was sent and refused (DRF answers 401)
+    code_verified: bool = False  # a fresh X-OTP code was accepted for this request
+
+
+PRINCIPAL_ATTRIBUTE = "second_factor_principal"
+
+
+def _sends_a_token(request: HttpRequest) -> bool:
+    words = get_authorization_header(request).split()
+    return bool(words) and words[0].lower() == KnoxTokenAuthentication().authenticate_header(request).lower().encode()
+
+
+def resolve_principal(request: HttpRequest) -> Principal:
+    """The request's user as DRF will authenticate it (a token first, else the session), cached on it."""
+    principal = getattr(request, PRINCIPAL_ATTRIBUTE, None)
+    if principal is not None:
+        return principal
+    if _sends_a_token(request):
+        try:
+            user, token = TokenAuthentication().authenticate_token(request)
+        except exceptions.APIException as failure:
+            principal = Principal(token_failure=failure)
+        else:
+            principal = Principal(user=user, token=token)
+    else:
+        user = getattr(request, "user", None)
+        principal = Principal(user=user if user is not None and user.is_authenticated else None)
+    setattr(request, PRINCIPAL_ATTRIBUTE, principal)
+    return principal
+
+
+def credential_verified(user: Any, auth: Any, request: HttpRequest) -> bool:
+    """Whether the credential this request was authenticated with carries a verified second factor."""
+    if getattr(auth, "second_factor_verified", False):
+        return True  # a token issued with a code (or a test's stand-in for one)
+    principal = getattr(request, PRINCIPAL_ATTRIBUTE, None)
+    if principal is not None and principal.code_verified and principal.user is not None:
+        return principal.user.pk == getattr(user, "pk", None)
+    if auth is None:  # a browser session
+        is_verified = getattr(user, "is_verified", None)
+        return bool(callable(is_verified) and is_verified())
+    return False
+
+
+def exempt(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.url_name in API_EXEMPT_URL_NAMES
+
+
+def apply_rule(request: Request, user: Any, auth: Any) -> None:
+    """Refuse a user who needs a second factor and authenticated without one (403)."""
+    http = request._request
+    if exempt(http) or not services.needs_second_factor(user):
+        return
+    if not credential_verified(user, auth, http):
+        http.refused_user = user  # DRF forgets the user once authentication refuses; the audit entry does not
+        raise SecondFactorMissing()
+
 
 class TokenAuthentication(KnoxTokenAuthentication):
     """knox tokens (stored hashed, expiring), marked when they were issued after a verified TOTP code."""
+
+    def authenticate_token(self, request: Any) -> tuple[Any, Any]:
+        result = super().authenticate(request)
+        if result is None:
+            raise exceptions.AuthenticationFailed()
+        return result
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
         user, auth_token = super().authenticate_credentials(token)
         auth_token.second_factor_verified = hasattr(auth_token, "second_factor")
         return user, auth_token
 
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        principal = getattr(request._request, PRINCIPAL_ATTRIBUTE, None)
+        if principal is not None and principal.token_failure is not None:
+            raise principal.token_failure
+        if principal is not None and principal.token is not None:
+            result = (principal.user, principal.token)  # the middleware already looked the token up
+        else:
+            result = super().authenticate(request)
+        if result is not None:
+            apply_rule(request, *result)
+        return result
+
+
+class SessionAuthentication(DRFSessionAuthentication):
+    """Browser sessions on the API (CSRF enforced), under the same second-factor rule."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        result = super().authenticate(request)
+        if result is not None:
+            apply_rule(request, result[0], None)
+        return result
+
 
 def second_factor_verified(request: Request) -> bool:
-    """True when this request carries a verified second factor.
-
-    Any one of: a token obtained with an `otp` code; a browser session verified on the
-    verification page; or a fresh code in the `X-OTP` header (each code is accepted once).
-    """
-    if getattr(request.auth, "second_factor_verified", False):
-        return True
-    user = request.user
-    if request.auth is None and callable(getattr(user, "is_verified", None)) and user.is_verified():
-        return True
-    code = request.META.get(OTP_HEADER)
-    if code:
-        device = services.verify_code(user, code)
-        if device is not None:
-            return True
-    return False
+    """True when this API request carries a verified second factor (see the module docstring)."""
+    return credential_verified(request.user, request.auth, request._request)
 
 
-class SecondFactorRequired(permissions.BasePermission):
-    """Review, reopen, publish and export need a verified second factor (403 `second_factor_required`)."""
-
-    message = _(
-        "This action needs a second factor: obtain your token with an 'otp' code, or send a fresh code "
-        "in the X-OTP header."
-    )
-    code = "second_factor_required"
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not (request.user and request.user.is_authenticated):
-            return True  # the other permissions answer 401/403 for anonymous users
-        return second_factor_verified(request)
-
-
-# For the OpenAPI document: the header that carries a one-off code on sensitive actions.
+# For the OpenAPI document: the header that carries a one-off code.
 SECOND_FACTOR_HEADER = OpenApiParameter(
     name="X-OTP",
     location=OpenApiParameter.HEADER,
     required=False,
     type=str,
     description=(
-        "A current TOTP code. Review, reopen, publish and export need a second factor: either a token "
-        "obtained with an 'otp' code, or a fresh code here (each code is accepted once)."
+        "A current TOTP code. Reviewers, admins and holders of the witness-identity permission need a second "
+        "factor for every request: a token obtained with an 'otp' code, or a fresh code here (each code is "
+        "accepted once; wrong codes slow further tries down)."
     ),
 )
 
 
 def require_second_factor(request: Request) -> None:
-    """Call first in a sensitive API action (review, reopen, publish, export): 403 without a second factor."""
+    """403 without a second factor, for anyone. Redundant for the users `apply_rule` covers (every user
+    who may reach the views still calling it: count publication and exports); kept until they move."""
     if request.user and request.user.is_authenticated and not second_factor_verified(request):
-        raise exceptions.PermissionDenied(SecondFactorRequired.message, code=SecondFactorRequired.code)
+        raise SecondFactorMissing()

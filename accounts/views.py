@@ -1,4 +1,8 @@
-"""Second-factor pages: enrol an authenticator app, and verify a code after signing in."""
+"""Second-factor pages: enrol an authenticator app, and verify a code after signing in.
+
+Both run outside the request's transaction (`non_atomic_requests`): the code's check commits on its
+own (see accounts.services), so a failure later in the request cannot undo it.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,15 @@ import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
+from . import enrolment, services
 from .forms import CodeForm
 
 
@@ -41,15 +47,34 @@ def _verified(request: HttpRequest, device) -> None:
     request.session.cycle_key()
 
 
+@transaction.non_atomic_requests
+@login_required
+def enrol_with_link(request: HttpRequest, token: str) -> HttpResponse:
+    """An admin's one-time enrolment link: opens enrolment for this session (accounts.enrolment)."""
+    if services.has_confirmed_device(request.user):
+        return redirect("otp-verify")
+    device = enrolment.redeem(request.user, token)
+    if device is None:
+        return render(request, "accounts/enrol_needs_link.html", {"refused_link": True}, status=403)
+    request.session[enrolment.SESSION_DEVICE_KEY] = device.pk
+    return redirect("otp-enrol")  # the link leaves the address bar and the history
+
+
+@transaction.non_atomic_requests
 @login_required
 def enrol(request: HttpRequest) -> HttpResponse:
     if services.has_confirmed_device(request.user):
         return redirect("otp-verify")
-    device = services.pending_device(request.user)
+    device_id = request.session.get(enrolment.SESSION_DEVICE_KEY)
+    device = TOTPDevice.objects.filter(pk=device_id, user=request.user, confirmed=False).first() if device_id else None
+    if device is None:
+        # No secret for a password alone: enrolment starts from an admin's link.
+        return render(request, "accounts/enrol_needs_link.html", {"refused_link": False}, status=403)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        confirmed = services.confirm_enrolment(request.user, form.cleaned_data["code"])
+        confirmed = services.confirm_enrolment(request.user, device.pk, form.cleaned_data["code"])
         if confirmed is not None:
+            request.session.pop(enrolment.SESSION_DEVICE_KEY, None)
             _verified(request, confirmed)
             messages.success(request, _("Your authenticator app is set up."))
             return redirect(_next_url(request))
@@ -68,6 +93,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     )
 
 
+@transaction.non_atomic_requests
 @login_required
 def verify(request: HttpRequest) -> HttpResponse:
     if not services.has_confirmed_device(request.user):
@@ -76,7 +102,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(_next_url(request))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = services.verify_code(request.user, form.cleaned_data["code"])
+        device = services.verify_code(request.user, form.cleaned_data["code"], request=request, via="web")
         if device is not None:
             _verified(request, device)
             return redirect(_next_url(request))

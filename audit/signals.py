@@ -24,4 +24,9 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed)
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     # The attempted username only (never the password); it is escaped wherever it is shown.
-    record_event(action="auth.login_failed", details={"username": str(credentials.get("username", ""))[:150]})
+    details = {"username": str(credentials.get("username", ""))[:150]}
+    if request is not None:
+        from config.client import client_address
+
+        details.update(ip=client_address(request), path=request.path)
+    record_event(action="auth.login_failed", details=details)

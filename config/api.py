@@ -123,7 +123,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
         return response
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    request = context.get("request")
+    if response is not None and response.status_code in (401, 403, 404) and request is not None:
+        # Why, for the refusal's audit entry (config.middleware.AuditRefusalsMiddleware writes it).
+        request._request.refusal_reason = getattr(exc, "default_code", "") or ""
+    return response
 
 
 router = DefaultRouter()

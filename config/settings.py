@@ -112,6 +112,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Refused API and page requests are audited (after the view's transaction, so a rollback keeps them).
+    "config.middleware.AuditRefusalsMiddleware",
+    # Before any view (and its transaction): rate limits, then the per-username sign-in back-off, then
+    # the second factor (X-OTP codes checked here). Their process_view hooks run in this order.
+    "config.ratelimit.RateLimitMiddleware",
+    "accounts.middleware.SignInBackoffMiddleware",
     "accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -179,6 +185,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Validates nothing: its password_changed hook revokes the user's API tokens (accounts/signin.py).
+    {"NAME": "accounts.signin.RevokeTokensOnPasswordChange"},
 ]
 
 LANGUAGE_CODE = "en"
@@ -243,12 +251,15 @@ if AXES_IPWARE_PROXY_COUNT_ALIAS > 0 and not (TRUSTED_PROXIES or TRUSTED_PROXY_C
 # stays off) and CSRF_TRUSTED_ORIGINS is not needed for the site's own origin.
 if env_bool("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and env_bool("HTTPS", False))
+# HTTPS=1: the site is served over TLS (secure cookies, HSTS, redirect). With DEBUG off and HTTPS unset,
+# every command warns (accounts.W001, which `check --deploy` fails on) and the web app logs it at start.
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and HTTPS)
 # Health probes (a load balancer, a proxy's upstream check) talk plain HTTP to the app server directly.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SESSION_COOKIE_SECURE = env_bool("HTTPS", False)
-CSRF_COOKIE_SECURE = env_bool("HTTPS", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if env_bool("HTTPS") else "0"))
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -274,6 +285,8 @@ CONTENT_SECURITY_POLICY = {
 # Second factor (django-otp TOTP): reviewers and admins must verify a code after their password.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Casualty Records")
 OTP_REQUIRED_FOR_REVIEWERS = env_bool("OTP_REQUIRED_FOR_REVIEWERS", True)
+# First enrolment needs an admin's one-time link (accounts/enrolment.py), valid this long.
+OTP_ENROLMENT_LINK_HOURS = int(os.environ.get("OTP_ENROLMENT_LINK_HOURS", "72"))
 
 # Sign-in lockout (django-axes): per username *and* IP address, so an attacker elsewhere cannot lock
 # out a real user; the lock lifts after AXES_COOLOFF_MINUTES, or sooner with `axes_reset`.
@@ -291,10 +304,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
+# Request bodies nested deeper than this are a 400 (config/parsers.py); real requests nest a few levels.
+JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "20"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.auth.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
@@ -302,6 +318,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # JSON with a nesting limit (config/parsers.py); forms and uploads as DRF parses them.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -365,6 +387,46 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Rate-limit counters, the sign-in back-off and audit aggregation: the same store under their own prefix.
+# Without REDIS_URL they live in each process's memory (fine for one process; production sets REDIS_URL).
+CACHES["ratelimit"] = {**CACHES["default"], "KEY_PREFIX": "rl"}
+
+# Rate limits (config/ratelimit.py, django-ratelimit): URL name (pages "page:<name>") → rate per key
+# ("ip": the client's address; "user_or_ip": the signed-in user, else the address); "methods" limits
+# which methods count. Over the limit: 429 with Retry-After, one audit entry per key per window.
+RATELIMIT_ENABLE = env_bool("RATE_LIMITS", True)
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = True  # an unreachable cache serves requests rather than refusing everyone
+SIGN_IN_RATE = os.environ.get("RATE_LIMIT_SIGN_IN", "20/m")
+PUBLIC_RATE = os.environ.get("RATE_LIMIT_PUBLIC", "120/m")
+PUBLIC_EXPORT_RATE = os.environ.get("RATE_LIMIT_PUBLIC_EXPORT", "10/m")
+RATE_LIMITS: dict[str, dict] = {
+    "api-token": {"methods": ["POST"], "ip": SIGN_IN_RATE},
+    "page:login": {"methods": ["POST"], "ip": SIGN_IN_RATE},
+    "admin:login": {"methods": ["POST"], "ip": SIGN_IN_RATE},
+    "page:password_reset": {"methods": ["POST"], "ip": SIGN_IN_RATE},
+    "page:otp-verify": {"methods": ["POST"], "user_or_ip": "10/m"},
+    "page:otp-enrol": {"methods": ["POST"], "user_or_ip": "10/m"},
+    "page:otp-enrol-link": {"user_or_ip": "10/m"},
+    "public-count-list": {"ip": PUBLIC_RATE},
+    "public-count-detail": {"ip": PUBLIC_RATE},
+    "public-count-export": {"ip": PUBLIC_EXPORT_RATE},
+    "page:public": {"ip": PUBLIC_RATE},
+    "page:public-count": {"ip": PUBLIC_RATE},
+}
+
+# Per-username sign-in back-off (accounts/signin.py), across every address: after SIGN_IN_BACKOFF_AFTER
+# failures within SIGN_IN_BACKOFF_WINDOW_MINUTES, each further attempt waits twice as long as the one
+# before (from 1 s up to SIGN_IN_BACKOFF_MAX_SECONDS), answered 429 with Retry-After; never a hard lock.
+# An address that signed in as that user within SIGN_IN_KNOWN_ADDRESS_DAYS is not slowed.
+SIGN_IN_BACKOFF_AFTER = int(os.environ.get("SIGN_IN_BACKOFF_AFTER", "10"))
+SIGN_IN_BACKOFF_WINDOW_MINUTES = int(os.environ.get("SIGN_IN_BACKOFF_WINDOW_MINUTES", "60"))
+SIGN_IN_BACKOFF_MAX_SECONDS = int(os.environ.get("SIGN_IN_BACKOFF_MAX_SECONDS", "300"))
+SIGN_IN_KNOWN_ADDRESS_DAYS = int(os.environ.get("SIGN_IN_KNOWN_ADDRESS_DAYS", "30"))
+
+# Refused requests (401/403/404 on a known URL) are audited; an anonymous address's refusals at most
+# once per this many seconds, so anonymous traffic cannot flood the audit log.
+AUDIT_ANONYMOUS_REFUSALS_EVERY_SECONDS = int(os.environ.get("AUDIT_ANONYMOUS_REFUSALS_EVERY_SECONDS", "60"))
 
 
 # Evidence (issue 4): witness identity keys, upload limits, the fixity schedule.

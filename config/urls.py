@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import api as accounts_api
 from evidence import api as evidence_api
 from incidents import api as incidents_api
 from incidents import count_api, exports_stream
@@ -24,8 +25,8 @@ router.register("media", evidence_api.MediaItemViewSet, basename="media")
 router.register("sources", evidence_api.SourceViewSet, basename="source")
 
 api_urlpatterns = [
-    path("auth/token/", incidents_api.ObtainTokenView.as_view(), name="api-token"),
-    path("auth/logout/", incidents_api.RevokeTokenView.as_view(), name="api-logout"),
+    path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
+    path("auth/logout/", accounts_api.RevokeTokenView.as_view(), name="api-logout"),
     path("review-queue/", incidents_api.ReviewQueueView.as_view(), name="review-queue"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -6,16 +6,14 @@ from typing import Any
 
 from django.db.models import CharField, F, Value
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
-from knox.models import AuthToken
-from rest_framework import permissions, serializers, status, viewsets
-from rest_framework.authtoken.serializers import AuthTokenSerializer
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
+from accounts.auth import SECOND_FACTOR_HEADER
 from accounts.idempotency import IdempotentCreateMixin
 from config.api import Pagination
 
@@ -94,7 +92,6 @@ class WorkflowActionsMixin:
     @extend_schema(request=ReviewSerializer, parameters=[SECOND_FACTOR_HEADER])
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: str | None = None) -> Response:
-        require_second_factor(request)
         record = self.get_object()
         decision = ReviewSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
@@ -110,7 +107,6 @@ class WorkflowActionsMixin:
     @extend_schema(request=ReopenSerializer, parameters=[SECOND_FACTOR_HEADER])
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str | None = None) -> Response:
-        require_second_factor(request)
         record = self.get_object()
         body = ReopenSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -194,72 +190,6 @@ class VictimViewSet(IdempotentCreateMixin, WorkflowActionsMixin, viewsets.ModelV
 
     def perform_destroy(self, instance: Victim) -> None:
         services.delete_victim(actor=self.request.user, victim=instance)
-
-
-class TokenRequestSerializer(AuthTokenSerializer):
-    otp = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=12,
-        help_text="A current TOTP code (reviewers, admins): the token may then review, publish and export.",
-    )
-
-
-class ObtainTokenView(APIView):
-    """`POST {"username", "password"}` → `{"token", "expiry"}`; send it as `Authorization: Token <token>`."""
-
-    authentication_classes: list = []
-    permission_classes = [permissions.AllowAny]
-    serializer_class = AuthTokenSerializer
-
-    @extend_schema(
-        request=TokenRequestSerializer,
-        responses={
-            200: inline_serializer(
-                "TokenResponse",
-                {
-                    "token": serializers.CharField(),
-                    "expiry": serializers.DateTimeField(),
-                    "second_factor": serializers.BooleanField(),
-                },
-            )
-        },
-    )
-    def post(self, request: Request) -> Response:
-        from accounts.services import verify_code
-
-        # The plain HttpRequest: django-axes records and refuses attempts per username + IP on it.
-        serializer = TokenRequestSerializer(data=request.data, context={"request": request._request})
-        # Failures answer without raising: a raised error would roll back the request's transaction
-        # and with it the record of the failed attempt (the lockout counter and the audit entry).
-        if not serializer.is_valid():
-            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
-        user = serializer.validated_data["user"]
-        device = None
-        if serializer.validated_data.get("otp"):
-            device = verify_code(user, serializer.validated_data["otp"])
-            if device is None:
-                return Response(
-                    {"otp": [_("That code is not valid or was already used.")]}, status=status.HTTP_400_BAD_REQUEST
-                )
-        instance, token = AuthToken.objects.create(user)
-        if device is not None:
-            from accounts.models import SecondFactorToken
-
-            SecondFactorToken.objects.create(token=instance, device_id=device.persistent_id)
-        return Response(
-            {"token": token, "expiry": instance.expiry, "second_factor": device is not None}, status=status.HTTP_200_OK
-        )
-
-
-class RevokeTokenView(APIView):
-    """`POST` with a token: revokes that token (sign out of the API)."""
-
-    @extend_schema(request=None, responses={204: None})
-    def post(self, request: Request) -> Response:
-        if isinstance(request.auth, AuthToken):
-            request.auth.delete()
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class QueueItemSerializer(serializers.Serializer):

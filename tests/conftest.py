@@ -43,6 +43,20 @@ def _plain_static_storage(settings: Any) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(settings: Any) -> None:
+    # Rate limits, the sign-in back-off and audit aggregation count in the "ratelimit" cache (Redis under
+    # REDIS_URL): each test counts from zero under its own key prefix, without flushing a shared Redis.
+    import uuid
+
+    if "ratelimit" not in settings.CACHES:
+        return
+    settings.CACHES = {
+        **settings.CACHES,
+        "ratelimit": {**settings.CACHES["ratelimit"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"},
+    }
+
+
 def make_user(username: str, *groups: str, **extra: Any):
     user = get_user_model().objects.create_user(username=username, password=f"pw-{username}-long-enough", **extra)
     for name in groups:
@@ -90,16 +104,25 @@ class _SignedInWithSecondFactor:
 def client_for(user=None, second_factor: bool = True) -> APIClient:
     """An API client signed in as `user`; by default as after a verified second factor.
 
-    Tests of the second factor itself pass `second_factor=False`.
+    Tests of the second factor itself pass `second_factor=False`: the client then sends a real token
+    obtained with the password only, so the request meets the API's authentication as it would.
     """
     client = APIClient()
-    if user is not None:
-        client.force_authenticate(user, token=_SignedInWithSecondFactor() if second_factor else None)
+    if user is not None and second_factor:
+        client.force_authenticate(user, token=_SignedInWithSecondFactor())
+    elif user is not None:
+        from knox.models import AuthToken
+
+        _instance, token = AuthToken.objects.create(user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 
-def web_client_for(user=None):
-    """A browser-like client signed in as `user`, with a verified TOTP device for reviewers and admins."""
+def web_client_for(user=None, second_factor: bool = True):
+    """A browser-like client signed in as `user`, with a verified TOTP device for reviewers and admins.
+
+    `second_factor=False`: signed in with the password only, and no device at all.
+    """
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -107,6 +130,8 @@ def web_client_for(user=None):
     client = Client()
     if user is not None:
         client.force_login(user)
+        if not second_factor:
+            return client
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
             user=user, name="test device", confirmed=True
         )

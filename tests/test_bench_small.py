@@ -261,8 +261,12 @@ def test_floor_fingerprint_changes_with_a_counted_record_only(hand_built, docume
 @pytest.mark.parametrize("kind", ["incidents", "victims"])
 def test_list_queries_do_not_grow_with_the_page_size(kind, reviewer):
     generate(victims=400, incidents=100)
-    # Signed in by token, as API clients are: every request authenticates afresh.
-    _, token = AuthToken.objects.create(reviewer)
+    # Signed in by token, as API clients are: every request authenticates afresh. A reviewer's token
+    # is one obtained with a second factor (accounts.auth).
+    from accounts.models import SecondFactorToken
+
+    instance, token = AuthToken.objects.create(reviewer)
+    SecondFactorToken.objects.create(token=instance, device_id="test")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     counts = {}

@@ -105,3 +105,10 @@ def test_signing_out_ends_the_session_on_the_server(documenter):
     key = client.cookies["sessionid"].value
     client.post("/en/accounts/logout/")
     assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_a_lockout_writes_one_audit_entry_however_often_the_locked_out_client_retries(documenter, settings):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT + 10):
+        attempt(client, "wrong", "203.0.113.12")
+    assert AuditEntry.objects.filter(action="auth.locked_out").count() == 1

@@ -53,7 +53,10 @@ def test_documenter_needs_no_second_factor(documenter):
 
 
 def test_enrolment_shows_a_qr_code_and_key_and_a_valid_code_confirms_the_device(reviewer):
+    from tests.accounts.test_enrolment_links import issue
+
     client = sign_in(reviewer)
+    assert client.get(issue("reviewer")).status_code == 302  # an admin's one-time enrolment link
     page = client.get("/en/account/two-factor/enrol/")
     assert page.status_code == 200
     html = page.content.decode()

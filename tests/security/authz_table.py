@@ -224,6 +224,7 @@ TABLE: dict[str, dict] = {
     # Enrolled, verified reviewers and admins are sent on; documenters may enrol if they wish.
     "page:otp-enrol": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
     "page:otp-verify": {"GET": "302 302 302 302 302", "POST": "302 302 302 302 302"},
+    "page:otp-enrol-link": {"GET": "302 302 302 302 302"},  # (a link that is not valid)
     # Every admin page: staff (the admin) only; everybody else is sent to the admin sign-in. The
     # statuses are the index's; every registered model's list is also checked (302 for non-staff).
     "admin:*": {"GET": "302 302 302 302 200"},
@@ -749,3 +750,41 @@ TABLE: dict[str, dict] = {
         },
     },
 }
+
+# --- The second-factor dimension ----------------------------------------------------------------
+# The same requests by the documenter, the second documenter, the reviewer and the admin signed in
+# WITHOUT a verified second factor: on the API a token obtained with the password only, on pages a
+# session that verified no code, and no device at all. The rule (accounts.auth, accounts.middleware):
+# documenters answer exactly as in TABLE; reviewers and admins are refused everywhere, on the API with
+# 403 `second_factor_required` and on pages by a redirect to enrol or verify (302), except on the rows of
+# WITHOUT_SECOND_FACTOR, which give the four statuses (documenter, second documenter, reviewer, admin).
+
+WITHOUT_SECOND_FACTOR_ROLES = ("documenter", "second_documenter", "reviewer", "admin")
+
+WITHOUT_SECOND_FACTOR: dict[str, dict] = {
+    "api-token": {"POST": "200 200 200 200"},  # a token that can do nothing but sign out
+    "api-logout": {"POST": "204 204 204 204"},
+    "api-schema": {"GET": "200 200 200 200"},
+    "api-docs": {"GET": "200 200 200 200"},
+    "healthz": {"GET": "200 200 200 200"},
+    "set_language": {"POST": "302 302 302 302"},
+    "/": {"GET": "302 302 302 302"},
+    "page:login": {"GET": "200 200 200 200", "POST": "200 200 200 200"},
+    "page:logout": {"POST": "302 302 302 302"},
+    # No device yet: enrolment needs an admin's one-time link (accounts.enrolment), for documenters too;
+    # verifying without a device sends one to enrol.
+    "page:otp-enrol": {"GET": "403 403 403 403", "POST": "403 403 403 403"},
+    "page:otp-enrol-link": {"GET": "403 403 403 403"},
+    "page:otp-verify": {"GET": "302 302 302 302", "POST": "302 302 302 302"},
+}
+
+
+def without_second_factor(key: str, method: str, state: str | None) -> list[str]:
+    """The four statuses without a second factor (see above)."""
+    row = WITHOUT_SECOND_FACTOR.get(key, {}).get(method)
+    if row is not None:
+        return (row[state] if isinstance(row, dict) else row).split()
+    value = TABLE[key][method]
+    strong = dict(zip(ROLES, (value[state] if isinstance(value, dict) else value).split(), strict=True))
+    refusal = "302" if key.startswith(("page:", "admin:")) else "403"
+    return [strong["documenter"], strong["second_documenter"], refusal, refusal]

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from incidents.models import Incident, Location, Perpetrator, ReportingPeriod, Status
 from tests.conftest import client_for, make_incident, make_victim, web_client_for
-from tests.security.authz_table import ROLES, STATES, TABLE
+from tests.security.authz_table import ROLES, STATES, TABLE, WITHOUT_SECOND_FACTOR_ROLES, without_second_factor
 
 IGNORED_METHODS = {"options", "head", "trace"}
 RECORD = os.environ.get("AUTHZ_RECORD") == "1"
@@ -221,10 +221,10 @@ class World:
         assert response.status_code == 200
         return {row["id"] for row in response.json()["results"]}
 
-    def request(self, key: str, method: str, role: str) -> tuple[int, Any]:
+    def request(self, key: str, method: str, role: str, second_factor: bool = True) -> tuple[int, Any]:
         user = self.actors.get(role)
-        api = client_for(user) if user is not None else APIClient()
-        web = web_client_for(user) if user is not None else Client()
+        api = client_for(user, second_factor=second_factor) if user is not None else APIClient()
+        web = web_client_for(user, second_factor=second_factor) if user is not None else Client()
         api.raise_request_exception = False
         web.raise_request_exception = False
         i, v = self.incident.pk, self.victim.pk
@@ -412,6 +412,7 @@ class World:
             "password_reset_confirm": ("/en/accounts/reset/MQ/set-password/", {}),
             "password_reset_complete": ("/en/accounts/reset/done/", {}),
             "otp-enrol": ("/en/account/two-factor/enrol/", {"code": "000000"}),
+            "otp-enrol-link": ("/en/account/two-factor/enrol/not-a-valid-link/", {}),
             "otp-verify": ("/en/account/two-factor/verify/", {"code": "000000"}),
         }
         if key.removeprefix("page:") in pages:
@@ -422,7 +423,7 @@ class World:
 
             for model in admin.site._registry:
                 listing = web.get(f"/en/admin/{model._meta.app_label}/{model._meta.model_name}/")
-                if role != "admin":
+                if role != "admin" or not second_factor:
                     assert listing.status_code == 302, (model, role, listing.status_code)
                 else:
                     assert listing.status_code in (200, 403), (model, listing.status_code)  # by model permission
@@ -507,7 +508,23 @@ def test_authorization_table(actors, key, method, state):
             f"\nAUTHZ {key} {method} {state}: {' '.join(observed)}"
             + (f" visible {' '.join(visible)}" if visible else "")
         )
+    # The second-factor dimension: the same requests by the same roles, signed in without one.
+    weak = []
+    for role in WITHOUT_SECOND_FACTOR_ROLES:
+        with transaction.atomic():
+            response, record_id = world.request(key, method, role, second_factor=False)
+            weak.append(str(response.status_code))
+            if record_id is not None and response.status_code == 200:
+                ids = {row["id"] for row in response.json()["results"]}
+                with_second_factor = dict(zip(ROLES, visible, strict=True))[role]
+                assert ("y" if record_id in ids else "n") == with_second_factor, f"{key} visibility, {role}"
+            transaction.set_rollback(True)
+    if RECORD:
+        print(f"\nAUTHZ-NO-2FA {key} {method} {state}: {' '.join(weak)}")
         return
     assert observed == expected(key, method, state), f"{key} {method} state={state} roles={ROLES}"
     if visible:
         assert visible == TABLE[key]["visible"][state].split(), f"{key} visibility state={state}"
+    assert weak == without_second_factor(key, method, state), (
+        f"{key} {method} state={state} without a second factor, roles={WITHOUT_SECOND_FACTOR_ROLES}"
+    )

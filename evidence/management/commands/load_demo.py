@@ -92,10 +92,11 @@ class Command(BaseCommand):
             raise CommandError("Demo data is for development only (DEBUG is off).")
         users = self._users()
         self.stdout.write(
-            "reviewer and admin sign in with a second factor: at the first sign-in the site shows a QR code "
-            "to scan with an authenticator app (e.g. FreeOTP, Aegis, Google Authenticator), then asks for "
-            "the app's six-digit code each time."
+            "reviewer and admin sign in with a second factor: an admin's one-time enrolment link shows a QR "
+            "code to scan with an authenticator app (e.g. FreeOTP, Aegis, Google Authenticator), then the site "
+            "asks for the app's six-digit code each time."
         )
+        self._enrolment_links(users)
         documenter, reviewer, admin = users["documenter"], users["reviewer"], users["admin"]
         if Incident.objects.filter(created_by=documenter).exists():
             self.stdout.write("demo case file already present")
@@ -143,6 +144,26 @@ class Command(BaseCommand):
         snapshot.refresh_from_db()
         snapshots.publish(actor=admin, snapshot=snapshot)
         self.stdout.write(self.style.SUCCESS(f"demo case file created: {len(CASES)} incidents, one published count"))
+
+    def _enrolment_links(self, users: dict) -> None:
+        """Demo only: the link an admin would send, for each demo user who still has no device."""
+        import os
+
+        from django.utils import translation
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from accounts import enrolment
+
+        site = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+        for username in ("reviewer", "admin"):
+            user = users[username]
+            if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                continue
+            with translation.override("en"):
+                path = enrolment.issue_link(actor=None, user=user)
+            self.stdout.write(
+                self.style.WARNING(f"demo user {username!r} enrolment link (sign in first, works once): {site}{path}")
+            )
 
     def _users(self) -> dict:
         User = get_user_model()
