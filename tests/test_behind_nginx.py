@@ -535,7 +535,7 @@ def test_the_audit_entry_of_a_failed_sign_in_names_the_real_client(stack, docume
 
     assert stack.sign_in("wrong", CLIENT_A, forged_for="192.0.2.77").status == 400
     (entry,) = AuditEntry.objects.filter(action="auth.login_failed")
-    assert entry.details == {"username": "documenter", "ip": CLIENT_A}
+    assert entry.details == {"username": "documenter", "ip": CLIENT_A, "path": "/api/v1/auth/token/"}
 
 
 @transactional
@@ -578,10 +578,6 @@ def test_a_forged_forwarded_for_sent_straight_to_gunicorn_is_ignored(stack, docu
     assert record["client_address"] == CLIENT_A and record["path"] == "/api/v1/auth/token/"
 
 
-@pytest.mark.skip(
-    reason="ENABLE AFTER MERGING issue-11-auth: its rate limits key on config.client.client_address; "
-    "this branch has none yet (the lockout test above covers the address-keyed mechanism that exists)"
-)
 @transactional
 def test_the_rate_limits_tell_two_clients_of_the_proxy_apart(stack, documenter_account):
     # Each attempt names another (unknown) username, so the per-username lockout never answers:

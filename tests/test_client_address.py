@@ -148,7 +148,7 @@ def test_a_client_reaching_the_app_directly_cannot_dodge_the_lockout_with_forged
 def test_the_audit_entry_of_a_failed_sign_in_names_the_client_not_the_proxy(documenter, behind_proxy):
     sign_in(Client(), "wrong", PROXY, "192.0.2.99, 198.51.100.7")
     entry = AuditEntry.objects.get(action="auth.login_failed")
-    assert entry.details == {"username": "documenter", "ip": "198.51.100.7"}
+    assert entry.details == {"username": "documenter", "ip": "198.51.100.7", "path": "/en/accounts/login/"}
 
 
 def test_the_audit_entry_of_a_sign_in_names_the_client(documenter, behind_proxy):

@@ -38,7 +38,7 @@ def test_changing_the_password_on_the_site_revokes_every_token(documenter):
     assert not any(works(value) for value in tokens)
     assert AuthToken.objects.count() == 0
     entry = AuditEntry.objects.get(action="auth.tokens_revoked")
-    assert entry.details == {"reason": "password_changed", "tokens": 2}
+    assert entry.details == {"reason": "password_changed", "tokens": 2, "ip": "127.0.0.1"}
 
 
 def test_an_admin_setting_a_password_revokes_the_users_tokens(documenter):
