@@ -376,8 +376,11 @@ MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 10
 # Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
 MEDIA_FIXITY_INTERVAL_HOURS = int(os.environ.get("MEDIA_FIXITY_INTERVAL_HOURS", "24"))
+# Idempotency-Key replay records are kept this long, then purged by Celery beat (accounts/idempotency.py).
+IDEMPOTENCY_KEEP_HOURS = int(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "48"))
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.sweep", "schedule": OUTBOX_SWEEP_SECONDS},
+    "accounts-idempotency-purge": {"task": "accounts.idempotency.purge_expired", "schedule": timedelta(hours=1)},
     "evidence-fixity-check": {
         "task": "evidence.tasks.schedule_fixity_checks",
         "schedule": timedelta(hours=MEDIA_FIXITY_INTERVAL_HOURS),

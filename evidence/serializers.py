@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from config import protected
 from incidents.serializers import not_in_future
 from incidents.validators import validate_free_text, validate_name_text
 
@@ -27,7 +28,9 @@ def plausible_date(value: dt.date | None) -> dt.date | None:
 class WitnessSerializer(serializers.ModelSerializer):
     """`id`, `code`; `name`, `contact`, `notes` only for users allowed to see the identity.
 
-    For everybody else the identity keys are absent from the response, not blanked.
+    For everybody else the identity keys are absent from the response, not blanked. Whenever the
+    identity goes into a response, the request is marked (`config.protected.mark_shown`): that
+    response is sent `Cache-Control: private, no-store`, and a replay record keeps it without them.
     """
 
     name = serializers.CharField(max_length=300, validators=[validate_name_text], write_only=True)
@@ -54,6 +57,7 @@ class WitnessSerializer(serializers.ModelSerializer):
                 data["identity_error"] = _("The identity cannot be decrypted with the configured keys.")
             else:
                 if identity is not None:
+                    protected.mark_shown(request, identity)
                     data.update(identity)
         return data
 
