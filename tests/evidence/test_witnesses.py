@@ -358,6 +358,25 @@ def test_witness_keys_are_read_from_the_environment(monkeypatch, tmp_path):
     assert (tmp_path / "dev_witness_key").stat().st_mode & 0o077 == 0
 
 
+def never_stored(response) -> bool:
+    directives = {part.strip() for part in response.get("Cache-Control", "").split(",")}
+    return {"no-store", "private"} <= directives
+
+
+def test_every_response_carrying_identity_forbids_caching(documenter):
+    client = client_for(documenter)
+    body = {"name": CANARY_NAME, "contact": CANARY_CONTACT}
+    created = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="cache-1")
+    replayed = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="cache-1")
+    detail = client.get(f"{URL}{created.json()['id']}/")
+    listed = client.get(URL)
+    changed = client.patch(f"{URL}{created.json()['id']}/", {"notes": "moved"}, format="json")
+    assert replayed["Idempotent-Replayed"] == "true"
+    for response in (created, replayed, detail, listed, changed):
+        assert CANARY_NAME in response.content.decode(), "the identity is in this response"
+        assert never_stored(response), (response.wsgi_request.method, response.wsgi_request.path)
+
+
 def test_the_migration_removes_identity_from_replay_records_stored_before_the_fix(documenter):
     import importlib
 
