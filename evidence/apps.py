@@ -9,7 +9,7 @@ class EvidenceConfig(AppConfig):
     def ready(self) -> None:
         from incidents import workflow
 
-        from . import checks, services
+        from . import checks, schema, services  # noqa: F401 - schema registers the OpenAPI extension
         from .models import MediaItem, Source, Testimony
 
         # Testimony, media items and documented sources are reviewed like incidents, and count as

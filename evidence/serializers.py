@@ -183,6 +183,10 @@ class MediaItemSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: MediaItem) -> dict[str, Any]:
         data = super().to_representation(instance)
         user = getattr(self.context.get("request"), "user", None)
+        # Metadata read from the original (GPS, serials, capture time) follows the original's rule;
+        # for everybody else the key is absent, not blanked.
+        if not services.may_see_original(user, instance):
+            data.pop("metadata", None)
         # Link to the earlier item holding the same bytes only when the viewer may see it.
         if instance.duplicate_of_id and not MediaItem.objects.visible_to(user).filter(pk=instance.duplicate_of_id):
             data["duplicate_of"] = None

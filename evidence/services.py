@@ -11,7 +11,9 @@ Rules:
    writes an audit entry naming the witness by its code only.
 5. A media original is sealed at upload (content-addressed, read-only, hash and size recorded in the
    chain of custody), never modified, and downloaded only by reviewers, admins and the uploader;
-   each download, derivation, export and fixity check adds a custody event.
+   each download, derivation, export and fixity check adds a custody event. What was read from the
+   original (its metadata: GPS, device serials, capture time, document author) follows the same
+   rule, `may_see_original`, in the API, on pages and at download.
 """
 
 from __future__ import annotations
@@ -454,7 +456,9 @@ def process_media_item(item_id: int) -> str | None:
     return item.derivative_status
 
 
-def may_download_original(user: Any, item: MediaItem) -> bool:
+def may_see_original(user: Any, item: MediaItem) -> bool:
+    """Who may download the sealed original and see the metadata extracted from it (the one rule):
+    reviewers, admins and the uploader. Everybody else works from the stripped working copy."""
     if not _active(user):
         return False
     return roles.can_review(user) or roles.can_manage_counts(user) or item.created_by_id == user.pk
@@ -462,7 +466,7 @@ def may_download_original(user: Any, item: MediaItem) -> bool:
 
 def open_original(*, actor: Any, item: MediaItem) -> Path:
     """The sealed original's path for an allowed user; the download goes into the chain of custody."""
-    if not may_download_original(actor, item):
+    if not may_see_original(actor, item):
         raise PermissionDenied(_("Only reviewers, admins and the uploader may download the original."))
     path = media.absolute(item.original.path)
     if not path.exists():

@@ -59,15 +59,15 @@ def evidence_for_incident(request: HttpRequest, incident: Incident) -> dict[str,
     for item in items:
         item.thumbnail_ready = item.derivative_status == DerivativeStatus.DONE and bool(item.thumbnail_path)
         item.processing = item.derivative_status == DerivativeStatus.PENDING
-        # Extracted metadata (GPS included) is for reviewers only; everybody else sees working copies.
-        item.gps = _gps(item) if reviewer else None
+        # Extracted metadata (GPS included) follows the original's rule; everybody else sees working copies.
+        item.may_see_original = services.may_see_original(user, item)
+        item.gps = _gps(item) if item.may_see_original else None
         item.gps_map = graphics.proportional_map([{**item.gps, "value": 1}], 240, 200, 5) if item.gps else None
-        item.may_download_original = services.may_download_original(user, item)
     addable = may_add_evidence(user, incident)
     return {
         "testimonies": testimonies,
         "media": items,
-        "show_metadata": reviewer,
+        "reviewer": reviewer,
         "testimony_url": reverse("testimony-new", args=[incident.pk]) if addable else None,
         "upload_url": reverse("media-upload", args=[incident.pk]) if addable else None,
         "processing": any(item.processing for item in items),
@@ -163,7 +163,7 @@ def incident_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     )
     media_items = list(MediaItem.objects.visible_to(request.user).filter(incident=incident).select_related("original"))
     for item in media_items:
-        item.may_download_original = services.may_download_original(request.user, item)
+        item.may_see_original = services.may_see_original(request.user, item)
     context = {
         "incident": incident,
         "testimonies": Testimony.objects.visible_to(request.user).filter(incident=incident).select_related("witness"),
