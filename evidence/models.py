@@ -229,6 +229,12 @@ class MediaItem(Reviewable):
     working_content_type = models.CharField(max_length=100, blank=True, editable=False)
     thumbnail_path = models.CharField(max_length=300, blank=True, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # This item's own fixity checks, on its own schedule from its own upload: what its viewers see never
+    # depends on other items sharing the sealed original (they may be hidden from them).
+    fixity_status = models.CharField(
+        max_length=9, choices=FixityStatus.choices, default=FixityStatus.UNCHECKED, editable=False
+    )
+    fixity_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = EvidenceQuerySet.as_manager()
 

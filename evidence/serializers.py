@@ -133,8 +133,8 @@ class MediaItemSerializer(serializers.ModelSerializer):
     size = serializers.IntegerField(source="original.size", read_only=True)
     content_type = serializers.CharField(source="original.content_type", read_only=True)
     kind = serializers.CharField(source="original.kind", read_only=True)
-    fixity = serializers.CharField(source="original.fixity_status", read_only=True)
-    fixity_checked_at = serializers.DateTimeField(source="original.fixity_checked_at", read_only=True)
+    # The item's own checks, never the shared original's (another, hidden item may share it).
+    fixity = serializers.CharField(source="fixity_status", read_only=True)
     working_copy = serializers.SerializerMethodField()
 
     class Meta:
@@ -169,6 +169,7 @@ class MediaItemSerializer(serializers.ModelSerializer):
             "duplicate_of",
             "derivative_status",
             "derivative_note",
+            "fixity_checked_at",
             "created_by",
             "created_at",
             "updated_at",

@@ -27,6 +27,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -332,10 +333,11 @@ def upload_media(
                 author,
                 sha256=original.sha256,
                 size=original.size,
+                # Nothing here may tell whether the bytes were already sealed for another item: the
+                # uploader may not see that item, and their view must not depend on it.
                 details={
                     "content_type": original.content_type,
                     "original_name": item.original_name,
-                    "already_sealed": not newly_stored,
                     "path": original.path,
                 },
             )
@@ -492,22 +494,37 @@ def record_export(*, actor: Any, items: Iterable[MediaItem], export: str) -> int
     return count
 
 
-def fixity_due_ids(limit: int = 1000) -> list[int]:
-    """Sealed originals never checked, or not checked within the fixity interval, oldest check first."""
+def _fixity_cutoff() -> dt.datetime:
     from django.conf import settings
 
-    cutoff = timezone.now() - dt.timedelta(hours=settings.MEDIA_FIXITY_INTERVAL_HOURS) * 0.9
-    return list(
-        SealedOriginal.objects.filter(fixity_checked_at__isnull=True).values_list("pk", flat=True)[:limit]
-    ) + list(
-        SealedOriginal.objects.filter(fixity_checked_at__lt=cutoff)
-        .order_by("fixity_checked_at")
-        .values_list("pk", flat=True)[:limit]
+    return timezone.now() - dt.timedelta(hours=settings.MEDIA_FIXITY_INTERVAL_HOURS) * 0.9
+
+
+def _items_due(cutoff: dt.datetime):
+    return MediaItem.objects.filter(Q(fixity_checked_at__isnull=True) | Q(fixity_checked_at__lt=cutoff))
+
+
+def fixity_due_ids(limit: int = 1000) -> list[int]:
+    """Sealed originals with an item never checked, or not within the fixity interval, oldest check first.
+
+    Each item runs on its own schedule from its own upload: an item linked to an original that an
+    earlier (maybe hidden) item brought is checked as soon as a fresh one would be.
+    """
+    due = (
+        _items_due(_fixity_cutoff())
+        .values("original_id")
+        .annotate(oldest=Min("fixity_checked_at"))
+        .order_by(F("oldest").asc(nulls_first=True), "original_id")
     )
+    return [row["original_id"] for row in due[:limit]]
 
 
-def check_fixity(sealed_id: int) -> str | None:
-    """Re-hash one sealed original; flag it when the bytes changed or vanished. Safe to repeat."""
+def check_fixity(sealed_id: int, *, every_item: bool = False) -> str | None:
+    """Re-hash one sealed original; flag it when the bytes changed or vanished. Safe to repeat.
+
+    The outcome goes into the chain of custody of each of its items that is due (or of every item,
+    when `every_item`): an item's chain never gains an event because another item shares its bytes.
+    """
     original = SealedOriginal.objects.filter(pk=sealed_id).first()
     if original is None:
         return None
@@ -520,8 +537,10 @@ def check_fixity(sealed_id: int) -> str | None:
     else:
         outcome = FixityStatus.OK if digest == original.sha256 and size == original.size else FixityStatus.CHANGED
     with transaction.atomic():
-        SealedOriginal.objects.filter(pk=original.pk).update(fixity_status=outcome, fixity_checked_at=timezone.now())
-        for item in original.items.all():
+        now = timezone.now()
+        SealedOriginal.objects.filter(pk=original.pk).update(fixity_status=outcome, fixity_checked_at=now)
+        items = original.items.all() if every_item else _items_due(_fixity_cutoff()).filter(original=original)
+        for item in items.select_for_update().order_by("pk"):
             _custody(
                 item,
                 CustodyAction.FIXITY_CHECKED,
@@ -530,6 +549,7 @@ def check_fixity(sealed_id: int) -> str | None:
                 size=size,
                 details={"outcome": outcome, "expected_sha256": original.sha256},
             )
+            MediaItem.objects.filter(pk=item.pk).update(fixity_status=outcome, fixity_checked_at=now)
         if outcome != FixityStatus.OK:
             record_event(
                 actor=None,
