@@ -378,6 +378,8 @@ MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 10
 # Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
 MEDIA_FIXITY_INTERVAL_HOURS = int(os.environ.get("MEDIA_FIXITY_INTERVAL_HOURS", "24"))
+# A sealed file no row records (its process died before committing) is removed by beat after this long.
+MEDIA_UNRECORDED_GRACE_SECONDS = int(os.environ.get("MEDIA_UNRECORDED_GRACE_SECONDS", "3600"))
 # Idempotency-Key replay records are kept this long, then purged by Celery beat (accounts/idempotency.py).
 IDEMPOTENCY_KEEP_HOURS = int(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "48"))
 CELERY_BEAT_SCHEDULE = {
@@ -390,6 +392,10 @@ CELERY_BEAT_SCHEDULE = {
     "evidence-pending-media": {
         "task": "evidence.tasks.process_pending_media",
         "schedule": timedelta(minutes=10),
+    },
+    "evidence-unrecorded-originals": {
+        "task": "evidence.tasks.remove_unrecorded_originals",
+        "schedule": timedelta(hours=1),
     },
 }
 

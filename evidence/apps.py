@@ -26,3 +26,12 @@ class EvidenceConfig(AppConfig):
         from .views import evidence_for_incident
 
         incident_views.register_evidence_provider(evidence_for_incident)
+
+        # A sealed original whose transaction rolled back is removed once the request or task ends.
+        from celery.signals import task_postrun
+        from django.core.signals import request_finished
+
+        from .media import discard_unrecorded_originals
+
+        request_finished.connect(discard_unrecorded_originals, dispatch_uid="evidence-unrecorded-originals")
+        task_postrun.connect(discard_unrecorded_originals, dispatch_uid="evidence-unrecorded-originals", weak=False)

@@ -22,6 +22,8 @@ import shutil
 import stat
 import struct
 import subprocess
+import threading
+import time
 import warnings
 import wave
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ from .models import MediaKind
 logger = logging.getLogger(__name__)
 
 HASH_CHUNK = 1024 * 1024
+ORIGINALS_DIR = "evidence/originals"
 THUMBNAIL_SIZE = (320, 320)
 FFMPEG_TIMEOUT_SECONDS = 600
 
@@ -232,7 +235,7 @@ def media_root() -> Path:
 
 def original_relpath(sha256: str) -> str:
     """Content-addressed and generated: nothing the uploader sent takes part in the path."""
-    return f"evidence/originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    return f"{ORIGINALS_DIR}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
 def working_dir_relpath(item_id: int) -> str:
@@ -246,18 +249,120 @@ def absolute(relpath: str) -> Path:
     return path
 
 
+# --- Sealed files and the transactions that record them ----------------------------------------------
+#
+# A sealed file is put in place inside the transaction that creates its SealedOriginal row, so a
+# committed row always has its file. If that transaction rolls back (a later failure in the request,
+# or in a caller's own transaction), the file must go too. Django has no rollback hook, so:
+# 1. `seal` remembers, per thread, each file it put in place;
+# 2. once the transaction is over, `discard_unrecorded_originals` removes each remembered file that
+#    no row records. It runs when `upload_media` opened the transaction itself, at the end of every
+#    request (`request_finished`) and every Celery task (`task_postrun`);
+# 3. `remove_unrecorded_originals`, a Celery beat task, removes any unrecorded file older than
+#    MEDIA_UNRECORDED_GRACE_SECONDS (a process killed between sealing and committing).
+# Uploads of the same bytes and these removals take turns on `lock_original(sha256)`, so a file is
+# never removed while another transaction that will record it is still open.
+
+_uncommitted = threading.local()
+ORIGINAL_LOCK_NAMESPACE = 727_274_002  # PostgreSQL advisory locks: (namespace, part of the hash)
+
+
+def lock_original(sha256: str) -> None:
+    """Take turns with other transactions sealing or removing these bytes, until this transaction ends.
+
+    PostgreSQL: an advisory transaction lock. SQLite already serialises writing transactions.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ORIGINAL_LOCK_NAMESPACE, int(sha256[:7], 16)])
+
+
+def _remember_uncommitted(sha256: str) -> None:
+    pending = getattr(_uncommitted, "sha256s", None)
+    if pending is None:
+        pending = _uncommitted.sha256s = set()
+    pending.add(sha256)
+
+
+def _remove_if_unrecorded(sha256: str) -> bool:
+    """Remove the sealed file of these bytes unless a SealedOriginal row records it. True if removed."""
+    from django.db import transaction
+
+    from .models import SealedOriginal
+
+    with transaction.atomic():
+        lock_original(sha256)
+        if SealedOriginal.objects.filter(sha256=sha256).exists():
+            return False
+        path = absolute(original_relpath(sha256))
+        if not path.exists():
+            return False
+        path.unlink()
+        logger.info("removed a sealed file that no committed row records", extra={"sha256": sha256})
+        return True
+
+
+def discard_unrecorded_originals(**_signal_kwargs: Any) -> int:
+    """Remove the files this thread sealed whose rows were rolled back. Returns how many went.
+
+    Also a receiver of `request_finished` and Celery's `task_postrun`: cheap when nothing was sealed.
+    """
+    from django.db import DatabaseError
+
+    pending = getattr(_uncommitted, "sha256s", None)
+    if not pending:
+        return 0
+    removed = 0
+    for sha256 in sorted(pending):
+        try:
+            removed += _remove_if_unrecorded(sha256)
+        except DatabaseError as exc:  # the database is gone: the scheduled sweep removes it later
+            logger.warning("could not check a sealed file against the database (%s)", type(exc).__name__)
+    pending.clear()
+    return removed
+
+
+def remove_unrecorded_originals(grace_seconds: float | None = None) -> int:
+    """Remove sealed files no row records and older than the grace time (the scheduled sweep)."""
+    grace = settings.MEDIA_UNRECORDED_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    root = absolute(ORIGINALS_DIR) if (media_root() / ORIGINALS_DIR).exists() else None
+    if root is None:
+        return 0
+    cutoff = time.time() - grace
+    removed = 0
+    for path in root.glob("*/*/*"):
+        name = path.name
+        if not (len(name) == 64 and all(c in "0123456789abcdef" for c in name)):
+            continue
+        try:
+            if path.stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        removed += _remove_if_unrecorded(name)
+    return removed
+
+
 def seal(temp_path: Path, sha256: str) -> str:
     """Move a streamed upload to its content-addressed place, read-only. Returns the relative path.
 
     If a file is already there (a concurrent upload of the same bytes), the upload is discarded:
-    the sealed original is never overwritten.
+    the sealed original is never overwritten. Call inside the transaction that records the
+    SealedOriginal, holding `lock_original(sha256)`.
     """
     relpath = original_relpath(sha256)
     target = absolute(relpath)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
-        os.unlink(temp_path)
-        return relpath
+        # No row records it (the caller checked, holding the lock): left by a rolled-back transaction
+        # or a killed process. Reused only if whole; a partial copy is replaced.
+        if sha256_of(target) == sha256:
+            os.unlink(temp_path)
+            _remember_uncommitted(sha256)
+            return relpath
+        target.unlink()
     os.chmod(temp_path, stat.S_IRUSR | stat.S_IRGRP)
     try:
         os.link(temp_path, target)  # link, unlike rename, never replaces an existing file
@@ -265,6 +370,7 @@ def seal(temp_path: Path, sha256: str) -> str:
         pass  # another upload of the same bytes won the race
     except OSError:  # a file system without hard links: an exclusive create, then a streamed copy
         _copy_exclusive(temp_path, target)
+    _remember_uncommitted(sha256)
     os.unlink(temp_path)
     return relpath
 

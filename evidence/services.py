@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from incidents import roles
 from incidents.models import Incident, Status
 from incidents.services import apply_changes, require_author_and_editable, save_changes
+from incidents.validators import validate_free_text, validate_name_text
 from incidents.workflow import IllegalTransition
 from outbox import services as outbox
 
@@ -56,6 +57,10 @@ from .uploads import StreamedUpload
 logger = logging.getLogger(__name__)
 
 IDENTITY_FIELDS = ("name", "contact", "notes")
+# What a witness's identity may hold: the one rule, for the API, the pages and every other caller.
+IDENTITY_LIMITS = {"name": 300, "contact": 500, "notes": 5000}
+IDENTITY_VALIDATORS = {"name": validate_name_text, "contact": validate_free_text, "notes": validate_free_text}
+DESCRIPTION_MAX_LENGTH = 10_000
 TESTIMONY_FIELDS = {"incident", "witness", "taken_on", "language", "statement", "consent_to_publish"}
 SOURCE_FIELDS = {"incident", "kind", "url", "archive_url", "title", "published_on", "note"}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and copied by hand
@@ -96,6 +101,40 @@ def _new_code() -> str:
     return "W-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(8))
 
 
+def validate_witness_identity(identity: dict[str, Any]) -> dict[str, str]:
+    """The identity as it may be stored, or ValidationError naming each bad field (name, contact, notes).
+
+    Names: no control characters, no bidirectional overrides or isolates; contact and notes: the
+    same, but newlines and tabs are allowed. Arabic, Persian (ZWNJ) and combining marks pass.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, str] = {}
+    for name in IDENTITY_FIELDS:
+        value = identity.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors[name] = [_("Give text.")]
+            continue
+        if len(value) > IDENTITY_LIMITS[name]:
+            errors[name] = [
+                _("At most %(limit)s characters (this has %(length)s).")
+                % {"limit": IDENTITY_LIMITS[name], "length": len(value)}
+            ]
+            continue
+        try:
+            IDENTITY_VALIDATORS[name](value)
+        except ValidationError as exc:
+            errors[name] = list(exc.messages)
+            continue
+        cleaned[name] = value
+    if "name" not in errors and not cleaned.get("name", "").strip():
+        errors["name"] = [_("Give the witness's name.")]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def _seal_identity(witness: Witness, identity: dict[str, str]) -> None:
     kid = crypto.current_key_id()
     for name in IDENTITY_FIELDS:
@@ -113,9 +152,10 @@ def _open_identity(witness: Witness) -> dict[str, str]:
 @transaction.atomic
 def register_witness(*, author: Any, name: str, contact: str = "", notes: str = "") -> Witness:
     _require_perm(author, "evidence.add_witness", _("Only documenters may register witnesses."))
+    identity = validate_witness_identity({"name": name, "contact": contact, "notes": notes})
     for _attempt in range(5):
         witness = Witness(code=_new_code(), created_by=author)
-        _seal_identity(witness, {"name": name, "contact": contact, "notes": notes})
+        _seal_identity(witness, identity)
         try:
             with transaction.atomic():
                 witness.save()
@@ -136,6 +176,7 @@ def update_witness(*, actor: Any, witness: Witness, **changes: str) -> Witness:
         raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
     identity = _open_identity(witness)
     identity.update(changes)
+    identity = validate_witness_identity(identity)
     _seal_identity(witness, identity)
     witness.save(update_fields=[*(f"{n}_encrypted" for n in IDENTITY_FIELDS), "key_id", "updated_at"])
     record_event(
@@ -282,71 +323,92 @@ def upload_media(
     The same bytes sent again by the same author for the same incident (a retry, a double click)
     return the existing item. The same bytes in any other item are linked to the one sealed original
     (not stored twice) and marked as a duplicate of the earliest item holding them.
-    Raises media.UnsupportedType (415) or media.BadFile (400); the streamed file is removed on refusal.
+    Raises ValidationError, media.UnsupportedType (415) or media.BadFile (400); the streamed file is
+    removed on refusal. Everything is checked before anything is sealed; a file sealed in a
+    transaction that then rolls back (here or in the caller's) is removed once it ends
+    (`media.discard_unrecorded_originals`).
     """
-    _require_perm(author, "evidence.add_mediaitem", _("Only documenters may upload media."))
-    _require_incident_open_to(author, incident)
     try:
+        _require_perm(author, "evidence.add_mediaitem", _("Only documenters may upload media."))
+        _require_incident_open_to(author, incident)
+        validate_description(description)
         allowed = media.identify(upload.temp_path, upload.size)
-    except (media.UnsupportedType, media.BadFile):
+    except (PermissionDenied, ValidationError, media.UnsupportedType, media.BadFile):
         upload.discard()
         raise
-    with transaction.atomic():
-        existing = (
-            MediaItem.objects.filter(original__sha256=upload.sha256, incident=incident, created_by=author)
-            .select_related("original")
-            .first()
+    outermost = not transaction.get_connection().in_atomic_block
+    try:
+        item, created = _record_upload(author, incident, upload, allowed, description)
+    finally:
+        if outermost:  # our own transaction is over, committed or not: nothing unrecorded may stay
+            media.discard_unrecorded_originals()
+    if created:
+        # The outbox keeps the work with the upload's transaction; Redis being down never loses it.
+        outbox.enqueue("evidence.tasks.process_media_item", item.pk)
+    return item, created
+
+
+def validate_description(description: str) -> None:
+    """A media item's description: free text (no controls but newlines and tabs, no bidi overrides), bounded."""
+    if len(description or "") > DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "description": [
+                    _("At most %(limit)s characters (this has %(length)s).")
+                    % {"limit": f"{DESCRIPTION_MAX_LENGTH:,}", "length": f"{len(description):,}"}
+                ]
+            }
         )
-        if existing is not None:
-            upload.discard()
-            return existing, False
-        already_sealed = SealedOriginal.objects.filter(sha256=upload.sha256).first()
-        newly_stored = False
-        if already_sealed is None:
-            relpath = media.seal(upload.temp_path, upload.sha256)
-            newly_stored = True
-        else:
-            upload.discard()
-            relpath = already_sealed.path
-        try:
-            original, _created = SealedOriginal.objects.get_or_create(
-                sha256=upload.sha256,
-                defaults={
-                    "size": upload.size,
-                    "content_type": allowed.content_type,
-                    "kind": allowed.kind,
-                    "path": relpath,
-                },
-            )
-            first = MediaItem.objects.filter(original=original).order_by("pk").first()
-            item = MediaItem.objects.create(
-                incident=incident,
-                original=original,
-                created_by=author,
-                description=description,
-                original_name=media.escape_name(upload.name),
-                duplicate_of=first,
-            )
-            _custody(
-                item,
-                CustodyAction.UPLOADED,
-                author,
-                sha256=original.sha256,
-                size=original.size,
-                # Nothing here may tell whether the bytes were already sealed for another item: the
-                # uploader may not see that item, and their view must not depend on it.
-                details={
-                    "content_type": original.content_type,
-                    "original_name": item.original_name,
-                    "path": original.path,
-                },
-            )
-        except Exception:
-            if newly_stored and not SealedOriginal.objects.filter(sha256=upload.sha256).exists():
-                media.absolute(relpath).unlink(missing_ok=True)
-            raise
-    # The outbox keeps the work with the upload's transaction; Redis being down never loses it.
-    outbox.enqueue("evidence.tasks.process_media_item", item.pk)
+    try:
+        validate_free_text(description or "")
+    except ValidationError as exc:
+        raise ValidationError({"description": exc.messages}) from None
+
+
+@transaction.atomic
+def _record_upload(
+    author: Any, incident: Incident, upload: StreamedUpload, allowed: media.AllowedType, description: str
+) -> tuple[MediaItem, bool]:
+    """Seal and record one checked upload in one transaction. Returns (item, created)."""
+    # Uploads of the same bytes, and the removal of unrecorded files, take turns (media.lock_original).
+    media.lock_original(upload.sha256)
+    existing = (
+        MediaItem.objects.filter(original__sha256=upload.sha256, incident=incident, created_by=author)
+        .select_related("original")
+        .first()
+    )
+    if existing is not None:
+        upload.discard()
+        return existing, False
+    already_sealed = SealedOriginal.objects.filter(sha256=upload.sha256).first()
+    if already_sealed is None:
+        relpath = media.seal(upload.temp_path, upload.sha256)  # removed again if this transaction rolls back
+    else:
+        upload.discard()
+        relpath = already_sealed.path
+    original, _created = SealedOriginal.objects.get_or_create(
+        sha256=upload.sha256,
+        defaults={"size": upload.size, "content_type": allowed.content_type, "kind": allowed.kind, "path": relpath},
+    )
+    first = MediaItem.objects.filter(original=original).order_by("pk").first()
+    item = MediaItem.objects.create(
+        incident=incident,
+        original=original,
+        created_by=author,
+        description=description,
+        original_name=media.escape_name(upload.name),
+        duplicate_of=first,
+    )
+    _custody(
+        item,
+        CustodyAction.UPLOADED,
+        author,
+        sha256=original.sha256,
+        size=original.size,
+        # Nothing here may tell whether the bytes were already sealed for another item: the
+        # uploader may not see that item, and their view must not depend on it.
+        details={"content_type": original.content_type, "original_name": item.original_name, "path": original.path},
+    )
     return item, True
 
 
@@ -382,6 +444,8 @@ def update_media(*, actor: Any, item: MediaItem, **changes: Any) -> MediaItem:
     if "incident" in changes and changes["incident"].pk != item.incident_id:
         raise ValidationError({"incident": _("A media item cannot be moved to another incident.")})
     changes.pop("incident", None)
+    if "description" in changes:
+        validate_description(changes["description"])
     changed = apply_changes(item, changes, {"description"})
     if changed:
         save_changes(item, changed)
