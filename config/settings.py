@@ -377,6 +377,10 @@ WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
 MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 # Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
+# No image is decoded with more pixels than this (evidence/media.py): a JPEG above it is decoded at
+# 1/2, 1/4 or 1/8 scale, a PNG/WebP/HEIC above it is refused at upload (400). A worker's peak memory
+# is about 8 bytes per pixel of it over its baseline (~200 MB at the default 25 MP: a 24 MP phone photo).
+MEDIA_MAX_PROCESS_PIXELS = int(os.environ.get("MEDIA_MAX_PROCESS_PIXELS", str(25_000_000)))
 MEDIA_FIXITY_INTERVAL_HOURS = int(os.environ.get("MEDIA_FIXITY_INTERVAL_HOURS", "24"))
 # A sealed file no row records (its process died before committing) is removed by beat after this long.
 MEDIA_UNRECORDED_GRACE_SECONDS = int(os.environ.get("MEDIA_UNRECORDED_GRACE_SECONDS", "3600"))

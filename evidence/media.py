@@ -6,6 +6,16 @@ only ever asked to open the one allowed format libmagic named, with a pixel limi
 an error, so a decompression bomb costs a header read. Ghostscript (EPS) and the TIFF/PSD/SVG
 decoders are never reached.
 
+Memory is bounded by pixels, not bytes (a 265 KB PNG can hold 8000×8000 pixels): no image is ever
+decoded with more than MEDIA_MAX_PROCESS_PIXELS pixels (`decode_bounded`). A JPEG above it is
+decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (`Image.draft`: the full-size pixels never exist;
+the working copy is that size, the sealed original keeps every pixel); PNG, WebP and HEIC have no
+reduced decode, so above the budget they are refused at upload (400). Working copies are then built
+with at most two full-size buffers at a time (the decoded image, copied tile by tile into a fresh
+one, is closed before orientation is applied; the thumbnail is resampled down directly), so a
+worker's peak is about 8 bytes per pixel of the budget over its baseline (tests/evidence/
+test_image_memory.py measures it).
+
 Everything here works on paths and streams in chunks: no whole-file reads.
 """
 
@@ -33,7 +43,7 @@ from typing import Any
 import magic
 from django.conf import settings
 from django.utils.translation import gettext as _
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from .models import MediaKind
 
@@ -144,19 +154,59 @@ def identify(path: Path, size: int) -> AllowedType:
     return allowed
 
 
+class TooLargeToProcess(BadFile):
+    """More pixels than the workers may decode at full size, in a format without a reduced decode (400)."""
+
+
+# Formats whose decoder can produce a reduced image without the full-size pixels (libjpeg's scaling).
+REDUCIBLE_FORMATS = {"JPEG"}
+JPEG_SCALES = (1, 2, 4, 8)
+
+
+def decode_bounded(path: Path, pillow_format: str) -> Image.Image:
+    """The image decoded (loaded) with at most MEDIA_MAX_PROCESS_PIXELS pixels; callers hold
+    `guarded_pillow()` and close it. A JPEG over the budget is decoded at the smallest scale (1/2, 1/4,
+    1/8) that fits; anything else over the budget raises TooLargeToProcess before any pixel is decoded."""
+    budget = settings.MEDIA_MAX_PROCESS_PIXELS
+    image = open_image(path, pillow_format)
+    try:
+        width, height = image.size
+        if width * height > budget:
+            scale = next(
+                (s for s in JPEG_SCALES if math.ceil(width / s) * math.ceil(height / s) <= budget),
+                None,
+            )
+            if image.format not in REDUCIBLE_FORMATS or scale is None:
+                raise TooLargeToProcess(
+                    _(
+                        "The image is too large to process: %(pixels)s pixels (%(width)s×%(height)s); "
+                        "at most %(limit)s pixels for PNG, WebP and HEIC. Larger photographs are accepted as JPEG."
+                    )
+                    % {"pixels": f"{width * height:,}", "width": width, "height": height, "limit": f"{budget:,}"}
+                )
+            image.draft(image.mode, (math.ceil(width / scale), math.ceil(height / scale)))
+            if image.width * image.height > budget:  # the decoder could not scale: never decode it whole
+                raise TooLargeToProcess(_("The image is too large to process."))
+        image.load()
+    except BaseException:
+        image.close()
+        raise
+    return image
+
+
 def _check_image(path: Path, allowed: AllowedType) -> None:
     try:
         with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
             if image.format != allowed.pillow_format:
                 raise UnsupportedType(_("The file's content does not match an accepted image format."))
             image.verify()  # structure and checksums (PNG CRCs) without decoding pixels
-        with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
-            image.load()  # a full decode: truncated or corrupt pixel data fails here
+        with guarded_pillow(), decode_bounded(path, allowed.pillow_format):
+            pass  # a decode (at a bounded size): truncated or corrupt pixel data fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadFile(
             _("The image has more pixels than allowed (%(limit)s).") % {"limit": f"{settings.MEDIA_MAX_IMAGE_PIXELS:,}"}
         ) from None
-    except UnsupportedType:
+    except (UnsupportedType, TooLargeToProcess):
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
         raise BadFile(_("The image is truncated or corrupt and cannot be read.")) from exc
@@ -580,20 +630,76 @@ class WorkingCopies:
     notes: list[str] = field(default_factory=list)
 
 
-def _rebuilt_from_pixels(image: Image.Image) -> Image.Image:
-    """Orientation applied, then a new image holding pixels only: no EXIF, XMP, ICC, comments, text."""
-    image = ImageOps.exif_transpose(image)
+# Orientation (EXIF tag 274) → the transposition that shows the image upright (as ImageOps.exif_transpose).
+ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+TILE_PIXELS = 2_000_000  # pixels copied per step while rebuilding (a few MB whatever the image's size)
+
+
+def _rebuilt_from_pixels(image: Image.Image) -> tuple[Image.Image, Image.Transpose | None]:
+    """A new image holding the pixels only (no EXIF, XMP, ICC, comments, text), and the transposition
+    its orientation needs (`_upright` applies it).
+
+    Copied tile by tile into a fresh image, so besides `image` only one full-size buffer exists; the
+    caller closes `image` before the transposition makes the second.
+    """
+    orientation = image.getexif().get(ExifTags.Base.Orientation)
     mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
-    pixels = image.convert(mode)
-    clean = Image.new(mode, pixels.size)  # a fresh image: empty info, no EXIF/XMP/ICC/text
-    clean.paste(pixels)
-    return clean
+    clean = Image.new(mode, image.size)  # a fresh image: empty info, no EXIF/XMP/ICC/text
+    rows = max(1, TILE_PIXELS // max(1, image.width))
+    for top in range(0, image.height, rows):
+        box = (0, top, image.width, min(image.height, top + rows))
+        with image.crop(box) as tile, tile.convert(mode) as converted:
+            clean.paste(converted, (0, top))
+    return clean, ORIENTATION_TRANSPOSE.get(orientation)
+
+
+def _upright(clean: Image.Image, method: Image.Transpose | None) -> Image.Image:
+    if method is None:
+        return clean
+    upright = clean.transpose(method)
+    clean.close()
+    return upright
+
+
+def _thumbnail(image: Image.Image) -> Image.Image:
+    """The RGB thumbnail, made strip by strip: each strip is converted and box-reduced on its own, so no
+    full-size copy is made (Pillow's own resize of RGBA premultiplies a full-size copy first)."""
+    width, height = image.size
+    factor = max(1, int(min(width / THUMBNAIL_SIZE[0], height / THUMBNAIL_SIZE[1]) // 2))
+    reduced = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
+    rows = max(factor, (TILE_PIXELS // max(1, width)) // factor * factor)
+    for top in range(0, height, rows):
+        box = (0, top, width, min(height, top + rows))
+        with image.crop(box) as strip, strip.convert("RGB") as rgb, rgb.reduce(factor) as part:
+            reduced.paste(part, (0, top // factor))
+    scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 1.0)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    thumbnail = reduced.resize(size, Image.Resampling.LANCZOS)
+    reduced.close()
+    return thumbnail
 
 
 def image_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:
-    with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
-        image.load()
-        clean = _rebuilt_from_pixels(image)
+    notes = []
+    with guarded_pillow():
+        with decode_bounded(path, allowed.pillow_format) as image:
+            with Image.open(path, formats=[allowed.pillow_format]) as header:
+                full_size = header.size
+            if image.size != full_size:
+                notes.append(
+                    f"working copy decoded at {image.width}x{image.height} from {full_size[0]}x{full_size[1]} "
+                    "(MEDIA_MAX_PROCESS_PIXELS); the sealed original keeps every pixel"
+                )
+            clean, orientation = _rebuilt_from_pixels(image)
+        clean = _upright(clean, orientation)  # the decoded image is closed: at most two full-size buffers
     # Photographs stay JPEG; lossless sources (PNG, WebP) and anything with transparency stay lossless.
     if clean.mode == "RGBA" or allowed.pillow_format in ("PNG", "WEBP"):
         working, content_type = out_dir / "working.png", "image/png"
@@ -601,11 +707,11 @@ def image_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> Wor
     else:
         working, content_type = out_dir / "working.jpg", "image/jpeg"
         clean.save(working, format="JPEG", quality=92)
-    thumb = clean.convert("RGB")
-    thumb.thumbnail(THUMBNAIL_SIZE)
+    thumb = _thumbnail(clean)
+    clean.close()
     thumbnail = out_dir / "thumbnail.jpg"
     thumb.save(thumbnail, format="JPEG", quality=85)
-    return WorkingCopies(working=working, working_content_type=content_type, thumbnail=thumbnail)
+    return WorkingCopies(working=working, working_content_type=content_type, thumbnail=thumbnail, notes=notes)
 
 
 def pdf_working_copy(path: Path, out_dir: Path) -> WorkingCopies:
@@ -713,13 +819,15 @@ def _video_thumbnail(video: Path, out_dir: Path) -> Path | None:
     if result.returncode != 0 or not frame.exists():
         return None
     try:
-        with guarded_pillow(), open_image(frame, "PNG") as image:
-            clean = _rebuilt_from_pixels(image).convert("RGB")
-        clean.thumbnail(THUMBNAIL_SIZE)
+        with guarded_pillow(), decode_bounded(frame, "PNG") as image:
+            clean, orientation = _rebuilt_from_pixels(image)
+        clean = _upright(clean, orientation)
+        thumb = _thumbnail(clean)
+        clean.close()
         thumbnail = out_dir / "thumbnail.jpg"
-        clean.save(thumbnail, format="JPEG", quality=85)
+        thumb.save(thumbnail, format="JPEG", quality=85)
         return thumbnail
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (OSError, ValueError, BadFile, Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None
     finally:
         frame.unlink(missing_ok=True)
