@@ -714,18 +714,74 @@ def image_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> Wor
     return WorkingCopies(working=working, working_content_type=content_type, thumbnail=thumbnail, notes=notes)
 
 
+# What a PDF working copy never carries (PDF 2.0, ISO 32000-2, §12.6 actions, §12.5 annotations):
+# - every action, wherever it hangs: `/OpenAction`, `/AA` (additional actions of the document, pages,
+#   annotations and form fields) and `/A` (an annotation's or outline item's action, with its `/Next`
+#   chain). That includes scripts (`/JavaScript`), programs (`/Launch`), form posts (`/SubmitForm`,
+#   `/ImportData`), other files (`/GoToR`, `/GoToE`), media (`/Rendition`) and web addresses (`/URI`):
+#   a link that opens a tracker's URL tells an adversary who viewed the evidence, and when. Links stay
+#   visible as page content; internal `/Dest` destinations stay.
+# - scripts and files by name: `/JS`, `/JavaScript` and `/EmbeddedFiles` name trees, `/EmbeddedFile`
+#   streams, `/XFA` forms;
+# - annotations that exist to play or embed something: file attachments, sound, movie, screen, rich
+#   media and 3D;
+# - the author and dates of markup annotations (`/T`, `/M`, `/CreationDate`: a note's author is a name).
+# The document catalog is never copied (pages go into a new document), so `/Names`, `/AcroForm`,
+# `/OpenAction` and the outline stay behind; the walk below cleans everything the pages bring along.
+PDF_ACTION_KEYS = {"/AA", "/OpenAction", "/JS", "/JavaScript", "/EmbeddedFiles", "/XFA", "/URI", "/Names"}
+PDF_ACTIVE_ANNOTATIONS = {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMedia", "/3D"}
+PDF_MARKUP_PERSONAL_KEYS = {"/T", "/M", "/CreationDate"}
+
+
+def _pdf_inert(value: Any, seen: set[int]) -> None:
+    """Remove every action and script from `value` and everything reachable from it (in place)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
+
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, IndirectObject):
+            if current.idnum in seen:
+                continue
+            seen.add(current.idnum)
+            current = current.get_object()
+        if isinstance(current, DictionaryObject):
+            if isinstance(current, StreamObject) and current.get("/Type") == "/EmbeddedFile":
+                current.set_data(b"")
+            for key in list(current):
+                inner = current[key].get_object() if hasattr(current[key], "get_object") else current[key]
+                is_action = key == "/A" and isinstance(inner, DictionaryObject) and "/S" in inner
+                if key in PDF_ACTION_KEYS or is_action or key in ("/EF", "/RichMediaContent"):
+                    del current[NameObject(key)]
+            annotation = current.get("/Type") == "/Annot" or ("/Subtype" in current and "/Rect" in current)
+            if annotation and current.get("/Subtype") != "/Widget":  # a widget's /T is its field's name
+                for key in PDF_MARKUP_PERSONAL_KEYS & set(current):
+                    del current[NameObject(key)]
+            if "/Annots" in current:
+                annotations = current["/Annots"].get_object()
+                kept = ArrayObject(
+                    a for a in annotations if a.get_object().get("/Subtype") not in PDF_ACTIVE_ANNOTATIONS
+                )
+                current[NameObject("/Annots")] = kept
+            pending.extend(current.values())
+        elif isinstance(current, ArrayObject):
+            pending.extend(current)
+
+
 def pdf_working_copy(path: Path, out_dir: Path) -> WorkingCopies:
-    """Pages copied into a new document: the document info dictionary and XMP stay behind."""
+    """Pages copied into a new document, inert: no document information, XMP, action or script."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject
 
     reader = PdfReader(path, strict=False)
     writer = PdfWriter()
+    seen: set[int] = set()
     for page in reader.pages:
         added = writer.add_page(page)
         for key in ("/Metadata", "/PieceInfo"):
             if NameObject(key) in added:
                 del added[NameObject(key)]
+        _pdf_inert(added, seen)
     writer.add_metadata({"/Producer": "", "/Creator": ""})
     working = out_dir / "working.pdf"
     with open(working, "wb") as stream:
@@ -733,7 +789,9 @@ def pdf_working_copy(path: Path, out_dir: Path) -> WorkingCopies:
     return WorkingCopies(
         working=working,
         working_content_type="application/pdf",
-        notes=["document information and XMP metadata removed; page content unchanged"],
+        notes=[
+            "document information, XMP metadata, actions, scripts and embedded files removed; page content unchanged"
+        ],
     )
 
 
