@@ -372,6 +372,37 @@ def load_witness_keys() -> tuple[dict[str, str], str]:
 
 
 WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
+
+
+def load_audit_keys() -> tuple[dict[str, str], str]:
+    """HMAC keys of the audit chains (audit/keys.py), from AUDIT_KEYS="kid:base64key,..." and AUDIT_KEY_ID.
+
+    Each entry records the id of the key that keyed it; every configured key verifies. With DEBUG and
+    no keys, a development key is generated under var/; without DEBUG and without keys, the chains are
+    keyed with a key derived from SECRET_KEY (and `check --deploy` warns).
+    """
+    keys: dict[str, str] = {}
+    for item in env_list("AUDIT_KEYS"):
+        kid, _sep, key = item.partition(":")
+        if not kid or not key:
+            raise ImproperlyConfigured("AUDIT_KEYS must be a comma-separated list of kid:base64key")
+        keys[kid.strip()] = key.strip()
+    current = os.environ.get("AUDIT_KEY_ID", "").strip() or (next(reversed(keys)) if keys else "")
+    if keys and current not in keys:
+        raise ImproperlyConfigured("AUDIT_KEY_ID names a key that AUDIT_KEYS does not hold")
+    if not keys and DEBUG:
+        import base64
+
+        key_file = VAR_DIR / "dev_audit_key"
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            key_file.chmod(0o600)
+        keys, current = {"dev": key_file.read_text().strip()}, "dev"
+    return keys, current
+
+
+AUDIT_KEYS, AUDIT_KEY_ID = load_audit_keys()
 # Error reports of witness and testimony requests hide every variable, not only secret-looking ones.
 # (DEFAULT_EXCEPTION_REPORTER_FILTER: see LOGGING below; it extends evidence.reporting's filter.)
 MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))

@@ -307,12 +307,23 @@ def delete_source(*, actor: Any, source: Source) -> None:
 # --- Media ------------------------------------------------------------------------------------------
 
 
+def lock_chains() -> None:
+    """Take the audit and custody chain locks, in their one order, before locking any row."""
+    from audit import chain
+
+    chain.lock_through(chain.get("custody"))
+
+
 def _custody(
     item: MediaItem, action: str, actor: Any = None, details: dict[str, Any] | None = None, **fields: Any
 ) -> CustodyEvent:
-    return CustodyEvent.objects.create(
+    """Append one event to the keyed chain of custody (audit/chain.py)."""
+    from audit import chain
+
+    event = CustodyEvent(
         item=item, action=action, actor=actor if _active(actor) else None, details=details or {}, **fields
     )
+    return chain.append(chain.get("custody"), event)
 
 
 def upload_media(
@@ -507,6 +518,7 @@ def process_media_item(item_id: int) -> str | None:
             action = CustodyAction.DERIVED
     try:
         with transaction.atomic():
+            lock_chains()  # before the row is locked by the update: the one lock order
             claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
             if claimed:
                 _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
@@ -515,6 +527,7 @@ def process_media_item(item_id: int) -> str | None:
         fields["metadata"] = {}
         fields["derivative_note"] = "; ".join(filter(None, [fields.get("derivative_note", ""), "metadata dropped"]))
         with transaction.atomic():
+            lock_chains()
             claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
             if claimed:
                 _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
@@ -601,6 +614,7 @@ def check_fixity(sealed_id: int, *, every_item: bool = False) -> str | None:
     else:
         outcome = FixityStatus.OK if digest == original.sha256 and size == original.size else FixityStatus.CHANGED
     with transaction.atomic():
+        lock_chains()  # before any row lock: the one lock order
         now = timezone.now()
         SealedOriginal.objects.filter(pk=original.pk).update(fixity_status=outcome, fixity_checked_at=now)
         items = original.items.all() if every_item else _items_due(_fixity_cutoff()).filter(original=original)
