@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 
@@ -47,9 +48,16 @@ def _derived_from_secret_key(secret: str) -> tuple[str, bytes]:
 
 def keys() -> dict[str, bytes]:
     """Every configured chain key by id (the current one and those kept to verify older entries)."""
-    configured = getattr(settings, "AUDIT_KEYS", {}) or {}
+    configured = tuple((getattr(settings, "AUDIT_KEYS", {}) or {}).items())
+    secrets = (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", []))
+    return dict(_keys(configured, secrets))  # a copy: callers never change the cached one
+
+
+@functools.lru_cache(maxsize=8)
+def _keys(configured: tuple[tuple[str, str], ...], secrets: tuple[str, ...]) -> dict[str, bytes]:
+    """Decoded (or derived) once per configuration: verification asks for a key per entry."""
     found: dict[str, bytes] = {}
-    for kid, encoded in configured.items():
+    for kid, encoded in configured:
         try:
             key = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
@@ -59,7 +67,7 @@ def keys() -> dict[str, bytes]:
         found[kid] = key
     if found:
         return found
-    for secret in [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]:
+    for secret in secrets:
         kid, key = _derived_from_secret_key(secret)
         found.setdefault(kid, key)
     return found
