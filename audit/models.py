@@ -1,14 +1,14 @@
-"""The audit log: append-only, hash-chained entries (who, what, when, from, to, comment).
+"""The audit log: append-only, keyed hash-chained entries (who, what, when, from, to, comment).
 
-Each entry carries the hash of the entry before it over a canonical form, so editing, deleting,
-reordering or inserting entries is detected by `verify_audit_log`. The ORM refuses updates and
-deletes; on PostgreSQL a trigger refuses them for the application's database role as well.
+Each entry carries the hash of the entry before it over a canonical form and an HMAC of its own
+hash under a key kept outside the database (audit/chain.py, audit/keys.py), so editing, deleting,
+reordering or inserting entries is detected by `verify_audit_log`, also when whoever did it
+recomputed the hashes. The ORM refuses updates and deletes; on PostgreSQL triggers refuse them
+(and TRUNCATE), and the run-time database role is not allowed them at all (docs/security-data.md).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from django.conf import settings
@@ -52,6 +52,9 @@ class AuditEntry(models.Model):
     details = models.JSONField(default=dict, blank=True, editable=False)
     previous_hash = models.CharField(max_length=64, editable=False)
     entry_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The key that keyed this entry (empty: written before the chain was keyed) and its HMAC-SHA256.
+    key_id = models.CharField(max_length=64, blank=True, default="", editable=False)
+    mac = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = AuditQuerySet.as_manager()
 
@@ -72,27 +75,28 @@ class AuditEntry(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit entries cannot be deleted.")
 
+    def chain_content(self) -> dict[str, Any]:
+        """What the entry's hash covers, besides its place in the chain (sequence, previous hash, key id)."""
+        return {
+            "occurred_at": self.occurred_at.isoformat(timespec="microseconds"),
+            "actor": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "comment": self.comment,
+            "details": self.details,
+        }
+
     def canonical(self) -> str:
         """The entry's content in one fixed text form: what its hash covers."""
-        return json.dumps(
-            {
-                "sequence": self.sequence,
-                "occurred_at": self.occurred_at.isoformat(timespec="microseconds"),
-                "actor": self.actor_id,
-                "actor_name": self.actor_name,
-                "action": self.action,
-                "target_type": self.target_type,
-                "target_id": self.target_id,
-                "from_state": self.from_state,
-                "to_state": self.to_state,
-                "comment": self.comment,
-                "details": self.details,
-                "previous_hash": self.previous_hash,
-            },
-            sort_keys=True,
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        from . import chain
+
+        return chain.canonical(chain.get("audit"), self)
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
+        from . import chain
+
+        return chain.entry_hash(chain.get("audit"), self)

@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Responses carrying witness identity are never cached (config/protected.py).
+    "config.protected.ProtectedResponsesNotStored",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -460,14 +462,54 @@ def load_witness_keys() -> tuple[dict[str, str], str]:
 
 
 WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
+
+
+def load_audit_keys() -> tuple[dict[str, str], str]:
+    """HMAC keys of the audit chains (audit/keys.py), from AUDIT_KEYS="kid:base64key,..." and AUDIT_KEY_ID.
+
+    Each entry records the id of the key that keyed it; every configured key verifies. With DEBUG and
+    no keys, a development key is generated under var/; without DEBUG and without keys, the chains are
+    keyed with a key derived from SECRET_KEY (and `check --deploy` warns).
+    """
+    keys: dict[str, str] = {}
+    for item in env_list("AUDIT_KEYS"):
+        kid, _sep, key = item.partition(":")
+        if not kid or not key:
+            raise ImproperlyConfigured("AUDIT_KEYS must be a comma-separated list of kid:base64key")
+        keys[kid.strip()] = key.strip()
+    current = os.environ.get("AUDIT_KEY_ID", "").strip() or (next(reversed(keys)) if keys else "")
+    if keys and current not in keys:
+        raise ImproperlyConfigured("AUDIT_KEY_ID names a key that AUDIT_KEYS does not hold")
+    if not keys and DEBUG:
+        import base64
+
+        key_file = VAR_DIR / "dev_audit_key"
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            key_file.chmod(0o600)
+        keys, current = {"dev": key_file.read_text().strip()}, "dev"
+    return keys, current
+
+
+AUDIT_KEYS, AUDIT_KEY_ID = load_audit_keys()
 # Error reports of witness and testimony requests hide every variable, not only secret-looking ones.
 # (DEFAULT_EXCEPTION_REPORTER_FILTER: see LOGGING below; it extends evidence.reporting's filter.)
 MEDIA_MAX_UPLOAD_BYTES = int(os.environ.get("MEDIA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 # Images above this many pixels are refused as decompression bombs (Pillow's warning is an error).
 MEDIA_MAX_IMAGE_PIXELS = int(os.environ.get("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000)))
+# No image is decoded with more pixels than this (evidence/media.py): a JPEG above it is decoded at
+# 1/2, 1/4 or 1/8 scale, a PNG/WebP/HEIC above it is refused at upload (400). A worker's peak memory
+# is about 8 bytes per pixel of it over its baseline (~200 MB at the default 25 MP: a 24 MP phone photo).
+MEDIA_MAX_PROCESS_PIXELS = int(os.environ.get("MEDIA_MAX_PROCESS_PIXELS", str(25_000_000)))
 MEDIA_FIXITY_INTERVAL_HOURS = int(os.environ.get("MEDIA_FIXITY_INTERVAL_HOURS", "24"))
+# A sealed file no row records (its process died before committing) is removed by beat after this long.
+MEDIA_UNRECORDED_GRACE_SECONDS = int(os.environ.get("MEDIA_UNRECORDED_GRACE_SECONDS", "3600"))
+# Idempotency-Key replay records are kept this long, then purged by Celery beat (accounts/idempotency.py).
+IDEMPOTENCY_KEEP_HOURS = int(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "48"))
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.sweep", "schedule": OUTBOX_SWEEP_SECONDS},
+    "accounts-idempotency-purge": {"task": "accounts.idempotency.purge_expired", "schedule": timedelta(hours=1)},
     "evidence-fixity-check": {
         "task": "evidence.tasks.schedule_fixity_checks",
         "schedule": timedelta(hours=MEDIA_FIXITY_INTERVAL_HOURS),
@@ -475,6 +517,10 @@ CELERY_BEAT_SCHEDULE = {
     "evidence-pending-media": {
         "task": "evidence.tasks.process_pending_media",
         "schedule": timedelta(minutes=10),
+    },
+    "evidence-unrecorded-originals": {
+        "task": "evidence.tasks.remove_unrecorded_originals",
+        "schedule": timedelta(hours=1),
     },
 }
 

@@ -121,6 +121,16 @@ class WitnessViewSet(
             actor=self.request.user, witness=serializer.instance, **serializer.validated_data
         )
 
+    def rederive_protected(self, body: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+        """A replayed create: the stored answer holds no identity; show it again as the serializer
+        would now (permission checked, showing audited), or without it if no longer allowed."""
+        witness = self.get_queryset().filter(pk=body.get("id")).first()
+        if witness is None:
+            return body
+        fresh = self.get_serializer(witness).data
+        restored = {name: fresh[name] for name in (*fields, "identity_error") if name in fresh}
+        return {**body, **restored}
+
 
 class IncidentEvidenceViewSet(viewsets.ModelViewSet):
     """Shared by testimony and sources: the incident field offers only incidents the user may see."""

@@ -1,7 +1,8 @@
 """Page forms for testimony (with a witness chosen or registered) and media uploads.
 
 Shapes only: validation is the API serializers' (via incidents.forms.validate_with) and the
-evidence services'; writes go through evidence/services.py.
+evidence services' (the witness identity: `services.validate_witness_identity`, the same code the
+API's writes go through); writes go through evidence/services.py.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from incidents.forms import DateInput, validate_with
 
+from . import services
 from .models import Testimony, Witness
 from .serializers import TestimonySerializer
 
@@ -37,10 +40,17 @@ class TestimonyForm(forms.ModelForm):
         required=False,
         empty_label=_("— register a new witness below —"),
     )
-    witness_name = forms.CharField(label=_("Witness's name"), max_length=300, required=False)
-    witness_contact = forms.CharField(label=_("Contact (phone, messenger)"), max_length=300, required=False)
+    witness_name = forms.CharField(
+        label=_("Witness's name"), max_length=services.IDENTITY_LIMITS["name"], required=False
+    )
+    witness_contact = forms.CharField(
+        label=_("Contact (phone, messenger)"), max_length=services.IDENTITY_LIMITS["contact"], required=False
+    )
     witness_notes = forms.CharField(
-        label=_("Notes on the witness"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Notes on the witness"),
+        max_length=services.IDENTITY_LIMITS["notes"],
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     class Meta:
@@ -63,7 +73,18 @@ class TestimonyForm(forms.ModelForm):
             self.add_error("witness_name", _("Either choose a registered witness or register a new one, not both."))
         if not self.errors:
             validate_with(TestimonySerializer, self)
+        if not self.errors and self.new_witness() is not None:
+            try:
+                services.validate_witness_identity(self.new_witness())
+            except ValidationError as exc:
+                self.add_identity_errors(exc)
         return cleaned
+
+    def add_identity_errors(self, exc: ValidationError) -> None:
+        """The service's errors (name, contact, notes) on this form's witness fields."""
+        for field, messages in exc.message_dict.items():
+            target = f"witness_{field}"
+            self.add_error(target if target in self.fields else None, messages)
 
     def testimony_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

@@ -6,6 +6,16 @@ only ever asked to open the one allowed format libmagic named, with a pixel limi
 an error, so a decompression bomb costs a header read. Ghostscript (EPS) and the TIFF/PSD/SVG
 decoders are never reached.
 
+Memory is bounded by pixels, not bytes (a 265 KB PNG can hold 8000×8000 pixels): no image is ever
+decoded with more than MEDIA_MAX_PROCESS_PIXELS pixels (`decode_bounded`). A JPEG above it is
+decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (`Image.draft`: the full-size pixels never exist;
+the working copy is that size, the sealed original keeps every pixel); PNG, WebP and HEIC have no
+reduced decode, so above the budget they are refused at upload (400). Working copies are then built
+with at most two full-size buffers at a time (the decoded image, copied tile by tile into a fresh
+one, is closed before orientation is applied; the thumbnail is resampled down directly), so a
+worker's peak is about 8 bytes per pixel of the budget over its baseline (tests/evidence/
+test_image_memory.py measures it).
+
 Everything here works on paths and streams in chunks: no whole-file reads.
 """
 
@@ -22,6 +32,8 @@ import shutil
 import stat
 import struct
 import subprocess
+import threading
+import time
 import warnings
 import wave
 from dataclasses import dataclass, field
@@ -31,13 +43,14 @@ from typing import Any
 import magic
 from django.conf import settings
 from django.utils.translation import gettext as _
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from .models import MediaKind
 
 logger = logging.getLogger(__name__)
 
 HASH_CHUNK = 1024 * 1024
+ORIGINALS_DIR = "evidence/originals"
 THUMBNAIL_SIZE = (320, 320)
 FFMPEG_TIMEOUT_SECONDS = 600
 
@@ -141,19 +154,59 @@ def identify(path: Path, size: int) -> AllowedType:
     return allowed
 
 
+class TooLargeToProcess(BadFile):
+    """More pixels than the workers may decode at full size, in a format without a reduced decode (400)."""
+
+
+# Formats whose decoder can produce a reduced image without the full-size pixels (libjpeg's scaling).
+REDUCIBLE_FORMATS = {"JPEG"}
+JPEG_SCALES = (1, 2, 4, 8)
+
+
+def decode_bounded(path: Path, pillow_format: str) -> Image.Image:
+    """The image decoded (loaded) with at most MEDIA_MAX_PROCESS_PIXELS pixels; callers hold
+    `guarded_pillow()` and close it. A JPEG over the budget is decoded at the smallest scale (1/2, 1/4,
+    1/8) that fits; anything else over the budget raises TooLargeToProcess before any pixel is decoded."""
+    budget = settings.MEDIA_MAX_PROCESS_PIXELS
+    image = open_image(path, pillow_format)
+    try:
+        width, height = image.size
+        if width * height > budget:
+            scale = next(
+                (s for s in JPEG_SCALES if math.ceil(width / s) * math.ceil(height / s) <= budget),
+                None,
+            )
+            if image.format not in REDUCIBLE_FORMATS or scale is None:
+                raise TooLargeToProcess(
+                    _(
+                        "The image is too large to process: %(pixels)s pixels (%(width)s×%(height)s); "
+                        "at most %(limit)s pixels for PNG, WebP and HEIC. Larger photographs are accepted as JPEG."
+                    )
+                    % {"pixels": f"{width * height:,}", "width": width, "height": height, "limit": f"{budget:,}"}
+                )
+            image.draft(image.mode, (math.ceil(width / scale), math.ceil(height / scale)))
+            if image.width * image.height > budget:  # the decoder could not scale: never decode it whole
+                raise TooLargeToProcess(_("The image is too large to process."))
+        image.load()
+    except BaseException:
+        image.close()
+        raise
+    return image
+
+
 def _check_image(path: Path, allowed: AllowedType) -> None:
     try:
         with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
             if image.format != allowed.pillow_format:
                 raise UnsupportedType(_("The file's content does not match an accepted image format."))
             image.verify()  # structure and checksums (PNG CRCs) without decoding pixels
-        with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
-            image.load()  # a full decode: truncated or corrupt pixel data fails here
+        with guarded_pillow(), decode_bounded(path, allowed.pillow_format):
+            pass  # a decode (at a bounded size): truncated or corrupt pixel data fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadFile(
             _("The image has more pixels than allowed (%(limit)s).") % {"limit": f"{settings.MEDIA_MAX_IMAGE_PIXELS:,}"}
         ) from None
-    except UnsupportedType:
+    except (UnsupportedType, TooLargeToProcess):
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
         raise BadFile(_("The image is truncated or corrupt and cannot be read.")) from exc
@@ -232,7 +285,7 @@ def media_root() -> Path:
 
 def original_relpath(sha256: str) -> str:
     """Content-addressed and generated: nothing the uploader sent takes part in the path."""
-    return f"evidence/originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    return f"{ORIGINALS_DIR}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
 def working_dir_relpath(item_id: int) -> str:
@@ -246,18 +299,120 @@ def absolute(relpath: str) -> Path:
     return path
 
 
+# --- Sealed files and the transactions that record them ----------------------------------------------
+#
+# A sealed file is put in place inside the transaction that creates its SealedOriginal row, so a
+# committed row always has its file. If that transaction rolls back (a later failure in the request,
+# or in a caller's own transaction), the file must go too. Django has no rollback hook, so:
+# 1. `seal` remembers, per thread, each file it put in place;
+# 2. once the transaction is over, `discard_unrecorded_originals` removes each remembered file that
+#    no row records. It runs when `upload_media` opened the transaction itself, at the end of every
+#    request (`request_finished`) and every Celery task (`task_postrun`);
+# 3. `remove_unrecorded_originals`, a Celery beat task, removes any unrecorded file older than
+#    MEDIA_UNRECORDED_GRACE_SECONDS (a process killed between sealing and committing).
+# Uploads of the same bytes and these removals take turns on `lock_original(sha256)`, so a file is
+# never removed while another transaction that will record it is still open.
+
+_uncommitted = threading.local()
+ORIGINAL_LOCK_NAMESPACE = 727_274_002  # PostgreSQL advisory locks: (namespace, part of the hash)
+
+
+def lock_original(sha256: str) -> None:
+    """Take turns with other transactions sealing or removing these bytes, until this transaction ends.
+
+    PostgreSQL: an advisory transaction lock. SQLite already serialises writing transactions.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ORIGINAL_LOCK_NAMESPACE, int(sha256[:7], 16)])
+
+
+def _remember_uncommitted(sha256: str) -> None:
+    pending = getattr(_uncommitted, "sha256s", None)
+    if pending is None:
+        pending = _uncommitted.sha256s = set()
+    pending.add(sha256)
+
+
+def _remove_if_unrecorded(sha256: str) -> bool:
+    """Remove the sealed file of these bytes unless a SealedOriginal row records it. True if removed."""
+    from django.db import transaction
+
+    from .models import SealedOriginal
+
+    with transaction.atomic():
+        lock_original(sha256)
+        if SealedOriginal.objects.filter(sha256=sha256).exists():
+            return False
+        path = absolute(original_relpath(sha256))
+        if not path.exists():
+            return False
+        path.unlink()
+        logger.info("removed a sealed file that no committed row records", extra={"sha256": sha256})
+        return True
+
+
+def discard_unrecorded_originals(**_signal_kwargs: Any) -> int:
+    """Remove the files this thread sealed whose rows were rolled back. Returns how many went.
+
+    Also a receiver of `request_finished` and Celery's `task_postrun`: cheap when nothing was sealed.
+    """
+    from django.db import DatabaseError
+
+    pending = getattr(_uncommitted, "sha256s", None)
+    if not pending:
+        return 0
+    removed = 0
+    for sha256 in sorted(pending):
+        try:
+            removed += _remove_if_unrecorded(sha256)
+        except DatabaseError as exc:  # the database is gone: the scheduled sweep removes it later
+            logger.warning("could not check a sealed file against the database (%s)", type(exc).__name__)
+    pending.clear()
+    return removed
+
+
+def remove_unrecorded_originals(grace_seconds: float | None = None) -> int:
+    """Remove sealed files no row records and older than the grace time (the scheduled sweep)."""
+    grace = settings.MEDIA_UNRECORDED_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    root = absolute(ORIGINALS_DIR) if (media_root() / ORIGINALS_DIR).exists() else None
+    if root is None:
+        return 0
+    cutoff = time.time() - grace
+    removed = 0
+    for path in root.glob("*/*/*"):
+        name = path.name
+        if not (len(name) == 64 and all(c in "0123456789abcdef" for c in name)):
+            continue
+        try:
+            if path.stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        removed += _remove_if_unrecorded(name)
+    return removed
+
+
 def seal(temp_path: Path, sha256: str) -> str:
     """Move a streamed upload to its content-addressed place, read-only. Returns the relative path.
 
     If a file is already there (a concurrent upload of the same bytes), the upload is discarded:
-    the sealed original is never overwritten.
+    the sealed original is never overwritten. Call inside the transaction that records the
+    SealedOriginal, holding `lock_original(sha256)`.
     """
     relpath = original_relpath(sha256)
     target = absolute(relpath)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
-        os.unlink(temp_path)
-        return relpath
+        # No row records it (the caller checked, holding the lock): left by a rolled-back transaction
+        # or a killed process. Reused only if whole; a partial copy is replaced.
+        if sha256_of(target) == sha256:
+            os.unlink(temp_path)
+            _remember_uncommitted(sha256)
+            return relpath
+        target.unlink()
     os.chmod(temp_path, stat.S_IRUSR | stat.S_IRGRP)
     try:
         os.link(temp_path, target)  # link, unlike rename, never replaces an existing file
@@ -265,6 +420,7 @@ def seal(temp_path: Path, sha256: str) -> str:
         pass  # another upload of the same bytes won the race
     except OSError:  # a file system without hard links: an exclusive create, then a streamed copy
         _copy_exclusive(temp_path, target)
+    _remember_uncommitted(sha256)
     os.unlink(temp_path)
     return relpath
 
@@ -474,20 +630,76 @@ class WorkingCopies:
     notes: list[str] = field(default_factory=list)
 
 
-def _rebuilt_from_pixels(image: Image.Image) -> Image.Image:
-    """Orientation applied, then a new image holding pixels only: no EXIF, XMP, ICC, comments, text."""
-    image = ImageOps.exif_transpose(image)
+# Orientation (EXIF tag 274) → the transposition that shows the image upright (as ImageOps.exif_transpose).
+ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+TILE_PIXELS = 2_000_000  # pixels copied per step while rebuilding (a few MB whatever the image's size)
+
+
+def _rebuilt_from_pixels(image: Image.Image) -> tuple[Image.Image, Image.Transpose | None]:
+    """A new image holding the pixels only (no EXIF, XMP, ICC, comments, text), and the transposition
+    its orientation needs (`_upright` applies it).
+
+    Copied tile by tile into a fresh image, so besides `image` only one full-size buffer exists; the
+    caller closes `image` before the transposition makes the second.
+    """
+    orientation = image.getexif().get(ExifTags.Base.Orientation)
     mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
-    pixels = image.convert(mode)
-    clean = Image.new(mode, pixels.size)  # a fresh image: empty info, no EXIF/XMP/ICC/text
-    clean.paste(pixels)
-    return clean
+    clean = Image.new(mode, image.size)  # a fresh image: empty info, no EXIF/XMP/ICC/text
+    rows = max(1, TILE_PIXELS // max(1, image.width))
+    for top in range(0, image.height, rows):
+        box = (0, top, image.width, min(image.height, top + rows))
+        with image.crop(box) as tile, tile.convert(mode) as converted:
+            clean.paste(converted, (0, top))
+    return clean, ORIENTATION_TRANSPOSE.get(orientation)
+
+
+def _upright(clean: Image.Image, method: Image.Transpose | None) -> Image.Image:
+    if method is None:
+        return clean
+    upright = clean.transpose(method)
+    clean.close()
+    return upright
+
+
+def _thumbnail(image: Image.Image) -> Image.Image:
+    """The RGB thumbnail, made strip by strip: each strip is converted and box-reduced on its own, so no
+    full-size copy is made (Pillow's own resize of RGBA premultiplies a full-size copy first)."""
+    width, height = image.size
+    factor = max(1, int(min(width / THUMBNAIL_SIZE[0], height / THUMBNAIL_SIZE[1]) // 2))
+    reduced = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
+    rows = max(factor, (TILE_PIXELS // max(1, width)) // factor * factor)
+    for top in range(0, height, rows):
+        box = (0, top, width, min(height, top + rows))
+        with image.crop(box) as strip, strip.convert("RGB") as rgb, rgb.reduce(factor) as part:
+            reduced.paste(part, (0, top // factor))
+    scale = min(THUMBNAIL_SIZE[0] / width, THUMBNAIL_SIZE[1] / height, 1.0)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    thumbnail = reduced.resize(size, Image.Resampling.LANCZOS)
+    reduced.close()
+    return thumbnail
 
 
 def image_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> WorkingCopies:
-    with guarded_pillow(), open_image(path, allowed.pillow_format) as image:
-        image.load()
-        clean = _rebuilt_from_pixels(image)
+    notes = []
+    with guarded_pillow():
+        with decode_bounded(path, allowed.pillow_format) as image:
+            with Image.open(path, formats=[allowed.pillow_format]) as header:
+                full_size = header.size
+            if image.size != full_size:
+                notes.append(
+                    f"working copy decoded at {image.width}x{image.height} from {full_size[0]}x{full_size[1]} "
+                    "(MEDIA_MAX_PROCESS_PIXELS); the sealed original keeps every pixel"
+                )
+            clean, orientation = _rebuilt_from_pixels(image)
+        clean = _upright(clean, orientation)  # the decoded image is closed: at most two full-size buffers
     # Photographs stay JPEG; lossless sources (PNG, WebP) and anything with transparency stay lossless.
     if clean.mode == "RGBA" or allowed.pillow_format in ("PNG", "WEBP"):
         working, content_type = out_dir / "working.png", "image/png"
@@ -495,25 +707,81 @@ def image_working_copies(path: Path, allowed: AllowedType, out_dir: Path) -> Wor
     else:
         working, content_type = out_dir / "working.jpg", "image/jpeg"
         clean.save(working, format="JPEG", quality=92)
-    thumb = clean.convert("RGB")
-    thumb.thumbnail(THUMBNAIL_SIZE)
+    thumb = _thumbnail(clean)
+    clean.close()
     thumbnail = out_dir / "thumbnail.jpg"
     thumb.save(thumbnail, format="JPEG", quality=85)
-    return WorkingCopies(working=working, working_content_type=content_type, thumbnail=thumbnail)
+    return WorkingCopies(working=working, working_content_type=content_type, thumbnail=thumbnail, notes=notes)
+
+
+# What a PDF working copy never carries (PDF 2.0, ISO 32000-2, §12.6 actions, §12.5 annotations):
+# - every action, wherever it hangs: `/OpenAction`, `/AA` (additional actions of the document, pages,
+#   annotations and form fields) and `/A` (an annotation's or outline item's action, with its `/Next`
+#   chain). That includes scripts (`/JavaScript`), programs (`/Launch`), form posts (`/SubmitForm`,
+#   `/ImportData`), other files (`/GoToR`, `/GoToE`), media (`/Rendition`) and web addresses (`/URI`):
+#   a link that opens a tracker's URL tells an adversary who viewed the evidence, and when. Links stay
+#   visible as page content; internal `/Dest` destinations stay.
+# - scripts and files by name: `/JS`, `/JavaScript` and `/EmbeddedFiles` name trees, `/EmbeddedFile`
+#   streams, `/XFA` forms;
+# - annotations that exist to play or embed something: file attachments, sound, movie, screen, rich
+#   media and 3D;
+# - the author and dates of markup annotations (`/T`, `/M`, `/CreationDate`: a note's author is a name).
+# The document catalog is never copied (pages go into a new document), so `/Names`, `/AcroForm`,
+# `/OpenAction` and the outline stay behind; the walk below cleans everything the pages bring along.
+PDF_ACTION_KEYS = {"/AA", "/OpenAction", "/JS", "/JavaScript", "/EmbeddedFiles", "/XFA", "/URI", "/Names"}
+PDF_ACTIVE_ANNOTATIONS = {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMedia", "/3D"}
+PDF_MARKUP_PERSONAL_KEYS = {"/T", "/M", "/CreationDate"}
+
+
+def _pdf_inert(value: Any, seen: set[int]) -> None:
+    """Remove every action and script from `value` and everything reachable from it (in place)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
+
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, IndirectObject):
+            if current.idnum in seen:
+                continue
+            seen.add(current.idnum)
+            current = current.get_object()
+        if isinstance(current, DictionaryObject):
+            if isinstance(current, StreamObject) and current.get("/Type") == "/EmbeddedFile":
+                current.set_data(b"")
+            for key in list(current):
+                inner = current[key].get_object() if hasattr(current[key], "get_object") else current[key]
+                is_action = key == "/A" and isinstance(inner, DictionaryObject) and "/S" in inner
+                if key in PDF_ACTION_KEYS or is_action or key in ("/EF", "/RichMediaContent"):
+                    del current[NameObject(key)]
+            annotation = current.get("/Type") == "/Annot" or ("/Subtype" in current and "/Rect" in current)
+            if annotation and current.get("/Subtype") != "/Widget":  # a widget's /T is its field's name
+                for key in PDF_MARKUP_PERSONAL_KEYS & set(current):
+                    del current[NameObject(key)]
+            if "/Annots" in current:
+                annotations = current["/Annots"].get_object()
+                kept = ArrayObject(
+                    a for a in annotations if a.get_object().get("/Subtype") not in PDF_ACTIVE_ANNOTATIONS
+                )
+                current[NameObject("/Annots")] = kept
+            pending.extend(current.values())
+        elif isinstance(current, ArrayObject):
+            pending.extend(current)
 
 
 def pdf_working_copy(path: Path, out_dir: Path) -> WorkingCopies:
-    """Pages copied into a new document: the document info dictionary and XMP stay behind."""
+    """Pages copied into a new document, inert: no document information, XMP, action or script."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject
 
     reader = PdfReader(path, strict=False)
     writer = PdfWriter()
+    seen: set[int] = set()
     for page in reader.pages:
         added = writer.add_page(page)
         for key in ("/Metadata", "/PieceInfo"):
             if NameObject(key) in added:
                 del added[NameObject(key)]
+        _pdf_inert(added, seen)
     writer.add_metadata({"/Producer": "", "/Creator": ""})
     working = out_dir / "working.pdf"
     with open(working, "wb") as stream:
@@ -521,7 +789,9 @@ def pdf_working_copy(path: Path, out_dir: Path) -> WorkingCopies:
     return WorkingCopies(
         working=working,
         working_content_type="application/pdf",
-        notes=["document information and XMP metadata removed; page content unchanged"],
+        notes=[
+            "document information, XMP metadata, actions, scripts and embedded files removed; page content unchanged"
+        ],
     )
 
 
@@ -607,13 +877,15 @@ def _video_thumbnail(video: Path, out_dir: Path) -> Path | None:
     if result.returncode != 0 or not frame.exists():
         return None
     try:
-        with guarded_pillow(), open_image(frame, "PNG") as image:
-            clean = _rebuilt_from_pixels(image).convert("RGB")
-        clean.thumbnail(THUMBNAIL_SIZE)
+        with guarded_pillow(), decode_bounded(frame, "PNG") as image:
+            clean, orientation = _rebuilt_from_pixels(image)
+        clean = _upright(clean, orientation)
+        thumb = _thumbnail(clean)
+        clean.close()
         thumbnail = out_dir / "thumbnail.jpg"
-        clean.save(thumbnail, format="JPEG", quality=85)
+        thumb.save(thumbnail, format="JPEG", quality=85)
         return thumbnail
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (OSError, ValueError, BadFile, Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None
     finally:
         frame.unlink(missing_ok=True)

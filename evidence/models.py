@@ -6,10 +6,13 @@ content checks and working copies in media.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -229,6 +232,12 @@ class MediaItem(Reviewable):
     working_content_type = models.CharField(max_length=100, blank=True, editable=False)
     thumbnail_path = models.CharField(max_length=300, blank=True, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # This item's own fixity checks, on its own schedule from its own upload: what its viewers see never
+    # depends on other items sharing the sealed original (they may be hidden from them).
+    fixity_status = models.CharField(
+        max_length=9, choices=FixityStatus.choices, default=FixityStatus.UNCHECKED, editable=False
+    )
+    fixity_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = EvidenceQuerySet.as_manager()
 
@@ -266,17 +275,28 @@ class CustodyAction(models.TextChoices):
 
 class CustodyEvent(models.Model):
     """One line of a media item's chain of custody. Append-only: never updated, never deleted
-    (on PostgreSQL a trigger refuses UPDATE and DELETE; the application only ever inserts)."""
+    (on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE; the application only ever inserts).
+
+    All custody events form one keyed hash chain (audit/chain.py, written by `services._custody`):
+    an event changed, inserted or deleted by someone without the audit key is detected by
+    `manage.py verify_audit_log`.
+    """
 
     item = models.ForeignKey(MediaItem, on_delete=models.PROTECT, related_name="custody", editable=False)
     action = models.CharField(max_length=20, choices=CustodyAction.choices, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
     )
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when the event is made (not on save): the chain's hash covers it.
+    at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     sha256 = models.CharField(max_length=64, blank=True, editable=False)
     size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     details = models.JSONField(default=dict, blank=True, editable=False)
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    previous_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_id = models.CharField(max_length=64, blank=True, default="", editable=False)
+    mac = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["item_id", "at", "id"]
@@ -285,3 +305,15 @@ class CustodyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.action} {self.at:%Y-%m-%d %H:%M:%S}"
+
+    def chain_content(self) -> dict[str, Any]:
+        """What the event's hash covers, besides its place in the chain."""
+        return {
+            "item": self.item_id,
+            "action": self.action,
+            "actor": self.actor_id,
+            "at": self.at.isoformat(timespec="microseconds"),
+            "sha256": self.sha256,
+            "size": self.size,
+            "details": self.details,
+        }

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from config import protected
 from incidents.serializers import not_in_future
 from incidents.validators import validate_free_text, validate_name_text
 
@@ -27,7 +28,9 @@ def plausible_date(value: dt.date | None) -> dt.date | None:
 class WitnessSerializer(serializers.ModelSerializer):
     """`id`, `code`; `name`, `contact`, `notes` only for users allowed to see the identity.
 
-    For everybody else the identity keys are absent from the response, not blanked.
+    For everybody else the identity keys are absent from the response, not blanked. Whenever the
+    identity goes into a response, the request is marked (`config.protected.mark_shown`): that
+    response is sent `Cache-Control: private, no-store`, and a replay record keeps it without them.
     """
 
     name = serializers.CharField(max_length=300, validators=[validate_name_text], write_only=True)
@@ -54,6 +57,7 @@ class WitnessSerializer(serializers.ModelSerializer):
                 data["identity_error"] = _("The identity cannot be decrypted with the configured keys.")
             else:
                 if identity is not None:
+                    protected.mark_shown(request, identity)
                     data.update(identity)
         return data
 
@@ -129,8 +133,8 @@ class MediaItemSerializer(serializers.ModelSerializer):
     size = serializers.IntegerField(source="original.size", read_only=True)
     content_type = serializers.CharField(source="original.content_type", read_only=True)
     kind = serializers.CharField(source="original.kind", read_only=True)
-    fixity = serializers.CharField(source="original.fixity_status", read_only=True)
-    fixity_checked_at = serializers.DateTimeField(source="original.fixity_checked_at", read_only=True)
+    # The item's own checks, never the shared original's (another, hidden item may share it).
+    fixity = serializers.CharField(source="fixity_status", read_only=True)
     working_copy = serializers.SerializerMethodField()
 
     class Meta:
@@ -165,6 +169,7 @@ class MediaItemSerializer(serializers.ModelSerializer):
             "duplicate_of",
             "derivative_status",
             "derivative_note",
+            "fixity_checked_at",
             "created_by",
             "created_at",
             "updated_at",
@@ -179,6 +184,10 @@ class MediaItemSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: MediaItem) -> dict[str, Any]:
         data = super().to_representation(instance)
         user = getattr(self.context.get("request"), "user", None)
+        # Metadata read from the original (GPS, serials, capture time) follows the original's rule;
+        # for everybody else the key is absent, not blanked.
+        if not services.may_see_original(user, instance):
+            data.pop("metadata", None)
         # Link to the earlier item holding the same bytes only when the viewer may see it.
         if instance.duplicate_of_id and not MediaItem.objects.visible_to(user).filter(pk=instance.duplicate_of_id):
             data["duplicate_of"] = None

@@ -11,7 +11,9 @@ Rules:
    writes an audit entry naming the witness by its code only.
 5. A media original is sealed at upload (content-addressed, read-only, hash and size recorded in the
    chain of custody), never modified, and downloaded only by reviewers, admins and the uploader;
-   each download, derivation, export and fixity check adds a custody event.
+   each download, derivation, export and fixity check adds a custody event. What was read from the
+   original (its metadata: GPS, device serials, capture time, document author) follows the same
+   rule, `may_see_original`, in the API, on pages and at download.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import roles
 from incidents.models import Incident, Status
 from incidents.services import apply_changes, require_author_and_editable, save_changes
+from incidents.validators import validate_free_text, validate_name_text
 from incidents.workflow import IllegalTransition
 from outbox import services as outbox
 
@@ -53,6 +57,10 @@ from .uploads import StreamedUpload
 logger = logging.getLogger(__name__)
 
 IDENTITY_FIELDS = ("name", "contact", "notes")
+# What a witness's identity may hold: the one rule, for the API, the pages and every other caller.
+IDENTITY_LIMITS = {"name": 300, "contact": 500, "notes": 5000}
+IDENTITY_VALIDATORS = {"name": validate_name_text, "contact": validate_free_text, "notes": validate_free_text}
+DESCRIPTION_MAX_LENGTH = 10_000
 TESTIMONY_FIELDS = {"incident", "witness", "taken_on", "language", "statement", "consent_to_publish"}
 SOURCE_FIELDS = {"incident", "kind", "url", "archive_url", "title", "published_on", "note"}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and copied by hand
@@ -93,6 +101,40 @@ def _new_code() -> str:
     return "W-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(8))
 
 
+def validate_witness_identity(identity: dict[str, Any]) -> dict[str, str]:
+    """The identity as it may be stored, or ValidationError naming each bad field (name, contact, notes).
+
+    Names: no control characters, no bidirectional overrides or isolates; contact and notes: the
+    same, but newlines and tabs are allowed. Arabic, Persian (ZWNJ) and combining marks pass.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, str] = {}
+    for name in IDENTITY_FIELDS:
+        value = identity.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors[name] = [_("Give text.")]
+            continue
+        if len(value) > IDENTITY_LIMITS[name]:
+            errors[name] = [
+                _("At most %(limit)s characters (this has %(length)s).")
+                % {"limit": IDENTITY_LIMITS[name], "length": len(value)}
+            ]
+            continue
+        try:
+            IDENTITY_VALIDATORS[name](value)
+        except ValidationError as exc:
+            errors[name] = list(exc.messages)
+            continue
+        cleaned[name] = value
+    if "name" not in errors and not cleaned.get("name", "").strip():
+        errors["name"] = [_("Give the witness's name.")]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def _seal_identity(witness: Witness, identity: dict[str, str]) -> None:
     kid = crypto.current_key_id()
     for name in IDENTITY_FIELDS:
@@ -110,9 +152,10 @@ def _open_identity(witness: Witness) -> dict[str, str]:
 @transaction.atomic
 def register_witness(*, author: Any, name: str, contact: str = "", notes: str = "") -> Witness:
     _require_perm(author, "evidence.add_witness", _("Only documenters may register witnesses."))
+    identity = validate_witness_identity({"name": name, "contact": contact, "notes": notes})
     for _attempt in range(5):
         witness = Witness(code=_new_code(), created_by=author)
-        _seal_identity(witness, {"name": name, "contact": contact, "notes": notes})
+        _seal_identity(witness, identity)
         try:
             with transaction.atomic():
                 witness.save()
@@ -133,6 +176,7 @@ def update_witness(*, actor: Any, witness: Witness, **changes: str) -> Witness:
         raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
     identity = _open_identity(witness)
     identity.update(changes)
+    identity = validate_witness_identity(identity)
     _seal_identity(witness, identity)
     witness.save(update_fields=[*(f"{n}_encrypted" for n in IDENTITY_FIELDS), "key_id", "updated_at"])
     record_event(
@@ -263,12 +307,23 @@ def delete_source(*, actor: Any, source: Source) -> None:
 # --- Media ------------------------------------------------------------------------------------------
 
 
+def lock_chains() -> None:
+    """Take the audit and custody chain locks, in their one order, before locking any row."""
+    from audit import chain
+
+    chain.lock_through(chain.get("custody"))
+
+
 def _custody(
     item: MediaItem, action: str, actor: Any = None, details: dict[str, Any] | None = None, **fields: Any
 ) -> CustodyEvent:
-    return CustodyEvent.objects.create(
+    """Append one event to the keyed chain of custody (audit/chain.py)."""
+    from audit import chain
+
+    event = CustodyEvent(
         item=item, action=action, actor=actor if _active(actor) else None, details=details or {}, **fields
     )
+    return chain.append(chain.get("custody"), event)
 
 
 def upload_media(
@@ -279,70 +334,92 @@ def upload_media(
     The same bytes sent again by the same author for the same incident (a retry, a double click)
     return the existing item. The same bytes in any other item are linked to the one sealed original
     (not stored twice) and marked as a duplicate of the earliest item holding them.
-    Raises media.UnsupportedType (415) or media.BadFile (400); the streamed file is removed on refusal.
+    Raises ValidationError, media.UnsupportedType (415) or media.BadFile (400); the streamed file is
+    removed on refusal. Everything is checked before anything is sealed; a file sealed in a
+    transaction that then rolls back (here or in the caller's) is removed once it ends
+    (`media.discard_unrecorded_originals`).
     """
-    _require_perm(author, "evidence.add_mediaitem", _("Only documenters may upload media."))
-    _require_incident_open_to(author, incident)
     try:
+        _require_perm(author, "evidence.add_mediaitem", _("Only documenters may upload media."))
+        _require_incident_open_to(author, incident)
+        validate_description(description)
         allowed = media.identify(upload.temp_path, upload.size)
-    except (media.UnsupportedType, media.BadFile):
+    except (PermissionDenied, ValidationError, media.UnsupportedType, media.BadFile):
         upload.discard()
         raise
-    with transaction.atomic():
-        existing = (
-            MediaItem.objects.filter(original__sha256=upload.sha256, incident=incident, created_by=author)
-            .select_related("original")
-            .first()
+    outermost = not transaction.get_connection().in_atomic_block
+    try:
+        item, created = _record_upload(author, incident, upload, allowed, description)
+    finally:
+        if outermost:  # our own transaction is over, committed or not: nothing unrecorded may stay
+            media.discard_unrecorded_originals()
+    if created:
+        # The outbox keeps the work with the upload's transaction; Redis being down never loses it.
+        outbox.enqueue("evidence.tasks.process_media_item", item.pk)
+    return item, created
+
+
+def validate_description(description: str) -> None:
+    """A media item's description: free text (no controls but newlines and tabs, no bidi overrides), bounded."""
+    if len(description or "") > DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "description": [
+                    _("At most %(limit)s characters (this has %(length)s).")
+                    % {"limit": f"{DESCRIPTION_MAX_LENGTH:,}", "length": f"{len(description):,}"}
+                ]
+            }
         )
-        if existing is not None:
-            upload.discard()
-            return existing, False
-        already_sealed = SealedOriginal.objects.filter(sha256=upload.sha256).first()
-        newly_stored = False
-        if already_sealed is None:
-            relpath = media.seal(upload.temp_path, upload.sha256)
-            newly_stored = True
-        else:
-            upload.discard()
-            relpath = already_sealed.path
-        try:
-            original, _created = SealedOriginal.objects.get_or_create(
-                sha256=upload.sha256,
-                defaults={
-                    "size": upload.size,
-                    "content_type": allowed.content_type,
-                    "kind": allowed.kind,
-                    "path": relpath,
-                },
-            )
-            first = MediaItem.objects.filter(original=original).order_by("pk").first()
-            item = MediaItem.objects.create(
-                incident=incident,
-                original=original,
-                created_by=author,
-                description=description,
-                original_name=media.escape_name(upload.name),
-                duplicate_of=first,
-            )
-            _custody(
-                item,
-                CustodyAction.UPLOADED,
-                author,
-                sha256=original.sha256,
-                size=original.size,
-                details={
-                    "content_type": original.content_type,
-                    "original_name": item.original_name,
-                    "already_sealed": not newly_stored,
-                    "path": original.path,
-                },
-            )
-        except Exception:
-            if newly_stored and not SealedOriginal.objects.filter(sha256=upload.sha256).exists():
-                media.absolute(relpath).unlink(missing_ok=True)
-            raise
-    # The outbox keeps the work with the upload's transaction; Redis being down never loses it.
-    outbox.enqueue("evidence.tasks.process_media_item", item.pk)
+    try:
+        validate_free_text(description or "")
+    except ValidationError as exc:
+        raise ValidationError({"description": exc.messages}) from None
+
+
+@transaction.atomic
+def _record_upload(
+    author: Any, incident: Incident, upload: StreamedUpload, allowed: media.AllowedType, description: str
+) -> tuple[MediaItem, bool]:
+    """Seal and record one checked upload in one transaction. Returns (item, created)."""
+    # Uploads of the same bytes, and the removal of unrecorded files, take turns (media.lock_original).
+    media.lock_original(upload.sha256)
+    existing = (
+        MediaItem.objects.filter(original__sha256=upload.sha256, incident=incident, created_by=author)
+        .select_related("original")
+        .first()
+    )
+    if existing is not None:
+        upload.discard()
+        return existing, False
+    already_sealed = SealedOriginal.objects.filter(sha256=upload.sha256).first()
+    if already_sealed is None:
+        relpath = media.seal(upload.temp_path, upload.sha256)  # removed again if this transaction rolls back
+    else:
+        upload.discard()
+        relpath = already_sealed.path
+    original, _created = SealedOriginal.objects.get_or_create(
+        sha256=upload.sha256,
+        defaults={"size": upload.size, "content_type": allowed.content_type, "kind": allowed.kind, "path": relpath},
+    )
+    first = MediaItem.objects.filter(original=original).order_by("pk").first()
+    item = MediaItem.objects.create(
+        incident=incident,
+        original=original,
+        created_by=author,
+        description=description,
+        original_name=media.escape_name(upload.name),
+        duplicate_of=first,
+    )
+    _custody(
+        item,
+        CustodyAction.UPLOADED,
+        author,
+        sha256=original.sha256,
+        size=original.size,
+        # Nothing here may tell whether the bytes were already sealed for another item: the
+        # uploader may not see that item, and their view must not depend on it.
+        details={"content_type": original.content_type, "original_name": item.original_name, "path": original.path},
+    )
     return item, True
 
 
@@ -378,6 +455,8 @@ def update_media(*, actor: Any, item: MediaItem, **changes: Any) -> MediaItem:
     if "incident" in changes and changes["incident"].pk != item.incident_id:
         raise ValidationError({"incident": _("A media item cannot be moved to another incident.")})
     changes.pop("incident", None)
+    if "description" in changes:
+        validate_description(changes["description"])
     changed = apply_changes(item, changes, {"description"})
     if changed:
         save_changes(item, changed)
@@ -439,6 +518,7 @@ def process_media_item(item_id: int) -> str | None:
             action = CustodyAction.DERIVED
     try:
         with transaction.atomic():
+            lock_chains()  # before the row is locked by the update: the one lock order
             claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
             if claimed:
                 _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
@@ -447,6 +527,7 @@ def process_media_item(item_id: int) -> str | None:
         fields["metadata"] = {}
         fields["derivative_note"] = "; ".join(filter(None, [fields.get("derivative_note", ""), "metadata dropped"]))
         with transaction.atomic():
+            lock_chains()
             claimed = MediaItem.objects.filter(pk=item.pk, derivative_status=DerivativeStatus.PENDING).update(**fields)
             if claimed:
                 _custody(item, action, None, sha256=original.sha256, size=original.size, details=details)
@@ -454,7 +535,9 @@ def process_media_item(item_id: int) -> str | None:
     return item.derivative_status
 
 
-def may_download_original(user: Any, item: MediaItem) -> bool:
+def may_see_original(user: Any, item: MediaItem) -> bool:
+    """Who may download the sealed original and see the metadata extracted from it (the one rule):
+    reviewers, admins and the uploader. Everybody else works from the stripped working copy."""
     if not _active(user):
         return False
     return roles.can_review(user) or roles.can_manage_counts(user) or item.created_by_id == user.pk
@@ -462,7 +545,7 @@ def may_download_original(user: Any, item: MediaItem) -> bool:
 
 def open_original(*, actor: Any, item: MediaItem) -> Path:
     """The sealed original's path for an allowed user; the download goes into the chain of custody."""
-    if not may_download_original(actor, item):
+    if not may_see_original(actor, item):
         raise PermissionDenied(_("Only reviewers, admins and the uploader may download the original."))
     path = media.absolute(item.original.path)
     if not path.exists():
@@ -488,22 +571,37 @@ def record_export(*, actor: Any, items: Iterable[MediaItem], export: str) -> int
     return count
 
 
-def fixity_due_ids(limit: int = 1000) -> list[int]:
-    """Sealed originals never checked, or not checked within the fixity interval, oldest check first."""
+def _fixity_cutoff() -> dt.datetime:
     from django.conf import settings
 
-    cutoff = timezone.now() - dt.timedelta(hours=settings.MEDIA_FIXITY_INTERVAL_HOURS) * 0.9
-    return list(
-        SealedOriginal.objects.filter(fixity_checked_at__isnull=True).values_list("pk", flat=True)[:limit]
-    ) + list(
-        SealedOriginal.objects.filter(fixity_checked_at__lt=cutoff)
-        .order_by("fixity_checked_at")
-        .values_list("pk", flat=True)[:limit]
+    return timezone.now() - dt.timedelta(hours=settings.MEDIA_FIXITY_INTERVAL_HOURS) * 0.9
+
+
+def _items_due(cutoff: dt.datetime):
+    return MediaItem.objects.filter(Q(fixity_checked_at__isnull=True) | Q(fixity_checked_at__lt=cutoff))
+
+
+def fixity_due_ids(limit: int = 1000) -> list[int]:
+    """Sealed originals with an item never checked, or not within the fixity interval, oldest check first.
+
+    Each item runs on its own schedule from its own upload: an item linked to an original that an
+    earlier (maybe hidden) item brought is checked as soon as a fresh one would be.
+    """
+    due = (
+        _items_due(_fixity_cutoff())
+        .values("original_id")
+        .annotate(oldest=Min("fixity_checked_at"))
+        .order_by(F("oldest").asc(nulls_first=True), "original_id")
     )
+    return [row["original_id"] for row in due[:limit]]
 
 
-def check_fixity(sealed_id: int) -> str | None:
-    """Re-hash one sealed original; flag it when the bytes changed or vanished. Safe to repeat."""
+def check_fixity(sealed_id: int, *, every_item: bool = False) -> str | None:
+    """Re-hash one sealed original; flag it when the bytes changed or vanished. Safe to repeat.
+
+    The outcome goes into the chain of custody of each of its items that is due (or of every item,
+    when `every_item`): an item's chain never gains an event because another item shares its bytes.
+    """
     original = SealedOriginal.objects.filter(pk=sealed_id).first()
     if original is None:
         return None
@@ -516,8 +614,11 @@ def check_fixity(sealed_id: int) -> str | None:
     else:
         outcome = FixityStatus.OK if digest == original.sha256 and size == original.size else FixityStatus.CHANGED
     with transaction.atomic():
-        SealedOriginal.objects.filter(pk=original.pk).update(fixity_status=outcome, fixity_checked_at=timezone.now())
-        for item in original.items.all():
+        lock_chains()  # before any row lock: the one lock order
+        now = timezone.now()
+        SealedOriginal.objects.filter(pk=original.pk).update(fixity_status=outcome, fixity_checked_at=now)
+        items = original.items.all() if every_item else _items_due(_fixity_cutoff()).filter(original=original)
+        for item in items.select_for_update().order_by("pk"):
             _custody(
                 item,
                 CustodyAction.FIXITY_CHECKED,
@@ -526,6 +627,7 @@ def check_fixity(sealed_id: int) -> str | None:
                 size=size,
                 details={"outcome": outcome, "expected_sha256": original.sha256},
             )
+            MediaItem.objects.filter(pk=item.pk).update(fixity_status=outcome, fixity_checked_at=now)
         if outcome != FixityStatus.OK:
             record_event(
                 actor=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import media, services
 
 
 # A soft time limit turns a runaway decode into a recorded failure (the service catches it).
@@ -42,3 +42,9 @@ def process_pending_media() -> int:
     for item_id in pending:
         process_media_item.delay(item_id)
     return len(pending)
+
+
+@shared_task(name="evidence.tasks.remove_unrecorded_originals")
+def remove_unrecorded_originals() -> int:
+    """Run by Celery beat: remove sealed files that no row records (a process killed before commit)."""
+    return media.remove_unrecorded_originals()

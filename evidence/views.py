@@ -12,12 +12,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as api_exceptions
@@ -59,15 +60,15 @@ def evidence_for_incident(request: HttpRequest, incident: Incident) -> dict[str,
     for item in items:
         item.thumbnail_ready = item.derivative_status == DerivativeStatus.DONE and bool(item.thumbnail_path)
         item.processing = item.derivative_status == DerivativeStatus.PENDING
-        # Extracted metadata (GPS included) is for reviewers only; everybody else sees working copies.
-        item.gps = _gps(item) if reviewer else None
+        # Extracted metadata (GPS included) follows the original's rule; everybody else sees working copies.
+        item.may_see_original = services.may_see_original(user, item)
+        item.gps = _gps(item) if item.may_see_original else None
         item.gps_map = graphics.proportional_map([{**item.gps, "value": 1}], 240, 200, 5) if item.gps else None
-        item.may_download_original = services.may_download_original(user, item)
     addable = may_add_evidence(user, incident)
     return {
         "testimonies": testimonies,
         "media": items,
-        "show_metadata": reviewer,
+        "reviewer": reviewer,
         "testimony_url": reverse("testimony-new", args=[incident.pk]) if addable else None,
         "upload_url": reverse("media-upload", args=[incident.pk]) if addable else None,
         "processing": any(item.processing for item in items),
@@ -101,7 +102,10 @@ def testimony_new(request: HttpRequest, pk: int) -> HttpResponse:
             except PermissionDenied as exc:
                 return refusal(request, message_of(exc), 403, back=back)
             except ValidationError as exc:
-                add_service_errors(form, exc)
+                if hasattr(exc, "error_dict") and set(exc.message_dict) <= set(services.IDENTITY_FIELDS):
+                    form.add_identity_errors(exc)
+                else:
+                    add_service_errors(form, exc)
             else:
                 messages.success(
                     request,
@@ -110,6 +114,21 @@ def testimony_new(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect(back)
         return render(request, "evidence/testimony_form.html", {"form": form, "incident": incident}, status=400)
     return render(request, "evidence/testimony_form.html", {"form": form, "incident": incident})
+
+
+def _named_messages(exc: ValidationError, model: type) -> str:
+    """A service's refusal as one sentence per field, each named as the form names it."""
+    if not hasattr(exc, "error_dict"):
+        return message_of(exc)
+    parts = []
+    for field, messages_of_field in exc.message_dict.items():
+        try:
+            label = capfirst(model._meta.get_field(field).verbose_name)
+        except FieldDoesNotExist:
+            label = ""
+        text = " ".join(str(m) for m in messages_of_field)
+        parts.append(f"{label}: {text}" if label else text)
+    return " ".join(parts)
 
 
 @csrf_exempt  # the CSRF token is checked below, once the streaming upload handler is in place
@@ -143,7 +162,7 @@ def media_upload(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as exc:
         return refusal(request, message_of(exc), 403, back=back)
     except ValidationError as exc:
-        return refusal(request, message_of(exc), 400, back=back)
+        return refusal(request, _named_messages(exc, MediaItem), 400, back=back)
     finally:
         handler.cleanup()
     if created:
@@ -163,7 +182,7 @@ def incident_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     )
     media_items = list(MediaItem.objects.visible_to(request.user).filter(incident=incident).select_related("original"))
     for item in media_items:
-        item.may_download_original = services.may_download_original(request.user, item)
+        item.may_see_original = services.may_see_original(request.user, item)
     context = {
         "incident": incident,
         "testimonies": Testimony.objects.visible_to(request.user).filter(incident=incident).select_related("witness"),

@@ -1,4 +1,8 @@
-"""The audit chain detects edits, deletions, reorderings, insertions and truncation; writers never fork it."""
+"""The audit chain detects edits, deletions, reorderings, insertions and truncation; writers never fork it.
+
+The chain is keyed (audit/chain.py): a writer who recomputes every SHA-256 after changing entries is
+caught by the entries' MACs, which need the key kept outside the database.
+"""
 
 from __future__ import annotations
 
@@ -52,14 +56,14 @@ def test_an_edited_comment_is_detected_at_that_entry(chain):
     assert broken_entry() == (3, "content does not match its hash")
 
 
-def test_an_edit_with_a_recomputed_hash_is_detected_at_the_next_entry(chain):
+def test_an_edit_with_a_recomputed_hash_is_detected_at_that_entry_by_its_key(chain):
     forged = AuditEntry.objects.get(sequence=3)
     forged.comment = "forged"
     execute(
         "UPDATE audit_auditentry SET comment = %s, entry_hash = %s WHERE sequence = 3",
         ["forged", forged.compute_hash()],
     )
-    assert broken_entry() == (4, "link to the previous entry is broken")
+    assert broken_entry() == (3, "the entry's MAC does not verify: changed without the key")
 
 
 def test_a_deleted_entry_is_detected(chain):
@@ -93,8 +97,7 @@ def test_an_inserted_entry_is_detected(chain, documenter):
     )
     forged.entry_hash = forged.compute_hash()
     forged.save()
-    first, _reason = broken_entry()
-    assert first == 5
+    assert broken_entry() == (4, "entry is not keyed (written without the audit key)")
 
 
 def test_truncation_is_detected_against_a_checkpoint(chain, tmp_path: Path):
@@ -159,3 +162,44 @@ def test_concurrent_writers_never_fork_the_chain(documenter):
     assert report.ok, report
     previous = list(AuditEntry.objects.values_list("previous_hash", flat=True))
     assert len(previous) == len(set(previous)), "two entries claim the same predecessor: a fork"
+
+
+def rechain_plainly(from_sequence: int, keep_keys: bool = True) -> None:
+    """What a writer without the key can do: recompute every SHA-256 link from `from_sequence` on."""
+    previous = AuditEntry.objects.get(sequence=from_sequence - 1).entry_hash if from_sequence > 1 else GENESIS_HASH
+    for entry in AuditEntry.objects.filter(sequence__gte=from_sequence).order_by("sequence"):
+        entry.previous_hash = previous
+        if not keep_keys:
+            entry.key_id, entry.mac = "", ""
+        entry.entry_hash = entry.compute_hash()
+        execute(
+            "UPDATE audit_auditentry SET previous_hash = %s, entry_hash = %s, key_id = %s, mac = %s WHERE id = %s",
+            [entry.previous_hash, entry.entry_hash, entry.key_id, entry.mac, entry.pk],
+        )
+        previous = entry.entry_hash
+
+
+def test_a_writer_who_recomputes_the_whole_plain_chain_is_caught(chain):
+    execute("UPDATE audit_auditentry SET comment = 'forged' WHERE sequence = 2")
+    rechain_plainly(2)
+    # Every SHA-256 link and content hash holds again; only the key tells.
+    assert broken_entry() == (2, "the entry's MAC does not verify: changed without the key")
+
+
+def test_a_writer_who_rewrites_the_chain_without_keys_is_caught(chain):
+    execute("UPDATE audit_auditentry SET comment = 'forged' WHERE sequence = 4")
+    rechain_plainly(1, keep_keys=False)
+    assert broken_entry() == (1, "entry is not keyed (written without the audit key)")
+
+
+def test_a_mac_copied_from_another_entry_does_not_verify(chain):
+    second = AuditEntry.objects.get(sequence=2)
+    execute("UPDATE audit_auditentry SET mac = %s WHERE sequence = 3", [second.mac])
+    assert broken_entry() == (3, "the entry's MAC does not verify: changed without the key")
+
+
+def test_a_deletion_renumbered_and_rechained_is_caught(chain):
+    execute("DELETE FROM audit_auditentry WHERE sequence = 3")
+    execute("UPDATE audit_auditentry SET sequence = sequence - 1 WHERE sequence > 3")
+    rechain_plainly(3)
+    assert broken_entry() == (3, "the entry's MAC does not verify: changed without the key")

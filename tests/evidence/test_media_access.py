@@ -511,3 +511,51 @@ def test_only_the_uploader_edits_the_description_while_editable(documenter, seco
     assert client_for(documenter).patch(url, {"description": "late"}, format="json").status_code == 409
     item.refresh_from_db()
     assert item.description == "Market, north side"
+
+
+def verified(item: MediaItem) -> MediaItem:
+    from incidents.models import Incident
+
+    MediaItem.objects.filter(pk=item.pk).update(status=Status.VERIFIED)
+    Incident.objects.filter(pk=item.incident_id).update(status=Status.VERIFIED)
+    item.refresh_from_db()
+    return item
+
+
+# What the JPEG's metadata holds (tests/evidence/conftest.py): GPS, device, serial, capture time.
+METADATA_TRACES = ("SERIAL-424242", "CanaryCam", "35.93", "2020:01:15 12:34:56")
+
+
+@pytest.mark.parametrize(
+    ("actor", "sees_metadata"),
+    [("documenter", True), ("second_documenter", False), ("reviewer", True), ("admin_user", True)],
+)
+def test_metadata_follows_the_originals_rule_in_detail_and_list(request, item, actor, sees_metadata):
+    verified(item)
+    assert item.metadata["device_serial"] == "SERIAL-424242"
+    client = client_for(request.getfixturevalue(actor))
+    detail = client.get(f"{URL}{item.pk}/")
+    listed = client.get(URL).json()["results"]
+    assert detail.status_code == 200 and [row["id"] for row in listed] == [item.pk]
+    original = client.get(f"{URL}{item.pk}/original/").status_code
+    assert (original == 200) is sees_metadata, "metadata and the original: one rule"
+    for body, text in ((detail.json(), detail.content.decode()), (listed[0], str(listed[0]))):
+        if sees_metadata:
+            assert body["metadata"]["device_serial"] == "SERIAL-424242"
+        else:
+            assert "metadata" not in body, "absent, not blanked"
+            assert not [trace for trace in METADATA_TRACES if trace in text]
+            assert body["sha256"] == item.original.sha256, "the rest of the item is still there"
+
+
+def test_pages_show_metadata_only_to_those_who_may_download_the_original(second_documenter, reviewer, item):
+    from tests.conftest import web_client_for
+
+    verified(item)
+    pages = [f"/en/incidents/{item.incident_id}/", f"/en/evidence/incidents/{item.incident_id}/"]
+    for path in pages:
+        html = web_client_for(second_documenter).get(path).content.decode()
+        assert f"/api/v1/media/{item.pk}/redacted/" in html, "the item itself is shown"
+        assert not [trace for trace in METADATA_TRACES if trace in html], path
+    review = web_client_for(reviewer).get(f"/en/review/media/{item.pk}/").content.decode()
+    assert "CanaryCam" in review and "35.93" in review, "the positive control: a reviewer sees it"

@@ -274,7 +274,67 @@ def test_same_bytes_elsewhere_are_linked_to_one_sealed_original(
     # The second documenter may not see the first's draft item, so the link is not shown to them.
     assert linked.json()["duplicate_of"] is None
     uploaded = CustodyEvent.objects.get(item=items[1], action="uploaded")
-    assert uploaded.details["already_sealed"] is True
+    assert "already_sealed" not in uploaded.details, "the uploader's custody never tells of the other item"
+
+
+def what_the_uploader_sees(user, item_id: int) -> dict:
+    """The uploader's item and its custody, with what differs between any two uploads (ids, hashes,
+    sizes, names, times, paths) replaced by placeholders: what remains must not depend on other records."""
+    client = client_for(user)
+    item = client.get(f"{URL}{item_id}/").json()
+    custody = client.get(f"{URL}{item_id}/custody/").json()
+    per_upload = {"id", "incident", "sha256", "expected_sha256", "size", "original_name", "path", "at"}
+    per_upload |= {"created_by", "created_at", "updated_at"}
+
+    def blank(value):
+        if isinstance(value, dict):
+            return {key: "<per upload>" if key in per_upload else blank(inner) for key, inner in value.items()}
+        if isinstance(value, list):
+            return [blank(inner) for inner in value]
+        return value
+
+    return {"item": blank(item), "custody": blank(custody)}
+
+
+def test_an_upload_looks_the_same_whether_or_not_its_bytes_are_sealed_in_a_hidden_record(
+    documenter, second_documenter, media_root
+):
+    from evidence import services
+    from tests.conftest import make_incident
+
+    already_sealed = plain_png((12, 12))
+    hidden = make_incident(second_documenter, title="someone else's draft")
+    assert post_file(second_documenter, hidden, already_sealed, name="a.png").status_code == 201
+    services.check_fixity(SealedOriginal.objects.get().pk)  # the hidden item's original has been checked
+    mine = make_incident(documenter, title="my incident")
+    linked = post_file(documenter, mine, already_sealed, name="a.png")
+    fresh = post_file(documenter, mine, plain_png((12, 13)), name="a.png")
+    assert (linked.status_code, fresh.status_code) == (201, 201)
+    assert MediaItem.objects.get(pk=linked.json()["id"]).original.items.count() == 2, "the bytes were linked"
+    assert what_the_uploader_sees(documenter, linked.json()["id"]) == what_the_uploader_sees(
+        documenter, fresh.json()["id"]
+    )
+    # And the earlier item's own custody does not change because somebody else uploaded its bytes.
+    hidden_item = MediaItem.objects.filter(created_by=second_documenter).get()
+    assert list(hidden_item.custody.values_list("action", flat=True)) == ["uploaded", "fixity_checked"]
+
+
+def test_fixity_runs_per_item_so_a_linked_item_is_checked_on_its_own_schedule(
+    documenter, second_documenter, media_root, settings
+):
+    from evidence import tasks
+    from tests.conftest import make_incident
+
+    content = plain_png((9, 9))
+    post_file(second_documenter, make_incident(second_documenter), content, name="a.png")
+    assert tasks.schedule_fixity_checks.delay().get() == 1
+    linked = post_file(documenter, make_incident(documenter), content, name="a.png").json()
+    assert tasks.schedule_fixity_checks.delay().get() == 1, "the new item is due although its original is not"
+    events = CustodyEvent.objects.filter(action="fixity_checked").order_by("pk")
+    assert [event.item_id for event in events] == [MediaItem.objects.get(created_by=second_documenter).pk, linked["id"]]
+    shown = client_for(documenter).get(f"{URL}{linked['id']}/").json()
+    assert shown["fixity"] == "ok" and shown["fixity_checked_at"] is not None
+    assert tasks.schedule_fixity_checks.delay().get() == 0
 
 
 def test_pdf_working_copy_drops_document_metadata(documenter, incident, django_capture_on_commit_callbacks):

@@ -29,6 +29,8 @@ def test_schema_lists_evidence_paths_and_optional_identity(db):
     media = schema["components"]["schemas"]["MediaItem"]["properties"]
     for field in ["id", "status", "sha256", "size", "content_type", "original_name", "metadata", "created_at"]:
         assert field in media, field
+    assert "metadata" not in schema["components"]["schemas"]["MediaItem"].get("required", []), "may be absent"
+    assert "sha256" in schema["components"]["schemas"]["MediaItem"]["required"]
     testimony = schema["components"]["schemas"]["Testimony"]["properties"]
     for field in ["incident", "witness", "taken_on", "language", "statement", "consent_to_publish", "status"]:
         assert field in testimony, field

@@ -356,3 +356,46 @@ def test_witness_keys_are_read_from_the_environment(monkeypatch, tmp_path):
     assert first[1] == "dev" and len(__import__("base64").b64decode(first[0]["dev"])) == 32
     assert project_settings.load_witness_keys() == first
     assert (tmp_path / "dev_witness_key").stat().st_mode & 0o077 == 0
+
+
+def never_stored(response) -> bool:
+    directives = {part.strip() for part in response.get("Cache-Control", "").split(",")}
+    return {"no-store", "private"} <= directives
+
+
+def test_every_response_carrying_identity_forbids_caching(documenter):
+    client = client_for(documenter)
+    body = {"name": CANARY_NAME, "contact": CANARY_CONTACT}
+    created = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="cache-1")
+    replayed = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="cache-1")
+    detail = client.get(f"{URL}{created.json()['id']}/")
+    listed = client.get(URL)
+    changed = client.patch(f"{URL}{created.json()['id']}/", {"notes": "moved"}, format="json")
+    assert replayed["Idempotent-Replayed"] == "true"
+    for response in (created, replayed, detail, listed, changed):
+        assert CANARY_NAME in response.content.decode(), "the identity is in this response"
+        assert never_stored(response), (response.wsgi_request.method, response.wsgi_request.path)
+
+
+def test_the_migration_removes_identity_from_replay_records_stored_before_the_fix(documenter):
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.models import IdempotentRequest
+
+    migration = importlib.import_module("evidence.migrations.0003_idempotency_records_without_identity")
+    body = {"name": CANARY_NAME, "contact": CANARY_CONTACT, "notes": "n"}
+    first = client_for(documenter).post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="before-the-fix")
+    # As the code before the fix stored it: the whole answer, identity in clear.
+    IdempotentRequest.objects.filter(key="before-the-fix").update(response=first.json())
+    incident_answer = {"id": 7, "title": "name"}
+    other = IdempotentRequest.objects.create(
+        user=documenter, key="incident", fingerprint="f", status_code=201, response=incident_answer
+    )
+    migration.remove_identity(apps, None)
+    stored = json.dumps(IdempotentRequest.objects.get(key="before-the-fix").response)
+    assert CANARY_NAME not in stored and CANARY_CONTACT not in stored and first.json()["code"] in stored
+    assert IdempotentRequest.objects.get(pk=other.pk).response == incident_answer
+    replay = client_for(documenter).post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="before-the-fix")
+    assert replay["Idempotent-Replayed"] == "true" and replay.json() == first.json()

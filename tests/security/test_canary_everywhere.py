@@ -1,23 +1,31 @@
 """A canary witness through the pages, error pages, exports and cache: only where the permission allows.
 
-(API responses, logs, task messages and the database are covered in tests/evidence/test_witnesses.py.)
+And at rest: after each way of writing a witness (WITNESS_WRITERS), no table, session or cache entry
+holds the identity in clear. (API responses, logs and task messages of the API are also covered in
+tests/evidence/test_witnesses.py.)
 """
 
 from __future__ import annotations
 
 import io
+import json
+import logging
 import zipfile
+from collections.abc import Callable
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import caches
+from django.db import connection
 
 from incidents import snapshots, workflow
 from incidents.models import Status
 from tests.conftest import client_for, make_incident, make_victim, web_client_for
 from tests.evidence.conftest import CANARY_CONTACT, CANARY_NAME, KEY_A
 
+CANARY_NOTES = "Canary-notes-met-at-the-Vb3 clinic"
 SECRETS = (CANARY_NAME, CANARY_CONTACT)
+IDENTITY = {"name": CANARY_NAME, "contact": CANARY_CONTACT, "notes": CANARY_NOTES}
 
 
 def _text(response) -> str:
@@ -127,3 +135,142 @@ def test_the_canary_never_shows_on_pages_error_pages_exports_or_in_the_cache(
     cached = _cache_text()
     for secret in SECRETS:
         assert secret not in cached
+
+
+# --- At rest: every way of writing a witness --------------------------------------------------------
+
+# Column types that can hold text (Django's names for what introspection reports).
+TEXT_COLUMN_TYPES = {"CharField", "TextField", "JSONField", "BinaryField", "SlugField", "EmailField", "URLField"}
+
+
+def stored_identity() -> list[str]:
+    """Where a canary value sits in clear: `table.column`, `session`, or `cache` (empty when nowhere)."""
+    found: list[str] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            columns = [
+                column.name
+                for column in connection.introspection.get_table_description(cursor, table)
+                if connection.introspection.get_field_type(column.type_code, column) in TEXT_COLUMN_TYPES
+            ]
+            if not columns:
+                continue
+            quoted = ", ".join(connection.ops.quote_name(name) for name in columns)
+            cursor.execute(f"SELECT {quoted} FROM {connection.ops.quote_name(table)}")  # noqa: S608 - introspected names
+            for row in cursor.fetchall():
+                for name, value in zip(columns, row, strict=True):
+                    binary = isinstance(value, bytes | memoryview)
+                    text = bytes(value).decode("utf-8", "replace") if binary else str(value)
+                    found += [f"{table}.{name}" for secret in IDENTITY.values() if secret in text]
+    from django.contrib.sessions.models import Session
+
+    for session in Session.objects.all():  # base64 of signed (maybe compressed) JSON: decoded first
+        decoded = json.dumps(session.get_decoded(), default=str)
+        found += ["session" for secret in IDENTITY.values() if secret in decoded]
+    cached = _cache_text()
+    found += ["cache" for secret in IDENTITY.values() if secret in cached]
+    return sorted(set(found))
+
+
+def write_through_the_api(actors: dict) -> None:
+    response = client_for(actors["documenter"]).post("/api/v1/witnesses/", IDENTITY, format="json")
+    assert response.status_code == 201 and response.json()["name"] == CANARY_NAME
+
+
+def write_through_the_api_with_an_idempotency_key(actors: dict) -> None:
+    client = client_for(actors["documenter"])
+    first = client.post("/api/v1/witnesses/", IDENTITY, format="json", HTTP_IDEMPOTENCY_KEY="witness-1")
+    replay = client.post("/api/v1/witnesses/", IDENTITY, format="json", HTTP_IDEMPOTENCY_KEY="witness-1")
+    assert (first.status_code, replay.status_code) == (201, 201)
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json(), "the replay re-derives the identity the first answer showed"
+    assert replay.json()["notes"] == CANARY_NOTES
+
+
+def write_through_the_testimony_page(actors: dict) -> None:
+    incident = make_incident(actors["documenter"], title="Shelling heard by a witness")
+    page = web_client_for(actors["documenter"]).post(
+        f"/en/incidents/{incident.pk}/testimony/",
+        {
+            "witness": "",
+            "witness_name": CANARY_NAME,
+            "witness_contact": CANARY_CONTACT,
+            "witness_notes": CANARY_NOTES,
+            "taken_on": "2020-01-16",
+            "language": "ar",
+            "statement": "The witness heard the shells.",
+            "form_token": "abc123",
+        },
+    )
+    assert page.status_code == 302, page.content.decode()[:500]
+    from evidence.models import Witness
+
+    assert Witness.objects.count() == 1
+
+
+def write_through_the_django_admin(actors: dict) -> None:
+    """The admin cannot write witnesses at all (identity goes only through the services): refused."""
+    from evidence.models import Witness
+
+    admin = web_client_for(actors["admin_user"])
+    fields = {"code": "W-ADMIN", **IDENTITY, "name_encrypted": CANARY_NAME, "key_id": "k1"}
+    assert admin.get("/en/admin/evidence/witness/").status_code == 200, "the admin itself is reachable"
+    assert admin.post("/en/admin/evidence/witness/add/", fields).status_code == 403
+    witness = services_register(actors["documenter"])
+    assert admin.post(f"/en/admin/evidence/witness/{witness.pk}/change/", fields).status_code == 403
+    assert Witness.objects.count() == 1
+
+
+def services_register(author):
+    from evidence import services
+
+    return services.register_witness(author=author, **IDENTITY)
+
+
+# Every way a witness's identity can be written. Adding a writer (an import of witness lists, a
+# connector) = one function here that writes IDENTITY through the new path (or shows it is refused).
+WITNESS_WRITERS: list[Callable[[dict], None]] = [
+    write_through_the_api,
+    write_through_the_api_with_an_idempotency_key,
+    write_through_the_testimony_page,
+    write_through_the_django_admin,
+]
+
+
+@pytest.fixture
+def clean_cache():
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
+@pytest.mark.parametrize("writer", WITNESS_WRITERS, ids=lambda writer: writer.__name__)
+def test_no_table_session_or_cache_holds_the_identity_in_clear_after_writing_a_witness(
+    writer, documenter, reviewer, admin_user, settings, clean_cache, caplog
+):
+    settings.WITNESS_KEYS, settings.WITNESS_KEY_ID = {"k1": KEY_A}, "k1"
+    caplog.set_level(logging.DEBUG)
+    writer({"documenter": documenter, "reviewer": reviewer, "admin_user": admin_user})
+    from evidence.models import Witness
+
+    witness = Witness.objects.order_by("pk").first()
+    assert witness is not None and witness.name_encrypted.startswith("v1:k1:")
+    # The positive control: the identity is readable where the permission allows, so the scan below
+    # looks for values that really were written.
+    shown = client_for(documenter).get(f"/api/v1/witnesses/{witness.pk}/").json()
+    assert (shown["name"], shown["contact"], shown["notes"]) == (CANARY_NAME, CANARY_CONTACT, CANARY_NOTES)
+    assert stored_identity() == []
+    for secret in IDENTITY.values():
+        assert secret not in caplog.text
+
+
+def test_the_scan_finds_a_value_stored_in_clear(documenter, clean_cache):
+    """The scanner itself can fail: a canary in an ordinary text column, a session and the cache is found."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    make_incident(documenter, title=CANARY_NAME)
+    session = SessionStore()
+    session["draft"] = {"contact": CANARY_CONTACT}
+    session.save()
+    caches["default"].set("draft", CANARY_NOTES)
+    assert stored_identity() == ["cache", "incidents_incident.title", "session"]

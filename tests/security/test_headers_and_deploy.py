@@ -79,6 +79,7 @@ def production_env(tmp_path, **extra: str) -> dict[str, str]:
         VAR_DIR=str(tmp_path),
         WITNESS_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         WITNESS_KEY_ID="k1",
+        AUDIT_KEYS="a1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         **extra,
     )
     return env

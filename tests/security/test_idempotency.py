@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 from django.db import connection
+from django.utils import timezone
 
 from evidence.models import Source
 from incidents.models import CountSnapshot, Incident
 from tests.conftest import client_for, location, make_incident, perpetrator, skip_or_fail, transactional
+
+PURGE_TASK = "accounts.idempotency.purge_expired"
 
 
 def incident_body(title: str = "Shelling of the bakery") -> dict:
@@ -121,3 +125,31 @@ def test_two_copies_arriving_at_once_create_one_record(documenter):
     assert Incident.objects.count() == 1
     assert sorted(code for code, _ in answers) in ([201, 201], [201, 409])
     assert {pk for code, pk in answers if code == 201} == {Incident.objects.get().pk}
+
+
+def test_expired_records_are_purged_by_the_scheduled_task_without_any_new_request(documenter, settings):
+    from accounts.models import IdempotentRequest
+    from config.celery import app
+
+    client = client_for(documenter)
+    client.post("/api/v1/incidents/", incident_body("old"), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    client.post("/api/v1/incidents/", incident_body("new"), format="json", HTTP_IDEMPOTENCY_KEY="new")
+    IdempotentRequest.objects.filter(key="old").update(created_at=timezone.now() - dt.timedelta(days=3))
+    scheduled = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    task = app.tasks[PURGE_TASK]
+    assert PURGE_TASK in scheduled, "Celery beat runs the purge"
+    assert task.apply().get() == 1
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+    assert Incident.objects.count() == 2, "only replay records go, never the records they created"
+
+
+def test_a_key_older_than_the_retention_runs_anew_instead_of_replaying(documenter):
+    from accounts.models import IdempotentRequest
+
+    client = client_for(documenter)
+    client.post("/api/v1/incidents/", incident_body(), format="json", HTTP_IDEMPOTENCY_KEY="k-old")
+    IdempotentRequest.objects.update(created_at=timezone.now() - dt.timedelta(days=3))
+    again = client.post("/api/v1/incidents/", incident_body(), format="json", HTTP_IDEMPOTENCY_KEY="k-old")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Incident.objects.count() == 2
+    assert IdempotentRequest.objects.count() == 1

@@ -1,4 +1,10 @@
-"""Print (or write) the last entry's sequence and hash; keep it elsewhere to detect truncation later."""
+"""Verify the chains, then print (or write) a signed checkpoint: each chain's last sequence and hash.
+
+Keep checkpoints away from the database (another machine, the organisation's archive, an e-mail to
+the board): `verify_audit_log --checkpoint FILE` then detects any entry removed from the end of a
+chain, and anyone holding the public key (`--public-key` prints it) can check that the checkpoint
+was made by this system.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,27 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.services import verify_chain
+from audit import chain, keys
+from audit.services import verify_chains
 
 
 class Command(BaseCommand):
-    help = "Export a checkpoint of the audit chain (last sequence and hash) after verifying it."
+    help = "Export a signed checkpoint of the audit chains (last sequence and hash of each) after verifying them."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--output", help="Write the checkpoint to this file instead of stdout.")
+        parser.add_argument("--public-key", action="store_true", help="Print the checkpoint signing public key only.")
 
     def handle(self, *args, **options) -> None:
-        report = verify_chain()
-        if not report.ok:
-            raise CommandError(f"audit log broken at entry #{report.first_broken}: {report.reason}")
-        checkpoint = json.dumps({"sequence": report.last_sequence or 0, "hash": report.last_hash or ""})
+        if options["public_key"]:
+            self.stdout.write(keys.public_key_text(keys.current_key_id()))
+            return
+        reports = verify_chains()
+        for report in reports:
+            if not report.ok:
+                label = chain.get(report.chain).label
+                raise CommandError(f"{label} broken at entry #{report.first_broken}: {report.reason}")
+        checkpoint = json.dumps(chain.make_checkpoint(reports), sort_keys=True)
         if options["output"]:
             Path(options["output"]).write_text(checkpoint + "\n")
         self.stdout.write(checkpoint)

@@ -3,9 +3,9 @@
 1. `pg_dump --format=custom` of the live database, and a copy of MEDIA_ROOT (or use existing
    ones: `--dump FILE --media-backup DIR`).
 2. `pg_restore --exit-on-error` into a new scratch database.
-3. Checks: every table holds the same number of rows; the audit chain verifies in the restored copy
-   (and against `--checkpoint` when given); every sealed original in the media copy hashes to the
-   SHA-256 the restored database recorded at upload.
+3. Checks: every table holds the same number of rows; the keyed chains (audit log, chain of custody)
+   verify in the restored copy (and against `--checkpoint` when given); every sealed original in the
+   media copy hashes to the SHA-256 the restored database recorded at upload.
 4. The scratch database is dropped (`--keep` leaves it for inspection). Exit 1 on any mismatch.
 """
 
@@ -25,7 +25,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 
-from audit.services import verify_chain
+from audit import chain
+from audit.services import verify_chains
 
 DRILL_ALIAS = "restore_drill"
 
@@ -90,11 +91,14 @@ class Command(BaseCommand):
 
             problems += self._compare_rows()
             checkpoint = json.loads(Path(options["checkpoint"]).read_text()) if options["checkpoint"] else None
-            report = verify_chain(checkpoint, using=DRILL_ALIAS)
-            if report.ok:
-                self.stdout.write(f"audit chain intact in the restored copy: {report.entries} entries")
-            else:
-                problems.append(f"audit chain broken at entry #{report.first_broken}: {report.reason}")
+            for report in verify_chains(checkpoint, using=DRILL_ALIAS):
+                label = "checkpoint" if report.chain == "checkpoint" else chain.get(report.chain).label
+                if report.ok and report.chain == "audit":
+                    self.stdout.write(f"audit chain intact in the restored copy: {report.entries} entries")
+                elif report.ok:
+                    self.stdout.write(f"{label} intact in the restored copy: {report.entries} entries")
+                else:
+                    problems.append(f"{label} broken at entry #{report.first_broken}: {report.reason}")
             problems += self._verify_media(media_copy)
         finally:
             if DRILL_ALIAS in connections.databases:

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         )
         bad = []
         for sealed_id in ids:
-            outcome = services.check_fixity(sealed_id)
+            outcome = services.check_fixity(sealed_id, every_item=options["all"])
             if outcome not in (None, FixityStatus.OK):
                 bad.append((sealed_id, outcome))
                 self.stderr.write(f"sealed original {sealed_id}: {outcome}")
