@@ -4,7 +4,7 @@ No Django, no ORM: plain SQL on a psycopg (PostgreSQL) or sqlite3 connection. Th
 next to the application's count to measure the framework's overhead, and the small-N test compares
 the two results figure by figure, so a faster application query can never be a wrong one.
 
-The counting rule, restated independently of incidents/counting.py (DESIGN.md): a victim is counted
+The counting rule, restated independently of counts/counting.py (DESIGN.md): a victim is counted
 when the victim and its incident are verified, the victim is a civilian, not a duplicate, died
 (default: on the incident's date) inside the window, was killed (default: at the incident's place) in
 one of the chosen places' subtrees, by a perpetrator in one of the chosen parties' subtrees. A massacre

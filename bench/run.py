@@ -148,8 +148,8 @@ def data_facts(raw: Any) -> dict[str, Any]:
 
 
 def ensure_data(victims: int, incidents: int, seed: int, regenerate: bool) -> None:
+    from bench.synthetic import SYNTHETIC_PREFIX
     from incidents.models import Incident, Victim
-    from incidents.synthetic import SYNTHETIC_PREFIX
 
     present = Victim.objects.filter(created_by__username__startswith=SYNTHETIC_PREFIX).count()
     present_incidents = Incident.objects.filter(created_by__username__startswith=SYNTHETIC_PREFIX).count()
@@ -193,24 +193,24 @@ def token_for(user) -> str:
 
 
 def app_parameters(date_from: dt.date, date_to: dt.date):
-    from incidents import counting
+    from counts import counting
 
     return counting.CountParameters(date_from=date_from, date_to=date_to)
 
 
 def app_count(date_from: dt.date, date_to: dt.date) -> dict:
-    """The application's own count (incidents/counting.py), exactly as the Celery task computes it."""
+    """The application's own count (counts/counting.py), exactly as the Celery task computes it."""
     try:
-        from incidents import counting
+        from counts import counting
     except ImportError as missing:
-        raise NotAvailable("incidents/counting.py is not in this build") from missing
+        raise NotAvailable("counts/counting.py is not in this build") from missing
     figures = counting.compute(app_parameters(date_from, date_to))
     return {**figures.result, "fingerprint": figures.fingerprint}
 
 
 def fingerprint_header(date_from: dt.date, date_to: dt.date) -> str:
     """The fingerprint's first line(s), as counting.py writes them: rule version and parameters."""
-    from incidents import counting
+    from counts import counting
 
     parameters = app_parameters(date_from, date_to)
     return f"rule={counting.RULE_VERSION}\nparameters={parameters.canonical()}\n"
@@ -498,13 +498,13 @@ def export_figure(raw: Any, admin, runs: int) -> dict:
     name = "streaming CSV export of every counted victim (all time)"
     goal = {"seconds_at_most": 10}
     try:
-        from incidents import exports_stream, snapshots  # noqa: F401
+        from counts import exports_stream, services  # noqa: F401
     except ImportError:
-        return {"name": name, "available": False, "reason": "incidents/exports_stream.py missing", "goal": goal}
+        return {"name": name, "available": False, "reason": "counts/exports_stream.py missing", "goal": goal}
     from bench.floor import CountParameters, counted_victims_copy_sql
 
-    snapshot = snapshots.request_count(actor=admin, enqueue=False, date_from=ALL_TIME[0], date_to=ALL_TIME[1])
-    snapshot = snapshots.run_count(snapshot.pk)
+    snapshot = services.request_count(actor=admin, enqueue=False, date_from=ALL_TIME[0], date_to=ALL_TIME[1])
+    snapshot = services.run_count(snapshot.pk)
     token = token_for(admin)
     copy_sql, copy_params = counted_victims_copy_sql(CountParameters(*ALL_TIME))
     server = Gunicorn(1, 1)

@@ -97,6 +97,10 @@ INSTALLED_APPS = [
     "accounts",
     "incidents",
     "evidence",
+    "counts",
+    # The benchmark harness's one command, `generate_synthetic` (no models, no URLs): Django finds
+    # management commands only in installed apps.
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -297,7 +301,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "CountStatusEnum": "incidents.models.CountSnapshot.State",
+        "CountStatusEnum": "counts.models.CountSnapshot.State",
         "ReviewStatusEnum": "incidents.models.Status",
     },
 }

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from counts.models import CountSnapshot
 from evidence.models import Source
-from incidents.models import CountSnapshot, Incident, Victim
+from incidents.models import Incident, Victim
 
 
 def test_demo_case_file_has_every_stage_and_a_published_count(db, settings):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from incidents.models import CountSnapshot, Incident, Victim
+from counts.models import CountSnapshot
+from incidents.models import Incident, Victim
 from tests.conftest import make_incident, web_client_for
 from tests.pages.test_documenter_pages import browser_for, incident_form
 

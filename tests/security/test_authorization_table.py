@@ -171,17 +171,17 @@ class World:
     }
 
     def _count(self, admin) -> None:
-        from incidents import snapshots
-        from incidents.models import CountSnapshot
+        from counts import services as count_services
+        from counts.models import CountSnapshot
 
-        snapshot = snapshots.request_count(
+        snapshot = count_services.request_count(
             actor=admin, date_from=dt.date(2020, 1, 1), date_to=dt.date(2020, 12, 31), enqueue=False
         )
         count_state, published = self.COUNT_STATES[self.state]
         if count_state == "done":
-            snapshots.run_count(snapshot.pk)
+            count_services.run_count(snapshot.pk)
             if published:
-                snapshots.publish(actor=admin, snapshot=CountSnapshot.objects.get(pk=snapshot.pk))
+                count_services.publish(actor=admin, snapshot=CountSnapshot.objects.get(pk=snapshot.pk))
         else:
             CountSnapshot.objects.filter(pk=snapshot.pk).update(status=count_state)
         self.snapshot = CountSnapshot.objects.get(pk=snapshot.pk)

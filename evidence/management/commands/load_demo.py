@@ -17,8 +17,9 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from counts import services as counts
 from evidence import services as evidence_services
-from incidents import services, snapshots, workflow
+from incidents import services, workflow
 from incidents.models import Incident, Location, Perpetrator, ReportingPeriod, Weapon
 
 DEMO_USERS = [("documenter", "documenter"), ("reviewer", "reviewer"), ("admin", "admin")]
@@ -138,10 +139,10 @@ class Command(BaseCommand):
             if state == "verified":
                 workflow.review(reviewer, source, "approve", "Matches the victims' list.")
                 workflow.review(reviewer, incident, "approve", "Checked against the report and the names.")
-        snapshot = snapshots.request_count(actor=admin, period=period, enqueue=False)
-        snapshots.run_count(snapshot.pk)
+        snapshot = counts.request_count(actor=admin, period=period, enqueue=False)
+        counts.run_count(snapshot.pk)
         snapshot.refresh_from_db()
-        snapshots.publish(actor=admin, snapshot=snapshot)
+        counts.publish(actor=admin, snapshot=snapshot)
         self.stdout.write(self.style.SUCCESS(f"demo case file created: {len(CASES)} incidents, one published count"))
 
     def _users(self) -> dict:

@@ -34,7 +34,7 @@ from django.contrib.auth.models import Group
 from django.core.management.color import no_style
 from django.db import connection, transaction
 
-from .models import AgeGroup, Incident, Location, Perpetrator, Status, Victim
+from incidents.models import AgeGroup, Incident, Location, Perpetrator, Status, Victim
 
 SYNTHETIC_PREFIX = "synthetic-"
 DEFAULT_PEOPLE_FILE = Path(settings.BASE_DIR) / "data" / "gaza-moh-2024-04-13.csv"
@@ -355,7 +355,7 @@ def delete_synthetic() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         incident_ids = "SELECT id FROM incidents_incident WHERE created_by_id = ANY(%s)"
         if connection.vendor == "postgresql":
-            cursor.execute(f"DELETE FROM incidents_victim WHERE incident_id IN ({incident_ids})", [user_ids])  # noqa: S608
+            cursor.execute(f"DELETE FROM incidents_victim WHERE incident_id IN ({incident_ids})", [user_ids])
             removed = cursor.rowcount
             cursor.execute("DELETE FROM incidents_incident WHERE created_by_id = ANY(%s)", [user_ids])
         else:
@@ -366,7 +366,7 @@ def delete_synthetic() -> int:
 
 def _next_id(model) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {model._meta.db_table}")  # noqa: S608
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {model._meta.db_table}")
         return cursor.fetchone()[0]
 
 

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from incidents import exports_stream
+from counts import exports_stream
 from incidents.models import Status, Victim
 from tests.conftest import client_for, location, make_incident, make_victim
 
@@ -78,10 +78,10 @@ def test_an_empty_queryset_gives_the_header_only(victims):
 
 
 def done_snapshot(admin, date_from=dt.date(2020, 1, 1), date_to=dt.date(2020, 12, 31)):
-    from incidents import snapshots
+    from counts import services as count_services
 
-    snapshot = snapshots.request_count(actor=admin, enqueue=False, date_from=date_from, date_to=date_to)
-    return snapshots.run_count(snapshot.pk)
+    snapshot = count_services.request_count(actor=admin, enqueue=False, date_from=date_from, date_to=date_to)
+    return count_services.run_count(snapshot.pk)
 
 
 def streamed(response) -> bytes:
@@ -132,9 +132,9 @@ def test_only_admins_may_export_counted_victims(victims, admin_user, request, ac
 
 @pytest.mark.django_db
 def test_unfinished_or_missing_snapshots_are_refused(victims, admin_user):
-    from incidents import snapshots
+    from counts import services as count_services
 
-    pending = snapshots.request_count(
+    pending = count_services.request_count(
         actor=admin_user, enqueue=False, date_from=dt.date(2020, 1, 1), date_to=dt.date(2020, 12, 31)
     )
     client = client_for(admin_user)

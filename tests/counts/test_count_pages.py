@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 
 from config.celery import app as celery_app
-from incidents import snapshots
-from incidents.models import CountSnapshot
+from counts import services as count_services
+from counts.models import CountSnapshot
 from tests.conftest import web_client_for
-from tests.incidents import scenario as sc
+from tests.counts import scenario as sc
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def browser(user=None) -> Client:
 
 
 def done_snapshot(admin):
-    pending = snapshots.request_count(actor=admin, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
-    return snapshots.run_count(pending.pk)
+    pending = count_services.request_count(actor=admin, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    return count_services.run_count(pending.pk)
 
 
 def test_admin_requests_a_count_from_the_page_and_follows_it(world, admin_user, django_capture_on_commit_callbacks):
@@ -48,7 +48,7 @@ def test_admin_requests_a_count_from_the_page_and_follows_it(world, admin_user, 
 
 
 def test_the_page_refreshes_while_a_count_is_in_progress(world, admin_user):
-    snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    count_services.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
     html = browser(admin_user).get("/ar/counts/").content.decode()
     assert 'http-equiv="refresh"' in html
     assert 'dir="rtl"' in html and "قيد الانتظار" in html
@@ -88,7 +88,7 @@ def test_anonymous_visitors_are_sent_to_sign_in_for_the_admin_page(world):
 
 @pytest.mark.parametrize(("prefix", "direction"), [("en", "ltr"), ("ar", "rtl")])
 def test_anyone_reads_published_figures_in_their_language(world, admin_user, prefix, direction):
-    published = snapshots.publish(actor=admin_user, snapshot=done_snapshot(admin_user))
+    published = count_services.publish(actor=admin_user, snapshot=done_snapshot(admin_user))
     hidden = done_snapshot(admin_user)
     html = browser().get(f"/{prefix}/figures/").content.decode()
     assert f'lang="{prefix}" dir="{direction}"' in html

@@ -19,7 +19,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from .models import CountSnapshot, Role
+from incidents.models import Role
+
+from .models import CountSnapshot
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FIGURES = ("total", "children", "women", "men", "unknown", "massacres")

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from incidents import snapshots
-from incidents.models import CountSnapshot, Status
+from counts import services as count_services
+from counts.models import CountSnapshot
+from incidents.models import Status
 from tests.conftest import location, make_incident, make_user, make_victim, web_client_for
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +94,7 @@ def test_invalid_count_request_is_refused_on_the_field(chief, django_capture_on_
 
 
 def test_a_running_count_shows_live_progress(chief):
-    snapshot = snapshots.request_count(
+    snapshot = count_services.request_count(
         actor=chief, date_from=dt.date(2020, 1, 1), date_to=dt.date(2020, 1, 31), enqueue=False
     )
     client = browser_for(chief)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from incidents import graphics
+from counts import graphics
 
 
 def test_symbols_sit_at_their_coordinates_with_area_proportional_to_the_figure(settings):

@@ -15,8 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from incidents import counting, snapshots
-from incidents.models import CountSnapshot, Location, Perpetrator, ReportingPeriod
+from counts import counting, services
+from counts.models import CountSnapshot
+from incidents.models import Location, Perpetrator, ReportingPeriod
 
 
 def iso_date(value: str) -> dt.date:
@@ -49,10 +50,10 @@ class Command(BaseCommand):
                 status__in=[CountSnapshot.State.PENDING, CountSnapshot.State.RUNNING]
             )
             for snapshot_id in waiting.order_by("id").values_list("pk", flat=True):
-                self._report(snapshots.run_count(snapshot_id))
+                self._report(services.run_count(snapshot_id))
             return
         if options["snapshot"]:
-            snapshot = snapshots.run_count(options["snapshot"])
+            snapshot = services.run_count(options["snapshot"])
             if snapshot is None:
                 raise CommandError(f"no count snapshot {options['snapshot']}")
             self._report(snapshot)
@@ -71,7 +72,7 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(f"no user {options['username']!r}")
         try:
-            snapshot = snapshots.request_count(
+            snapshot = services.request_count(
                 actor=actor,
                 date_from=options["date_from"],
                 date_to=options["date_to"],
@@ -84,7 +85,7 @@ class Command(BaseCommand):
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(_message(exc))
         self.stdout.write(f"snapshot {snapshot.pk}: computing…")
-        self._report(snapshots.run_count(snapshot.pk))
+        self._report(services.run_count(snapshot.pk))
 
     def _dry_run(self, options: dict, period: ReportingPeriod | None) -> None:
         date_from, date_to = (period.start, period.end) if period else (options["date_from"], options["date_to"])

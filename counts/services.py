@@ -30,11 +30,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record_event
+from incidents import roles
+from incidents.models import Location, Perpetrator, ReportingPeriod
+from incidents.workflow import IllegalTransition
 from outbox import services as outbox
 
-from . import counting, roles, summaries
-from .models import CountSnapshot, Location, Perpetrator, ReportingPeriod
-from .workflow import IllegalTransition
+from . import counting, summaries
+from .models import CountSnapshot
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from bench import floor
-from incidents import synthetic
+from bench import floor, synthetic
 from incidents.models import Incident, Location, Perpetrator, Status, Victim
 from tests.conftest import client_for, location, make_incident, make_victim, perpetrator
 
@@ -309,7 +308,7 @@ def test_large_lists_report_an_estimate_on_postgresql_only(reviewer, settings):
 
 def app_and_floor(date_from: dt.date, date_to: dt.date, locations=(), perpetrators=()) -> tuple[dict, dict]:
     from bench.run import comparable
-    from incidents import counting
+    from counts import counting
 
     parameters = counting.CountParameters(
         date_from=date_from, date_to=date_to, locations=tuple(locations), perpetrators=tuple(perpetrators)
@@ -356,7 +355,7 @@ def test_application_count_matches_the_floor_on_generated_data():
 def test_one_statement_count_equals_the_orm_count_figure_by_figure(settings):
     """PostgreSQL computes a count in one statement; the ORM path (every other database) must agree
     with it exactly: figures, row order, names, fingerprint. On SQLite both calls take the ORM path."""
-    from incidents import counting
+    from counts import counting
 
     generate(victims=3000, incidents=500, seed=11)
     alliance = Perpetrator.objects.get(name="Syrian-Russian alliance").pk
@@ -397,7 +396,7 @@ def test_bench_refuses_to_run_without_postgresql():
     environment["DATABASE_URL"] = "sqlite:///tmp/nothing.sqlite3"
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--no-write"],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
         env=environment,
         capture_output=True,
         text=True,

@@ -9,12 +9,12 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from incidents import counting
-from incidents.counting import CountParameters
+from counts import counting
+from counts.counting import CountParameters
 from incidents.models import Incident, Status, Victim
 from tests.conftest import make_victim
-from tests.incidents import scenario as sc
-from tests.incidents.scenario import WINDOW, named, row
+from tests.counts import scenario as sc
+from tests.counts.scenario import WINDOW, named, row
 
 
 @pytest.fixture

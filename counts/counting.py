@@ -62,7 +62,7 @@ from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Expression, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Concat
 
-from .models import Category, CivilianStatus, Incident, Location, Perpetrator, Role, Status, Victim
+from incidents.models import Category, CivilianStatus, Incident, Location, Perpetrator, Role, Status, Victim
 
 RULE_VERSION = "2026.1"
 

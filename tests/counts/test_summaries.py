@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from incidents import summaries
-from incidents.summaries import CHILD, CIVILIAN, GENITIVE, MASSACRE, NOMINATIVE, WOMAN, ar_count, ar_plural_form
+from counts import summaries
+from counts.summaries import CHILD, CIVILIAN, GENITIVE, MASSACRE, NOMINATIVE, WOMAN, ar_count, ar_plural_form
 
 JAN_12, JAN_27 = dt.date(2020, 1, 12), dt.date(2020, 1, 27)
 

@@ -8,7 +8,9 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import CountSnapshot, Location, Perpetrator, ReportingPeriod
+from incidents.models import Location, Perpetrator, ReportingPeriod
+
+from .models import CountSnapshot
 
 MAX_FILTER_IDS = 200
 

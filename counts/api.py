@@ -1,5 +1,5 @@
 """HTTP API for casualty counts: admins request, read, publish and export snapshots; anyone reads
-published ones. Views fetch, call a service in incidents.snapshots, and serialise."""
+published ones. Views fetch, call a service in counts.services, and serialise."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from rest_framework.response import Response
 
 from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
 from accounts.idempotency import idempotent_create
+from incidents import roles
 
-from . import roles, snapshots
-from .count_serializers import CountRequestSerializer, CountSnapshotSerializer, PublicCountSnapshotSerializer
+from . import services
 from .models import CountSnapshot
+from .serializers import CountRequestSerializer, CountSnapshotSerializer, PublicCountSnapshotSerializer
 
 
 class CanManageCounts(permissions.BasePermission):
@@ -49,13 +50,13 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
 
 
 EXPORT_SCHEMA = extend_schema(
-    parameters=[OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True)],
+    parameters=[OpenApiParameter("format", str, enum=list(services.EXPORT_FORMATS), required=True)],
     responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
 )
 # The admins' export of any snapshot also needs a second factor.
 ADMIN_EXPORT_SCHEMA = extend_schema(
     parameters=[
-        OpenApiParameter("format", str, enum=list(snapshots.EXPORT_FORMATS), required=True),
+        OpenApiParameter("format", str, enum=list(services.EXPORT_FORMATS), required=True),
         SECOND_FACTOR_HEADER,
     ],
     responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
@@ -65,7 +66,7 @@ ADMIN_EXPORT_SCHEMA = extend_schema(
 class CountSnapshotViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """Count snapshots. `POST` starts a computation (202, `pending`); poll the snapshot for its status."""
+    """Count services. `POST` starts a computation (202, `pending`); poll the snapshot for its status."""
 
     serializer_class = CountSnapshotSerializer
     permission_classes = [CanManageCounts]
@@ -79,21 +80,21 @@ class CountSnapshotViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         parameters = CountRequestSerializer(data=request.data)
         parameters.is_valid(raise_exception=True)
-        snapshot = snapshots.request_count(actor=request.user, **parameters.validated_data)
+        snapshot = services.request_count(actor=request.user, **parameters.validated_data)
         return Response(CountSnapshotSerializer(snapshot).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={200: CountSnapshotSerializer}, parameters=[SECOND_FACTOR_HEADER])
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
         require_second_factor(request)
-        snapshot = snapshots.publish(actor=request.user, snapshot=self.get_object())
+        snapshot = services.publish(actor=request.user, snapshot=self.get_object())
         return Response(CountSnapshotSerializer(snapshot).data)
 
     @ADMIN_EXPORT_SCHEMA
     @action(detail=True, methods=["get"], content_negotiation_class=ExportNegotiation)
     def export(self, request: Request, pk: str | None = None) -> HttpResponse:
         require_second_factor(request)
-        content, content_type, filename = snapshots.export(
+        content, content_type, filename = services.export(
             actor=request.user, snapshot=self.get_object(), export_format=request.query_params.get("format", "")
         )
         return _attachment(content, content_type, filename)
@@ -117,7 +118,7 @@ class PublicCountSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     @EXPORT_SCHEMA
     @action(detail=True, methods=["get"], content_negotiation_class=ExportNegotiation)
     def export(self, request: Request, pk: str | None = None) -> HttpResponse:
-        content, content_type, filename = snapshots.export(
+        content, content_type, filename = services.export(
             actor=request.user, snapshot=self.get_object(), export_format=request.query_params.get("format", "")
         )
         return _attachment(content, content_type, filename)

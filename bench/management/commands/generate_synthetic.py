@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from incidents import synthetic
+from bench import synthetic
 
 
 class Command(BaseCommand):

@@ -29,11 +29,13 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.auth import require_second_factor
+from incidents import roles
+from incidents.models import Location, Perpetrator, Victim
+from incidents.workflow import IllegalTransition
 
-from . import counting, roles, snapshots
-from .count_api import CanManageCounts, ExportNegotiation
-from .models import CountSnapshot, Location, Perpetrator, Victim
-from .workflow import IllegalTransition
+from . import counting, services
+from .api import CanManageCounts, ExportNegotiation
+from .models import CountSnapshot
 
 BOM = "\ufeff"
 CHUNK_CHARS = 256 * 1024
@@ -229,8 +231,8 @@ def counted_victims_csv(*, actor: Any, snapshot: CountSnapshot) -> tuple[Iterato
         raise PermissionDenied(_("Only admins may compute, publish and export counts."))
     if snapshot.status != CountSnapshot.State.DONE:
         raise IllegalTransition(_("Only a finished count can be exported."))
-    counted = counting.counted_victims(snapshots.parameters_of(snapshot))
-    snapshots.record_event(
+    counted = counting.counted_victims(services.parameters_of(snapshot))
+    services.record_event(
         actor=actor,
         action="count.victims_exported",
         target=snapshot,

@@ -1,4 +1,4 @@
-"""Celery tasks for the incidents app: ids in, a service call, safe to run twice."""
+"""Celery tasks for the counts app: ids in, a service call, safe to run twice."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from django.db import InterfaceError, OperationalError
     max_retries=8,
 )
 def compute_count_snapshot(snapshot_id: int) -> str:
-    """Compute one count snapshot (see incidents.snapshots.run_count: idempotent by compare-and-set)."""
-    from . import snapshots
+    """Compute one count snapshot (see counts.services.run_count: idempotent by compare-and-set)."""
+    from . import services
 
-    snapshot = snapshots.run_count(int(snapshot_id))
+    snapshot = services.run_count(int(snapshot_id))
     return snapshot.status if snapshot is not None else "missing"

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from incidents import snapshots
+from counts import services as count_services
 from incidents.models import Perpetrator, Status
 from tests.conftest import client_for, make_incident, make_victim
-from tests.incidents import scenario as sc
+from tests.counts import scenario as sc
 
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 
@@ -29,20 +29,22 @@ def world(documenter):
 
 @pytest.fixture
 def snapshot(world, admin_user):
-    pending = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
-    return snapshots.run_count(pending.pk)
+    pending = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
+    return count_services.run_count(pending.pk)
 
 
 @pytest.fixture
 def audit_events(monkeypatch):
     events: list[dict] = []
-    original = snapshots.record_event
+    original = count_services.record_event
 
     def record(**kwargs):
         events.append(kwargs)
         original(**kwargs)
 
-    monkeypatch.setattr(snapshots, "record_event", record)
+    monkeypatch.setattr(count_services, "record_event", record)
     return events
 
 
@@ -178,7 +180,9 @@ def test_an_unknown_format_is_a_400(snapshot, admin_user, audit_events, export_f
 
 
 def test_an_unfinished_snapshot_cannot_be_exported(world, admin_user):
-    pending = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    pending = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     assert export(admin_user, pending, "csv").status_code == 409
 
 
@@ -194,7 +198,7 @@ def test_anyone_exports_a_published_snapshot_and_it_is_audited(snapshot, admin_u
 
     unpublished = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=csv")
     assert unpublished.status_code == 404
-    snapshots.publish(actor=admin_user, snapshot=snapshot)
+    count_services.publish(actor=admin_user, snapshot=snapshot)
     response = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=csv")
     assert response.status_code == 200
     assert response.content == export(admin_user, snapshot, "csv").content

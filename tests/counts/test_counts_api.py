@@ -14,11 +14,13 @@ from django.db.models import F
 
 from config.celery import app as celery_app
 from config.health import worker_ping
-from incidents import counting, snapshots
-from incidents.models import CountSnapshot, ReportingPeriod, Victim
-from incidents.tasks import compute_count_snapshot
+from counts import counting
+from counts import services as count_services
+from counts.models import CountSnapshot
+from counts.tasks import compute_count_snapshot
+from incidents.models import ReportingPeriod, Victim
 from tests.conftest import client_for, skip_or_fail, wait_for
-from tests.incidents import scenario as sc
+from tests.counts import scenario as sc
 
 WINDOW = {"date_from": "2020-01-12", "date_to": "2020-01-27"}
 
@@ -40,20 +42,20 @@ def eager_tasks():
 @pytest.fixture
 def audit_events(monkeypatch):
     events: list[dict] = []
-    original = snapshots.record_event
+    original = count_services.record_event
 
     def record(**kwargs):
         events.append(kwargs)
         original(**kwargs)
 
-    monkeypatch.setattr(snapshots, "record_event", record)
+    monkeypatch.setattr(count_services, "record_event", record)
     return events
 
 
 def done_snapshot(admin, **parameters) -> CountSnapshot:
     parameters = parameters or {"date_from": sc.WINDOW[0], "date_to": sc.WINDOW[1]}
-    snapshot = snapshots.request_count(actor=admin, enqueue=False, **parameters)
-    return snapshots.run_count(snapshot.pk)
+    snapshot = count_services.request_count(actor=admin, enqueue=False, **parameters)
+    return count_services.run_count(snapshot.pk)
 
 
 # --- Requesting and computing --------------------------------------------------------------------
@@ -175,7 +177,9 @@ def test_anonymous_visitors_cannot_reach_the_admin_endpoints(world, admin_user, 
 
 def test_admins_list_snapshots_and_filter_by_status(world, admin_user):
     done = done_snapshot(admin_user)
-    pending = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    pending = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     client = client_for(admin_user)
     listing = client.get("/api/v1/counts/").json()
     assert [item["id"] for item in listing["results"]] == [pending.pk, done.pk]
@@ -187,7 +191,9 @@ def test_admins_list_snapshots_and_filter_by_status(world, admin_user):
 
 
 def test_running_the_task_twice_gives_one_result(world, admin_user, audit_events):
-    snapshot = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    snapshot = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     assert compute_count_snapshot.apply(args=[snapshot.pk]).get() == "done"
     first = CountSnapshot.objects.get(pk=snapshot.pk)
     assert compute_count_snapshot.apply(args=[snapshot.pk]).get() == "done"
@@ -203,47 +209,53 @@ def test_running_the_task_twice_gives_one_result(world, admin_user, audit_events
 
 
 def test_a_redelivered_task_finishes_a_snapshot_left_running(world, admin_user):
-    snapshot = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    snapshot = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     # The worker died after claiming it: the snapshot is left running, and the message is redelivered.
     CountSnapshot.objects.filter(pk=snapshot.pk).update(status="running", attempts=1)
-    assert snapshots.run_count(snapshot.pk).status == "done"
+    assert count_services.run_count(snapshot.pk).status == "done"
     snapshot.refresh_from_db()
     assert snapshot.attempts == 2
     assert snapshot.result == sc.expected_result(world)
 
 
 def test_a_failing_computation_is_marked_failed_with_a_reason(world, admin_user, monkeypatch):
-    snapshot = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    snapshot = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
 
     def broken(parameters):
         raise ValueError("the place tree has a cycle")
 
     monkeypatch.setattr(counting, "compute", broken)
-    assert snapshots.run_count(snapshot.pk).status == "failed"
+    assert count_services.run_count(snapshot.pk).status == "failed"
     snapshot.refresh_from_db()
     assert snapshot.failure_reason == "ValueError: the place tree has a cycle"
     assert snapshot.result is None and snapshot.fingerprint == ""
     body = client_for(admin_user).get(f"/api/v1/counts/{snapshot.pk}/").json()
     assert (body["status"], body["failure_reason"]) == ("failed", "ValueError: the place tree has a cycle")
     monkeypatch.undo()
-    assert snapshots.run_count(snapshot.pk).status == "failed"  # a failed snapshot is not silently recomputed
+    assert count_services.run_count(snapshot.pk).status == "failed"  # a failed snapshot is not silently recomputed
 
 
 def test_a_lost_database_connection_leaves_the_snapshot_running_for_a_retry(world, admin_user, monkeypatch):
     from django.db import OperationalError
 
-    snapshot = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    snapshot = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
 
     def lost(parameters):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(counting, "compute", lost)
     with pytest.raises(OperationalError):
-        snapshots.run_count(snapshot.pk)
+        count_services.run_count(snapshot.pk)
     snapshot.refresh_from_db()
     assert snapshot.status == "running"
     monkeypatch.undo()
-    assert snapshots.run_count(snapshot.pk).status == "done"
+    assert count_services.run_count(snapshot.pk).status == "done"
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -251,7 +263,9 @@ def test_two_workers_computing_at_once_leave_one_result(documenter, admin_user, 
     if connection.vendor != "postgresql":
         skip_or_fail("concurrent transactions need PostgreSQL")
     world = sc.build(documenter)
-    snapshot = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    snapshot = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []
     original = counting.compute
@@ -263,7 +277,7 @@ def test_two_workers_computing_at_once_leave_one_result(documenter, admin_user, 
 
     def worker():
         try:
-            snapshots.run_count(snapshot.pk)
+            count_services.run_count(snapshot.pk)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -291,7 +305,9 @@ def test_two_workers_computing_at_once_leave_one_result(documenter, admin_user, 
 @pytest.mark.worker
 def test_the_task_runs_on_a_real_worker_against_postgresql(celery_worker_process, documenter, admin_user):
     world = sc.build(documenter)
-    snapshot = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    snapshot = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     compute_count_snapshot.apply_async(args=[snapshot.pk], queue=celery_worker_process.queue)
     wait_for(lambda: CountSnapshot.objects.filter(pk=snapshot.pk, status="done").exists(), timeout=60)
     snapshot.refresh_from_db()
@@ -330,7 +346,9 @@ def test_admin_publishes_a_done_snapshot_once(world, admin_user, audit_events):
 
 @pytest.mark.parametrize("state", ["pending", "running", "failed"])
 def test_only_done_snapshots_can_be_published(world, admin_user, state):
-    snapshot = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    snapshot = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     CountSnapshot.objects.filter(pk=snapshot.pk).update(status=state)
     response = client_for(admin_user).post(f"/api/v1/counts/{snapshot.pk}/publish/")
     assert response.status_code == 409
@@ -338,7 +356,7 @@ def test_only_done_snapshots_can_be_published(world, admin_user, state):
 
 
 def test_a_published_snapshot_is_frozen_by_the_database(world, admin_user):
-    snapshot = snapshots.publish(actor=admin_user, snapshot=done_snapshot(admin_user))
+    snapshot = count_services.publish(actor=admin_user, snapshot=done_snapshot(admin_user))
     with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
         CountSnapshot.objects.filter(pk=snapshot.pk).update(summary_en="Nobody died.")
     with pytest.raises((IntegrityError, DatabaseError)), transaction.atomic():
@@ -349,15 +367,15 @@ def test_a_published_snapshot_is_frozen_by_the_database(world, admin_user):
 
 
 def test_recomputing_after_publication_changes_nothing(world, admin_user):
-    snapshot = snapshots.publish(actor=admin_user, snapshot=done_snapshot(admin_user))
+    snapshot = count_services.publish(actor=admin_user, snapshot=done_snapshot(admin_user))
     Victim.objects.filter(pk=world.victims["man30"].pk).update(version=F("version") + 1)
-    assert snapshots.run_count(snapshot.pk).fingerprint == snapshot.fingerprint
+    assert count_services.run_count(snapshot.pk).fingerprint == snapshot.fingerprint
 
 
 def test_a_correction_supersedes_a_published_snapshot(
     world, admin_user, eager_tasks, django_capture_on_commit_callbacks
 ):
-    original = snapshots.publish(
+    original = count_services.publish(
         actor=admin_user,
         snapshot=done_snapshot(
             admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], locations=[world.places["idlib"].pk]
@@ -386,7 +404,7 @@ def test_a_correction_supersedes_a_published_snapshot(
 
 def test_a_correction_of_a_period_count_keeps_the_period(world, admin_user):
     period = ReportingPeriod.objects.create(name="January", start=sc.WINDOW[0], end=sc.WINDOW[1])
-    original = snapshots.publish(actor=admin_user, snapshot=done_snapshot(admin_user, period=period))
+    original = count_services.publish(actor=admin_user, snapshot=done_snapshot(admin_user, period=period))
     response = client_for(admin_user).post("/api/v1/counts/", {"supersedes": original.pk}, format="json")
     assert response.status_code == 202, response.json()
     body = response.json()
@@ -447,9 +465,11 @@ PUBLIC_FIELDS = {
 
 
 def test_anonymous_visitors_see_only_published_snapshots(world, admin_user, anonymous_client):
-    published = snapshots.publish(actor=admin_user, snapshot=done_snapshot(admin_user))
+    published = count_services.publish(actor=admin_user, snapshot=done_snapshot(admin_user))
     unpublished = done_snapshot(admin_user)
-    pending = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    pending = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     listing = anonymous_client.get("/api/v1/public/counts/")
     assert listing.status_code == 200
     assert [item["id"] for item in listing.json()["results"]] == [published.pk]
@@ -460,7 +480,7 @@ def test_anonymous_visitors_see_only_published_snapshots(world, admin_user, anon
 
 
 def test_the_public_view_carries_figures_and_summaries_and_nothing_personal(world, admin_user, anonymous_client):
-    published = snapshots.publish(
+    published = count_services.publish(
         actor=admin_user,
         snapshot=done_snapshot(
             admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], perpetrators=[world.parties["alliance"].pk]
@@ -555,7 +575,9 @@ def test_a_count_request_succeeds_while_the_broker_is_down(
 
 
 def test_the_command_computes_a_stored_pending_snapshot(world, admin_user):
-    pending = snapshots.request_count(actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False)
+    pending = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
     call_command("compute_count", "--snapshot", str(pending.pk), stdout=io.StringIO())
     pending.refresh_from_db()
     assert pending.status == "done"
