@@ -108,12 +108,7 @@ class PublicCountSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends: list = []
 
     def get_queryset(self):
-        return (
-            CountSnapshot.objects.filter(published_at__isnull=False, status=CountSnapshot.State.DONE)
-            .select_related("period")
-            .prefetch_related("superseded_by")
-            .order_by("-published_at", "-id")
-        )
+        return CountSnapshot.objects.published().select_related("period").prefetch_related("superseded_by")
 
     @EXPORT_SCHEMA
     @action(detail=True, methods=["get"], content_negotiation_class=ExportNegotiation)

@@ -15,6 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from incidents.models import ReportingPeriod
 
 
+class CountSnapshotQuerySet(models.QuerySet):
+    def published(self) -> CountSnapshotQuerySet:
+        """What the public sees: finished snapshots that were published, the latest publication first."""
+        return self.filter(published_at__isnull=False, status=CountSnapshot.State.DONE).order_by("-published_at", "-id")
+
+    def unfinished(self) -> CountSnapshotQuerySet:
+        """Snapshots still waiting for a worker or being computed."""
+        return self.filter(status__in=[CountSnapshot.State.PENDING, CountSnapshot.State.RUNNING])
+
+
 class CountSnapshot(models.Model):
     """A computed, stored answer to "how many verified civilian deaths, by whom, where, when".
 
@@ -70,6 +80,8 @@ class CountSnapshot(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = CountSnapshotQuerySet.as_manager()
+
     class Meta:
         db_table = "incidents_countsnapshot"
         ordering = ["-created_at", "-id"]
@@ -93,3 +105,7 @@ class CountSnapshot(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.State.DONE, self.State.FAILED)

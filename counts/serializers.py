@@ -32,9 +32,7 @@ class CountRequestSerializer(serializers.Serializer):
         required=False,
         max_length=MAX_FILTER_IDS,
     )
-    supersedes = serializers.PrimaryKeyRelatedField(
-        queryset=CountSnapshot.objects.filter(published_at__isnull=False), required=False
-    )
+    supersedes = serializers.PrimaryKeyRelatedField(queryset=CountSnapshot.objects.published(), required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         dates = [name for name in ("date_from", "date_to") if name in attrs]
@@ -137,4 +135,4 @@ class PublicCountSnapshotSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_superseded_by(self, snapshot: CountSnapshot) -> list[int]:
-        return [item.pk for item in snapshot.superseded_by.all() if item.published_at is not None]
+        return [item.pk for item in snapshot.superseded_by.all() if item.is_published]

@@ -144,10 +144,14 @@ def request_count(
 
 def run_count(snapshot_id: int) -> CountSnapshot | None:
     """Compute a snapshot; safe to run twice, concurrently, or again after a crash (see the docstring)."""
-    claimed = CountSnapshot.objects.filter(pk=snapshot_id, status__in=[State.PENDING, State.RUNNING]).update(
-        status=State.RUNNING,
-        started_at=Coalesce(F("started_at"), Value(timezone.now())),
-        attempts=F("attempts") + 1,
+    claimed = (
+        CountSnapshot.objects.unfinished()
+        .filter(pk=snapshot_id)
+        .update(
+            status=State.RUNNING,
+            started_at=Coalesce(F("started_at"), Value(timezone.now())),
+            attempts=F("attempts") + 1,
+        )
     )
     snapshot = CountSnapshot.objects.filter(pk=snapshot_id).first()
     if not claimed:

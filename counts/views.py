@@ -119,7 +119,7 @@ def counts(request: HttpRequest) -> HttpResponse:
                     return redirect("count-detail", snapshot.pk)
         status = 400
     recent = list(CountSnapshot.objects.select_related("period").order_by("-id")[:50])
-    in_progress = any(item.status in (CountSnapshot.State.PENDING, CountSnapshot.State.RUNNING) for item in recent)
+    in_progress = any(not item.is_finished for item in recent)
     return render(
         request,
         "counts/counts.html",
@@ -144,9 +144,8 @@ def count_status(request: HttpRequest, pk: int) -> JsonResponse:
     """Progress for the count page's live status line (polled by app.js)."""
     require_count_manager(request)
     snapshot = get_object_or_404(CountSnapshot, pk=pk)
-    finished = snapshot.status in (CountSnapshot.State.DONE, CountSnapshot.State.FAILED)
     return JsonResponse(
-        {"status": snapshot.status, "label": str(snapshot.get_status_display()), "finished": finished},
+        {"status": snapshot.status, "label": str(snapshot.get_status_display()), "finished": snapshot.is_finished},
         headers={"Cache-Control": "no-store"},
     )
 
@@ -191,10 +190,7 @@ def count_export(request: HttpRequest, pk: int, export_format: str) -> HttpRespo
 
 def public(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """Published counts only, for anyone: figures, summaries, charts and the map. No personal data."""
-    published = CountSnapshot.objects.filter(
-        published_at__isnull=False, status=CountSnapshot.State.DONE
-    ).select_related("period")
-    published = published.order_by("-published_at", "-id")
+    published = CountSnapshot.objects.published().select_related("period")
     snapshot = get_object_or_404(published, pk=pk) if pk is not None else published.first()
     language = get_language()
     context: dict[str, Any] = {

@@ -46,10 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if options["pending"]:
-            waiting = CountSnapshot.objects.filter(
-                status__in=[CountSnapshot.State.PENDING, CountSnapshot.State.RUNNING]
-            )
-            for snapshot_id in waiting.order_by("id").values_list("pk", flat=True):
+            for snapshot_id in CountSnapshot.objects.unfinished().order_by("id").values_list("pk", flat=True):
                 self._report(services.run_count(snapshot_id))
             return
         if options["snapshot"]:
