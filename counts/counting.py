@@ -43,7 +43,8 @@ On PostgreSQL the rule is applied by one statement (`compute_in_one_statement`):
 are read once (rule 4 as two index-friendly branches: victims with their own date of death in the
 window, and victims without one whose incident is dated in the window), and every figure is one
 GROUPING SETS pass over them. Elsewhere the same rule is applied through the ORM (`compute_portable`,
-`counted_victims`). The tests hold both paths, and the benchmark's hand-written floor, to the same
+`counted_victims`). Both read their tallies into one shaper (`shape`), which names, orders and lays
+out the `result`. The tests hold both paths, and the benchmark's hand-written floor, to the same
 figures and fingerprint.
 """
 
@@ -72,6 +73,7 @@ LEVELS = Location.LEVEL_ORDER
 PARENTS_TO_GOVERNORATE = len(LEVELS) - 2
 
 CATEGORY_FIGURES = ("children", "women", "men", "unknown")
+CIVILIAN_FIGURES = ("total", *CATEGORY_FIGURES)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,27 @@ class CountFigures:
     fingerprint: str
     locations: list[Named]
     perpetrators: list[Named]
+
+
+Row = dict[str, int]
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """What an engine reads from the database, before `shape` turns it into API.md's `result`.
+
+    Each `by_*` maps a key (a perpetrator id, a governorate id, a date) to its `total`, the four
+    categories and `massacres`.
+    """
+
+    civilians: Row
+    roles: Row
+    massacres: int
+    injured: int
+    incidents: int
+    by_perpetrator: dict[Any, Row]
+    by_location: dict[Any, Row]
+    by_date: dict[Any, Row]
 
 
 # --- The rule, as querysets ----------------------------------------------------------------------
@@ -213,39 +236,21 @@ def compute_portable(parameters: CountParameters) -> CountFigures:
             occurred_on__gte=parameters.date_from,
             occurred_on__lte=parameters.date_to,
         ).aggregate(injured=Sum("injured_count"))["injured"]
-
-        by_perpetrator = _rows(
-            victims.values(key=F("incident__perpetrator_id")),
-            massacres.values(key=F("perpetrator_id")),
-        )
-        by_location = _rows(
-            victims.values(key=victim_governorate()),
-            massacres.values(key=governorate_of("location__")),
-        )
-        by_date = _rows(victims.values(key=F("death_date")), massacres.values(key=F("occurred_on")))
-
-        perpetrator_names = _names(Perpetrator, by_perpetrator)
-        location_names = _names(Location, by_location)
-        result = {
-            "civilians": {name: totals[name] for name in ("total", *CATEGORY_FIGURES)},
-            "massacres": massacres.count(),
-            "injured": injured or 0,
-            "incidents": totals["incidents"],
-            "roles": {role.value: totals[role.value] for role in Role},
-            "by_perpetrator": _sorted_by_total(
-                [{"perpetrator": perpetrator_names[key], **row} for key, row in by_perpetrator.items()]
+        tallies = Tallies(
+            civilians={name: totals[name] for name in CIVILIAN_FIGURES},
+            roles={role.value: totals[role.value] for role in Role},
+            massacres=massacres.count(),
+            injured=injured or 0,
+            incidents=totals["incidents"],
+            by_perpetrator=_rows(
+                victims.values(key=F("incident__perpetrator_id")), massacres.values(key=F("perpetrator_id"))
             ),
-            "by_location": _sorted_by_total(
-                [{"location": location_names[key], **row} for key, row in by_location.items()], key="location"
+            by_location=_rows(
+                victims.values(key=victim_governorate()), massacres.values(key=governorate_of("location__"))
             ),
-            "by_date": [{"date": _iso(key), **row} for key, row in sorted(by_date.items(), key=lambda kv: _iso(kv[0]))],
-        }
-        return CountFigures(
-            result=result,
-            fingerprint=fingerprint(parameters, victims),
-            locations=_named(Location, parameters.locations),
-            perpetrators=_named(Perpetrator, parameters.perpetrators),
+            by_date=_rows(victims.values(key=F("death_date")), massacres.values(key=F("occurred_on"))),
         )
+        return shape(parameters, tallies, fingerprint(parameters, victims))
 
 
 # --- PostgreSQL: every figure in one statement -----------------------------------------------------
@@ -366,15 +371,13 @@ def _statement_settings(cursor: Any) -> Iterator[None]:
 
 
 def compute_in_one_statement(parameters: CountParameters) -> CountFigures:
-    """PostgreSQL: `_single_statement_sql`, shaped into API.md's `result` (as `compute` shapes it)."""
+    """PostgreSQL: `_single_statement_sql`, read into tallies and shaped as `compute_portable`'s are."""
     sql, params = _single_statement_sql(parameters)
     with consistent_read():
         with connection.cursor() as cursor, _statement_settings(cursor):
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        groups: dict[int, dict[Any, dict[str, int]]] = {
-            mask: {} for mask in (TOTAL, BY_PERPETRATOR, BY_LOCATION, BY_DATE)
-        }
+        groups: dict[int, dict[Any, Row]] = {mask: {} for mask in (TOTAL, BY_PERPETRATOR, BY_LOCATION, BY_DATE)}
         key_column = {TOTAL: None, BY_PERPETRATOR: 2, BY_LOCATION: 3, BY_DATE: 4}
         roles_row: tuple = (0,) * len(ROLE_COLUMNS)
         massacre_rows: list[tuple] = []
@@ -395,47 +398,65 @@ def compute_in_one_statement(parameters: CountParameters) -> CountFigures:
             else:
                 digest = row[-1]
         massacres = 0
-        for row in massacre_rows:
+        for row in massacre_rows:  # after the victims' rows, so each lands in its key's row
             mask = row[1]
             if mask == TOTAL:
                 massacres = int(row[5])
                 continue
-            key = row[key_column[mask]]
-            entry = groups[mask].setdefault(key, dict.fromkeys(("total", *CATEGORY_FIGURES, "massacres"), 0))
+            entry = groups[mask].setdefault(row[key_column[mask]], dict.fromkeys((*CIVILIAN_FIGURES, "massacres"), 0))
             entry["massacres"] = int(row[5])
-        totals = groups[TOTAL].get(None, dict.fromkeys(("total", *CATEGORY_FIGURES), 0))
-        by_perpetrator, by_location, by_date = groups[BY_PERPETRATOR], groups[BY_LOCATION], groups[BY_DATE]
-        perpetrator_names = _names(Perpetrator, by_perpetrator)
-        location_names = _names(Location, by_location)
-        result = {
-            "civilians": {name: totals[name] for name in ("total", *CATEGORY_FIGURES)},
-            "massacres": massacres,
-            "injured": injured,
-            "incidents": incidents,
-            "roles": {role.value: int(value or 0) for (role, _), value in zip(ROLE_COLUMNS, roles_row, strict=True)},
-            "by_perpetrator": _sorted_by_total(
-                [{"perpetrator": perpetrator_names[key], **row} for key, row in by_perpetrator.items()]
-            ),
-            "by_location": _sorted_by_total(
-                [{"location": location_names[key], **row} for key, row in by_location.items()], key="location"
-            ),
-            "by_date": [{"date": _iso(key), **row} for key, row in sorted(by_date.items(), key=lambda kv: _iso(kv[0]))],
-        }
-        return CountFigures(
-            result=result,
-            fingerprint=digest,
-            locations=_named(Location, parameters.locations),
-            perpetrators=_named(Perpetrator, parameters.perpetrators),
+        totals = groups[TOTAL].get(None, dict.fromkeys(CIVILIAN_FIGURES, 0))
+        tallies = Tallies(
+            civilians={name: totals[name] for name in CIVILIAN_FIGURES},
+            roles={role.value: int(value or 0) for (role, _), value in zip(ROLE_COLUMNS, roles_row, strict=True)},
+            massacres=massacres,
+            injured=injured,
+            incidents=incidents,
+            by_perpetrator=groups[BY_PERPETRATOR],
+            by_location=groups[BY_LOCATION],
+            by_date=groups[BY_DATE],
         )
+        return shape(parameters, tallies, digest)
 
 
-def _rows(victim_groups: QuerySet, massacre_groups: QuerySet) -> dict[Any, dict[str, int]]:
+# --- Shaping: the one place a count's `result` is put together -----------------------------------
+
+
+def shape(parameters: CountParameters, tallies: Tallies, digest: str) -> CountFigures:
+    """API.md's `result` from either engine's tallies: rows named, sorted the same way, dates in ISO form."""
+    perpetrator_names = _names(Perpetrator, tallies.by_perpetrator)
+    location_names = _names(Location, tallies.by_location)
+    result = {
+        "civilians": tallies.civilians,
+        "massacres": tallies.massacres,
+        "injured": tallies.injured,
+        "incidents": tallies.incidents,
+        "roles": tallies.roles,
+        "by_perpetrator": _sorted_by_total(
+            [{"perpetrator": perpetrator_names[key], **row} for key, row in tallies.by_perpetrator.items()]
+        ),
+        "by_location": _sorted_by_total(
+            [{"location": location_names[key], **row} for key, row in tallies.by_location.items()], key="location"
+        ),
+        "by_date": [
+            {"date": _iso(key), **row} for key, row in sorted(tallies.by_date.items(), key=lambda kv: _iso(kv[0]))
+        ],
+    }
+    return CountFigures(
+        result=result,
+        fingerprint=digest,
+        locations=_named(Location, parameters.locations),
+        perpetrators=_named(Perpetrator, parameters.perpetrators),
+    )
+
+
+def _rows(victim_groups: QuerySet, massacre_groups: QuerySet) -> dict[Any, Row]:
     """Category figures per key (GROUP BY in the database), with massacres per key merged in."""
-    rows: dict[Any, dict[str, int]] = {}
+    rows: dict[Any, Row] = {}
     for group in victim_groups.order_by().annotate(**category_aggregates()):
-        rows[group["key"]] = {name: group[name] for name in ("total", *CATEGORY_FIGURES)} | {"massacres": 0}
+        rows[group["key"]] = {name: group[name] for name in CIVILIAN_FIGURES} | {"massacres": 0}
     for group in massacre_groups.order_by().annotate(massacres=Count("pk")):
-        row = rows.setdefault(group["key"], dict.fromkeys(("total", *CATEGORY_FIGURES), 0))
+        row = rows.setdefault(group["key"], dict.fromkeys(CIVILIAN_FIGURES, 0))
         row["massacres"] = group["massacres"]
     return rows
 
