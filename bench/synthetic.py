@@ -236,6 +236,10 @@ VICTIM_COLUMNS = [
     "created_at",
     "updated_at",
     "version",
+    # NOT NULL without a database default (incidents/0006): COPY must name them.
+    "identity_number",
+    "origin_source",
+    "origin_record_id",
 ]
 
 
@@ -491,6 +495,9 @@ def victim_rows(
                 created_at,
                 created_at,
                 1 if record_status == Status.DRAFT else rng.choice((1, 1, 2)),
+                "",
+                "",
+                "",
             )
             next_id += 1
 
