@@ -28,7 +28,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-CATEGORIES = ("child", "woman", "man", "unknown")
 CATEGORY_KEYS = {"child": "children", "woman": "women", "man": "men", "unknown": "unknown"}
 ROLES = ("civil_defense", "medical", "media", "humanitarian", "education", "other")
 
@@ -173,12 +172,10 @@ def single_statement_sql(parameters: CountParameters, params: dict[str, Any]) ->
     """
 
 
-def compute_single_statement(raw_connection: Any, parameters: CountParameters, fingerprint: bool = True) -> dict:
+def compute_single_statement(raw_connection: Any, parameters: CountParameters) -> dict:
     """PostgreSQL's floor: `single_statement_sql`, shaped into API.md's `result`."""
     params: dict[str, Any] = {}
     sql = single_statement_sql(parameters, params)
-    if not fingerprint:
-        sql = sql.rsplit("UNION ALL", 1)[0]
     cursor = raw_connection.cursor()
     try:
         cursor.execute(_placeholders(sql, "postgresql"), params)
@@ -240,8 +237,7 @@ def compute_single_statement(raw_connection: Any, parameters: CountParameters, f
             key=lambda row: row["date"],
         ),
     }
-    if fingerprint:
-        result["fingerprint"] = digest
+    result["fingerprint"] = digest
     return result
 
 
@@ -271,14 +267,14 @@ def _row(values: tuple, massacres: int) -> dict[str, int]:
     }
 
 
-def compute(raw_connection: Any, vendor: str, parameters: CountParameters, fingerprint: bool = True) -> dict:
+def compute(raw_connection: Any, vendor: str, parameters: CountParameters) -> dict:
     """API.md's `result` object (plus `fingerprint`), by plain SQL on `raw_connection`."""
     if vendor == "postgresql":
-        return compute_single_statement(raw_connection, parameters, fingerprint)
-    return compute_portable(raw_connection, vendor, parameters, fingerprint)
+        return compute_single_statement(raw_connection, parameters)
+    return compute_portable(raw_connection, vendor, parameters)
 
 
-def compute_portable(raw_connection: Any, vendor: str, parameters: CountParameters, fingerprint: bool = True) -> dict:
+def compute_portable(raw_connection: Any, vendor: str, parameters: CountParameters) -> dict:
     """Any database: the counted rows in a temporary table, then one small query per figure."""
     table = f"floor_counted_{uuid.uuid4().hex[:12]}"
     params: dict[str, Any] = {}
@@ -347,8 +343,7 @@ def compute_portable(raw_connection: Any, vendor: str, parameters: CountParamete
             "by_location": sorted(by_location, key=lambda row: (-row["total"], row["location"]["id"])),
             "by_date": sorted(by_date, key=lambda row: row["date"]),
         }
-        if fingerprint:
-            result["fingerprint"] = fingerprint_rows(cursor, table, parameters.fingerprint_header)
+        result["fingerprint"] = fingerprint_rows(cursor, table, parameters.fingerprint_header)
         return result
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
