@@ -399,6 +399,9 @@ MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 
 # Domain settings.
 MASSACRE_THRESHOLD = int(os.environ.get("MASSACRE_THRESHOLD", "5"))
+# A published count's export files never change: rendered once, then served from the cache for this
+# long (and an anonymous download audited at most once per snapshot, format and language in that time).
+COUNT_EXPORT_CACHE_SECONDS = int(os.environ.get("COUNT_EXPORT_CACHE_SECONDS", str(24 * 3600)))
 # Lists with more rows than this report PostgreSQL's row estimate as `count` (response header X-Count-Is-Estimate: true)
 # instead of an exact COUNT(*) on every page; 0 counts exactly always. See config/api.py.
 API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "1000"))

@@ -5,7 +5,6 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from counts import api as counts_api
-from counts import exports_stream
 from evidence import api as evidence_api
 from incidents import api as incidents_api
 
@@ -32,7 +31,7 @@ api_urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path(
         "counts/<int:pk>/victims.csv",
-        exports_stream.CountedVictimsCSVView.as_view(),
+        counts_api.CountedVictimsCSVView.as_view(),
         name="count-victims-csv",
     ),
     path("", include(router.urls)),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
-from django.utils.translation import gettext as _
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -14,10 +14,10 @@ from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
 from accounts.idempotency import idempotent_create
-from incidents import roles
 
 from . import services
 from .models import CountSnapshot
@@ -25,10 +25,10 @@ from .serializers import CountRequestSerializer, CountSnapshotSerializer, Public
 
 
 class CanManageCounts(permissions.BasePermission):
-    message = _("Only admins may compute, publish and export counts.")
+    message = services.MANAGERS_ONLY
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return roles.can_manage_counts(request.user)
+        return services.may_manage(request.user)
 
 
 class ExportNegotiation(BaseContentNegotiation):
@@ -117,3 +117,22 @@ class PublicCountSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
             actor=request.user, snapshot=self.get_object(), export_format=request.query_params.get("format", "")
         )
         return _attachment(content, content_type, filename)
+
+
+class CountedVictimsCSVView(APIView):
+    """`GET /api/v1/counts/<id>/victims.csv`: every counted victim of a done snapshot (admins), streamed."""
+
+    permission_classes = [CanManageCounts]
+    content_negotiation_class = ExportNegotiation
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        require_second_factor(request)
+        snapshot = get_object_or_404(CountSnapshot, pk=pk)
+        chunks, filename = services.export_counted_victims(actor=request.user, snapshot=snapshot)
+        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["X-Count-Fingerprint"] = snapshot.fingerprint
+        return response

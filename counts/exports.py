@@ -1,10 +1,16 @@
-"""A done count snapshot's stored figures as CSV, XLSX, JSON and a printable PDF report.
+"""A count snapshot as files: its figures (CSV, XLSX, JSON, a printable PDF) and every counted victim
+(a streamed CSV for admins).
 
-Exports read the snapshot's stored `result` (never recompute), so an export always matches the
-published figures and fingerprint. Spreadsheet cells are values, never formulas: text that a
-spreadsheet would run (starting with = + - @, a tab or a carriage return) is prefixed with an
-apostrophe, and XLSX text cells are typed as strings. CSV is UTF-8 with a byte-order mark so Excel
-reads Arabic correctly.
+The figures come from the snapshot's stored `result` (never recomputed), so an export always
+matches the published figures and fingerprint. The counted victims are the records counted under the
+snapshot's parameters *now*; their file carries the snapshot's fingerprint in a response header so a
+reader can tell whether the records changed since the count ran.
+
+Spreadsheet cells are values, never formulas (SECURITY.md): `neutralise` puts an apostrophe before
+text that a spreadsheet would run — starting with = + - @, a tab or a carriage return — in every
+CSV and XLSX cell; PostgreSQL's COPY applies the same rule (`_neutralised_sql`, built from the same
+FORMULA_TRIGGERS; a test holds the two paths to the same bytes). XLSX text cells are typed as
+strings. CSV is UTF-8 with a byte-order mark so Excel reads Arabic correctly.
 """
 
 from __future__ import annotations
@@ -12,18 +18,34 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from incidents.models import Role
+from incidents.models import Location, Perpetrator, Role, Victim
 
 from .models import CountSnapshot
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+
+def neutralise(value: Any) -> Any:
+    """Text a spreadsheet would evaluate becomes inert text; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+# --- The figures of a snapshot ----------------------------------------------------------------------
+
 FIGURES = ("total", "children", "women", "men", "unknown", "massacres")
 ROLE_NAMES = {
     "civil_defense": ("Civil defense", "الدفاع المدني"),
@@ -40,13 +62,6 @@ CONTENT_TYPES = {
     "pdf": "application/pdf",
 }
 CHART_COLOURS = {"children": "#c0392b", "women": "#8e44ad", "men": "#2c3e50", "unknown": "#95a5a6"}
-
-
-def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would evaluate becomes inert text; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def render(snapshot: CountSnapshot, export_format: str) -> tuple[bytes, str]:
@@ -92,7 +107,7 @@ def to_csv(snapshot: CountSnapshot) -> bytes:
     writer.writerow(TABLE_HEADER)
     for row in table_rows(snapshot):
         writer.writerow([neutralise(cell) for cell in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return (BOM + buffer.getvalue()).encode("utf-8")
 
 
 def snapshot_document(snapshot: CountSnapshot) -> dict[str, Any]:
@@ -257,3 +272,189 @@ def to_pdf(snapshot: CountSnapshot) -> bytes:
         },
     )
     return HTML(string=html, base_url=None).write_pdf()
+
+
+# --- Every counted victim, streamed -----------------------------------------------------------------
+
+CHUNK_CHARS = 256 * 1024
+ITERATOR_CHUNK = 5000
+
+VICTIMS_HEADER = [
+    "victim_id",
+    "incident_id",
+    "name",
+    "name_ar",
+    "sex",
+    "age_years",
+    "category",
+    "roles",
+    "date_of_death",
+    "place_of_death",
+    "governorate",
+    "incident_date",
+    "perpetrator",
+]
+VICTIM_ROLES = [role.value for role in Victim.ROLE_FIELDS]
+
+
+def _governorates() -> tuple[dict[int, str], dict[int, str]]:
+    """Every place's English name, and the name of the governorate it lies in (small tables, one query)."""
+    places = {
+        pk: (name, level, parent)
+        for pk, name, level, parent in Location.objects.values_list("pk", "name", "level", "parent_id")
+    }
+    names = {pk: name for pk, (name, _, _) in places.items()}
+    governorate: dict[int, str] = {}
+    for pk in places:
+        node: int | None = pk
+        while node is not None and places[node][1] != Location.Level.GOVERNORATE:
+            node = places[node][2]
+        governorate[pk] = places[node][0] if node is not None else ""
+    return names, governorate
+
+
+def victim_rows(counted: QuerySet) -> Iterator[list]:
+    """CSV rows (without the header) for a queryset of counted victims, read in server-side chunks."""
+    place_names, governorate_of = _governorates()
+    party_names = dict(Perpetrator.objects.values_list("pk", "name"))
+    fields = [
+        "id",
+        "incident_id",
+        "name",
+        "name_ar",
+        "sex",
+        "age_years",
+        "category",
+        *Victim.ROLE_FIELDS.values(),
+        "died_on",
+        "died_at",
+        "incident__occurred_on",
+        "incident__perpetrator_id",
+    ]
+    rows = (
+        counted.order_by("id")
+        .annotate(
+            died_on=Coalesce("date_of_death", "incident__occurred_on"),
+            died_at=Coalesce("place_of_death_id", "incident__location_id"),
+        )
+        .values_list(*fields)
+        .iterator(chunk_size=ITERATOR_CHUNK)
+    )
+    role_count = len(VICTIM_ROLES)
+    for row in rows:
+        flags = row[7 : 7 + role_count]
+        died_on, died_at, occurred_on, party = row[7 + role_count :]
+        yield [
+            row[0],
+            row[1],
+            neutralise(row[2]),
+            neutralise(row[3]),
+            row[4],
+            "" if row[5] is None else row[5],
+            row[6],
+            ";".join(name for name, flag in zip(VICTIM_ROLES, flags, strict=True) if flag),
+            died_on.isoformat(),
+            neutralise(place_names.get(died_at, "")),
+            neutralise(governorate_of.get(died_at, "")),
+            occurred_on.isoformat(),
+            neutralise(party_names.get(party, "")),
+        ]
+
+
+def csv_chunks(rows: Iterable[list], header: list[str] = VICTIMS_HEADER) -> Iterator[bytes]:
+    """UTF-8 (with BOM) CSV in chunks of about CHUNK_CHARS characters."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    buffer.write(BOM)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+        if buffer.tell() >= CHUNK_CHARS:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def _sql_character(character: str) -> str:
+    return {"\t": "E'\\t'", "\r": "E'\\r'"}.get(character, f"'{character}'")
+
+
+def _neutralised_sql(column: str) -> str:
+    """`neutralise` in SQL, for PostgreSQL's COPY: the same FORMULA_TRIGGERS, the same apostrophe."""
+    triggers = ", ".join(_sql_character(character) for character in FORMULA_TRIGGERS)
+    # NULLIF: PostgreSQL quotes an empty string ("") to tell it from NULL; the csv module leaves it bare.
+    return f"NULLIF(CASE WHEN left({column}, 1) IN ({triggers}) THEN '''' || {column} ELSE {column} END, '')"
+
+
+def copy_statement(counted: QuerySet) -> tuple[str, tuple]:
+    """PostgreSQL: one `COPY (...) TO STDOUT` producing the same rows as `victim_rows`.
+
+    The counted victims are the ORM's query (the counting rule's own queryset, compiled); PostgreSQL
+    then writes the CSV itself, several times faster than building rows in Python at a million.
+    """
+    role_columns = {
+        f"e_{name}": F(field) for name, field in zip(VICTIM_ROLES, Victim.ROLE_FIELDS.values(), strict=True)
+    }
+    inner = counted.order_by().values(
+        e_id=F("id"),
+        e_incident=F("incident_id"),
+        e_name=F("name"),
+        e_name_ar=F("name_ar"),
+        e_sex=F("sex"),
+        e_age=F("age_years"),
+        e_category=F("category"),
+        **role_columns,
+        e_died_on=Coalesce("date_of_death", "incident__occurred_on"),
+        e_died_at=Coalesce("place_of_death_id", "incident__location_id"),
+        e_occurred=F("incident__occurred_on"),
+        e_party=F("incident__perpetrator_id"),
+    )
+    sql, params = inner.query.sql_with_params()
+    roles = ", ".join(f"CASE WHEN c.e_{name} THEN '{name}' END" for name in VICTIM_ROLES)
+    text = {
+        column: _neutralised_sql(column) for column in ("c.e_name", "c.e_name_ar", "place.name", "g.name", "party.name")
+    }
+    statement = f"""COPY (
+        WITH RECURSIVE governorate_of(id, name) AS (
+            SELECT id, name FROM incidents_location WHERE level = 'governorate'
+            UNION ALL
+            SELECT l.id, g.name FROM incidents_location l JOIN governorate_of g ON l.parent_id = g.id
+        )
+        SELECT c.e_id, c.e_incident, {text["c.e_name"]}, {text["c.e_name_ar"]}, c.e_sex, c.e_age, c.e_category,
+               NULLIF(concat_ws(';', {roles}), ''), c.e_died_on, {text["place.name"]}, {text["g.name"]}, c.e_occurred,
+               {text["party.name"]}
+        FROM ({sql}) AS c
+        LEFT JOIN incidents_location place ON place.id = c.e_died_at
+        LEFT JOIN governorate_of g ON g.id = c.e_died_at
+        LEFT JOIN incidents_perpetrator party ON party.id = c.e_party
+        ORDER BY c.e_id
+    ) TO STDOUT WITH (FORMAT csv)"""  # noqa: S608 (the inner query is the ORM's, with bound parameters)
+    return statement, params
+
+
+def counted_victims_csv(counted: QuerySet) -> Iterator[bytes]:
+    """The whole CSV, header first: COPY on PostgreSQL, Python's csv writer elsewhere."""
+    connection = connections[counted.db]
+    if connection.vendor != "postgresql":
+        yield from csv_chunks(victim_rows(counted))
+        return
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    csv.writer(buffer, lineterminator="\n").writerow(VICTIMS_HEADER)
+    yield buffer.getvalue().encode("utf-8")
+    try:
+        statement, params = copy_statement(counted)
+    except EmptyResultSet:  # e.g. filtered by an empty list of ids: nothing to copy
+        return
+    pending: list[bytes] = []
+    size = 0
+    with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
+        for block in copy:
+            pending.append(bytes(block))
+            size += len(block)
+            if size >= CHUNK_CHARS:
+                yield b"".join(pending)
+                pending, size = [], 0
+    if pending:
+        yield b"".join(pending)

@@ -11,8 +11,7 @@ from rest_framework import serializers
 from incidents.models import Location, Perpetrator, ReportingPeriod
 
 from .models import CountSnapshot
-
-MAX_FILTER_IDS = 200
+from .services import MAX_FILTER_IDS
 
 
 class CountRequestSerializer(serializers.Serializer):

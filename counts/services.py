@@ -11,22 +11,31 @@ leaves one result:
    connection is left `running` and retried by the task.
 3. `publish` (admin) sets `published_at` on a `done`, unpublished snapshot; from then on the
    database refuses any change to the row. A correction is a new snapshot naming the one it supersedes.
-4. `export` renders a done snapshot's stored figures and writes an audit entry.
+4. `export` renders a done snapshot's stored figures and writes an audit entry. A published
+   snapshot never changes, so its files are rendered once and then served from Django's cache
+   (`COUNT_EXPORT_CACHE_SECONDS`); an anonymous download writes at most one audit entry per
+   snapshot, format and language in that time, so the public cannot fill the log. Signed-in users'
+   exports are audited every time. `export_counted_victims` streams every counted victim (admins).
+
+Who manages counts is decided in one place: `may_manage` (the predicate, for the API's permission
+class) and `require_manager` (the refusal, for everything else).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from audit.services import record_event
@@ -35,7 +44,7 @@ from incidents.models import Location, Perpetrator, ReportingPeriod
 from incidents.workflow import IllegalTransition
 from outbox import services as outbox
 
-from . import counting, summaries
+from . import counting, exports, summaries
 from .models import CountSnapshot
 
 logger = logging.getLogger(__name__)
@@ -45,9 +54,17 @@ MAX_FILTER_IDS = 200
 EXPORT_FORMATS = ("csv", "json", "xlsx", "pdf")
 
 
-def _require_manager(user: Any) -> None:
-    if not roles.can_manage_counts(user):
-        raise PermissionDenied(_("Only admins may compute, publish and export counts."))
+MANAGERS_ONLY = gettext_lazy("Only admins may compute, publish and export counts.")
+
+
+def may_manage(user: Any) -> bool:
+    """Computing, publishing and exporting counts (beyond the published figures) is for admins."""
+    return roles.can_manage_counts(user)
+
+
+def require_manager(user: Any) -> None:
+    if not may_manage(user):
+        raise PermissionDenied(MANAGERS_ONLY)
 
 
 def parameters_of(snapshot: CountSnapshot) -> counting.CountParameters:
@@ -92,7 +109,7 @@ def request_count(
     supersedes and, given no window of its own, repeats that snapshot's parameters.
     """
     if actor is not None:
-        _require_manager(actor)
+        require_manager(actor)
     locations, perpetrators = list(locations), list(perpetrators)
     if supersedes is not None:
         if not supersedes.is_published:
@@ -223,7 +240,7 @@ def summarise(
 
 @transaction.atomic
 def publish(*, actor: Any, snapshot: CountSnapshot) -> CountSnapshot:
-    _require_manager(actor)
+    require_manager(actor)
     published = CountSnapshot.objects.filter(pk=snapshot.pk, status=State.DONE, published_at__isnull=True).update(
         published_at=timezone.now(), published_by=actor
     )
@@ -247,23 +264,63 @@ def publish(*, actor: Any, snapshot: CountSnapshot) -> CountSnapshot:
 # --- 4. Export -----------------------------------------------------------------------------------
 
 
+def _require_finished(snapshot: CountSnapshot) -> None:
+    if snapshot.status != State.DONE:
+        raise IllegalTransition(_("Only a finished count can be exported."))
+
+
+def _file_name(snapshot: CountSnapshot, suffix: str) -> str:
+    return f"count-{snapshot.pk}-{snapshot.date_from}-{snapshot.date_to}{suffix}"
+
+
+def _export_cache_key(snapshot: CountSnapshot, export_format: str, language: str) -> str:
+    # The publication time makes the key unique to this publication even where ids are reused (tests).
+    published = snapshot.published_at.isoformat() if snapshot.published_at else ""
+    return f"counts:export:{snapshot.pk}:{published}:{export_format}:{language}"
+
+
 def export(*, actor: Any, snapshot: CountSnapshot, export_format: str) -> tuple[bytes, str, str]:
     """A done snapshot's figures as (content, content type, file name); writes an audit entry.
 
-    Admins export any done snapshot; anyone may export a published one."""
-    from . import exports
-
+    Admins export any done snapshot; anyone may export a published one (rendered once, then cached)."""
     if not snapshot.is_published:
-        _require_manager(actor)  # published figures are public; anything else is for admins
+        require_manager(actor)  # published figures are public; anything else is for admins
     if export_format not in EXPORT_FORMATS:
         raise ValidationError({"format": _("Choose one of: %(formats)s.") % {"formats": ", ".join(EXPORT_FORMATS)}})
-    if snapshot.status != State.DONE:
-        raise IllegalTransition(_("Only a finished count can be exported."))
-    content, content_type = exports.render(snapshot, export_format)
+    _require_finished(snapshot)
+    audited = True
+    if snapshot.is_published:
+        key = _export_cache_key(snapshot, export_format, get_language() or settings.LANGUAGE_CODE)
+        rendered = cache.get(key)
+        if rendered is None:
+            rendered = exports.render(snapshot, export_format)
+            cache.set(key, rendered, settings.COUNT_EXPORT_CACHE_SECONDS)
+        signed_in = bool(getattr(actor, "is_authenticated", False))
+        # `add` succeeds once per key and lifetime, even for concurrent requests (atomic on Redis).
+        audited = signed_in or cache.add(f"{key}:audited", True, settings.COUNT_EXPORT_CACHE_SECONDS)
+    else:
+        rendered = exports.render(snapshot, export_format)
+    content, content_type = rendered
+    if audited:
+        record_event(
+            actor=actor,
+            action="count.exported",
+            target=snapshot,
+            details={"format": export_format, "fingerprint": snapshot.fingerprint},
+        )
+    return content, content_type, _file_name(snapshot, f".{export_format}")
+
+
+def export_counted_victims(*, actor: Any, snapshot: CountSnapshot) -> tuple[Iterator[bytes], str]:
+    """Admins, done snapshots: every victim counted under the snapshot's parameters *now*, as CSV
+    chunks, and a file name; writes an audit entry. (Names are personal data: never public.)"""
+    require_manager(actor)
+    _require_finished(snapshot)
+    counted = counting.counted_victims(parameters_of(snapshot))
     record_event(
         actor=actor,
-        action="count.exported",
+        action="count.victims_exported",
         target=snapshot,
-        details={"format": export_format, "fingerprint": snapshot.fingerprint},
+        details={"format": "csv", "fingerprint": snapshot.fingerprint},
     )
-    return content, content_type, f"count-{snapshot.pk}-{snapshot.date_from}-{snapshot.date_to}.{export_format}"
+    return exports.counted_victims_csv(counted), _file_name(snapshot, "-victims.csv")

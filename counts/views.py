@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.idempotency import once_per_form
-from incidents import roles
 from incidents.models import Location, Perpetrator
 from incidents.views import add_service_errors, message_of, refusal
 from incidents.workflow import IllegalTransition
@@ -26,11 +25,6 @@ from incidents.workflow import IllegalTransition
 from . import graphics, services
 from .forms import CountForm
 from .models import CountSnapshot
-
-
-def require_count_manager(request: HttpRequest) -> None:
-    if not roles.can_manage_counts(request.user):
-        raise PermissionDenied(_("Only admins may compute, publish and export counts."))
 
 
 def named(item: dict[str, Any] | None, language: str) -> str:
@@ -102,7 +96,7 @@ def count_parameters(snapshot: Any, language: str) -> dict[str, Any]:
 @once_per_form
 def counts(request: HttpRequest) -> HttpResponse:
     """Admins: run a count (window or period, places, parties) and see the ones already run."""
-    require_count_manager(request)
+    services.require_manager(request.user)
     form = CountForm(request.POST or None, language=get_language())
     status = 200
     if request.method == "POST":
@@ -130,7 +124,7 @@ def counts(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def count_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    require_count_manager(request)
+    services.require_manager(request.user)
     snapshot = get_object_or_404(CountSnapshot.objects.select_related("period"), pk=pk)
     language = get_language()
     context = {"snapshot": snapshot, **count_parameters(snapshot, language)}
@@ -142,7 +136,7 @@ def count_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def count_status(request: HttpRequest, pk: int) -> JsonResponse:
     """Progress for the count page's live status line (polled by app.js)."""
-    require_count_manager(request)
+    services.require_manager(request.user)
     snapshot = get_object_or_404(CountSnapshot, pk=pk)
     return JsonResponse(
         {"status": snapshot.status, "label": str(snapshot.get_status_display()), "finished": snapshot.is_finished},
@@ -153,7 +147,7 @@ def count_status(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_POST
 def count_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    require_count_manager(request)
+    services.require_manager(request.user)
     snapshot = get_object_or_404(CountSnapshot, pk=pk)
     back = reverse("count-detail", args=[pk])
     try:
@@ -168,7 +162,7 @@ def count_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def count_export(request: HttpRequest, pk: int, export_format: str) -> HttpResponse:
-    require_count_manager(request)
+    services.require_manager(request.user)
     snapshot = get_object_or_404(CountSnapshot, pk=pk)
     back = reverse("count-detail", args=[pk])
     try:

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from counts import exports_stream
+from counts import exports
 from incidents.models import Status, Victim
 from tests.conftest import client_for, location, make_incident, make_victim
 
@@ -36,15 +36,15 @@ def victims(documenter):
 
 def parse(payload: bytes) -> list[list[str]]:
     text = payload.decode("utf-8")
-    assert text.startswith(exports_stream.BOM)
+    assert text.startswith(exports.BOM)
     return list(csv.reader(io.StringIO(text[1:])))
 
 
 @pytest.mark.django_db
 def test_export_lists_every_victim_of_the_queryset_with_header_and_bom(victims):
-    rows = parse(b"".join(exports_stream.csv_stream(Victim.objects.all())))
+    rows = parse(b"".join(exports.counted_victims_csv(Victim.objects.all())))
 
-    assert rows[0] == exports_stream.HEADER
+    assert rows[0] == exports.VICTIMS_HEADER
     assert [int(row[0]) for row in rows[1:]] == [v.pk for v in victims]
     first, second = rows[1], rows[2]
     assert first[2:8] == ["Ahmad", "أحمد", "male", "30", "man", "medical;media"]
@@ -56,7 +56,7 @@ def test_export_lists_every_victim_of_the_queryset_with_header_and_bom(victims):
 
 @pytest.mark.django_db
 def test_formula_looking_cells_are_neutralised(victims):
-    rows = parse(b"".join(exports_stream.csv_stream(Victim.objects.all())))
+    rows = parse(b"".join(exports.counted_victims_csv(Victim.objects.all())))
     assert rows[2][2] == '\'=HYPERLINK("http://x")'
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows[1:] for cell in row[2:])
 
@@ -64,14 +64,14 @@ def test_formula_looking_cells_are_neutralised(victims):
 @pytest.mark.django_db
 def test_database_path_and_python_path_write_the_same_bytes(victims):
     queryset = Victim.objects.filter(status=Status.VERIFIED)
-    python_path = b"".join(exports_stream.csv_chunks(exports_stream.victim_rows(queryset)))
-    assert b"".join(exports_stream.csv_stream(queryset)) == python_path
+    python_path = b"".join(exports.csv_chunks(exports.victim_rows(queryset)))
+    assert b"".join(exports.counted_victims_csv(queryset)) == python_path
 
 
 @pytest.mark.django_db
 def test_an_empty_queryset_gives_the_header_only(victims):
-    rows = parse(b"".join(exports_stream.csv_stream(Victim.objects.none())))
-    assert rows == [exports_stream.HEADER]
+    rows = parse(b"".join(exports.counted_victims_csv(Victim.objects.none())))
+    assert rows == [exports.VICTIMS_HEADER]
 
 
 # --- GET /api/v1/counts/<id>/victims.csv ---------------------------------------------------------
@@ -147,4 +147,4 @@ def test_export_asks_for_csv_by_accept_header_without_406(victims, admin_user):
     snapshot = done_snapshot(admin_user)
     response = client_for(admin_user).get(f"/api/v1/counts/{snapshot.pk}/victims.csv", HTTP_ACCEPT="text/csv")
     assert response.status_code == 200
-    assert parse(streamed(response))[0] == exports_stream.HEADER
+    assert parse(streamed(response))[0] == exports.VICTIMS_HEADER
