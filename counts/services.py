@@ -152,7 +152,7 @@ def request_count(
     if enqueue:
         # Stored in this transaction (the outbox), relayed to the broker after commit: with Redis down
         # the request still succeeds at once, and the count runs when Redis returns.
-        outbox.enqueue("incidents.compute_count_snapshot", snapshot.pk)
+        outbox.enqueue("counts.compute_count_snapshot", snapshot.pk)
     return snapshot
 
 

@@ -581,3 +581,34 @@ def test_the_command_computes_a_stored_pending_snapshot(world, admin_user):
     call_command("compute_count", "--snapshot", str(pending.pk), stdout=io.StringIO())
     pending.refresh_from_db()
     assert pending.status == "done"
+
+
+def test_a_count_queued_under_the_task_name_of_before_the_move_still_runs(world, admin_user):
+    """Messages stored by the outbox (or waiting in Redis) before the upgrade name the old task."""
+    from outbox import services as outbox
+    from outbox.models import OutboxMessage
+
+    pending = count_services.request_count(
+        actor=admin_user, date_from=sc.WINDOW[0], date_to=sc.WINDOW[1], enqueue=False
+    )
+    queued_before = OutboxMessage.objects.create(task_name="incidents.compute_count_snapshot", args=[pending.pk])
+
+    assert outbox.deliver(queued_before.pk) is True
+
+    pending.refresh_from_db()
+    assert pending.status == "done"
+    assert pending.result == sc.expected_result(world)
+    queued_before.refresh_from_db()
+    assert queued_before.completed_at is not None
+
+
+def test_a_new_count_is_queued_under_the_counts_task_name(world, admin_user, django_capture_on_commit_callbacks):
+    from outbox.models import OutboxMessage
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client_for(admin_user).post("/api/v1/counts/", WINDOW, format="json")
+
+    assert response.status_code == 202
+    assert list(OutboxMessage.objects.values_list("task_name", "args")) == [
+        ("counts.compute_count_snapshot", [response.json()["id"]])
+    ]
