@@ -24,7 +24,8 @@ How the figures follow from the rule (RULE_VERSION names this reading; change it
 - `by_perpetrator`: a row per perpetrator that the counted incidents name directly.
 - `by_location`: a row per governorate, the one containing the place of death (the tree is walked in
   the database, at most five levels); a place recorded above governorate level (the country) is a row of
-  its own, so the rows still add up to the total.
+  its own, so the rows still add up to the total. Rows name their party or place as the tables did
+  when the count ran (and carry the place's coordinates), so a later rename changes no snapshot.
 - `by_date`: a row per date of death (massacres on their incident's date).
 - `incidents`: incidents with at least one counted victim. `injured`: the sum of `injured_count` over
   those of them dated inside the window.
@@ -462,12 +463,18 @@ def _rows(victim_groups: QuerySet, massacre_groups: QuerySet) -> dict[Any, Row]:
 
 
 def _names(model: type[Location] | type[Perpetrator], rows: dict[Any, Any]) -> dict[int, dict[str, Any]]:
+    """Each row's party or place by name (English, Arabic) and, for places, coordinates: stored in the
+    result, so what a snapshot shows never changes when the tables do."""
+    fields = ["id", "name", "name_ar", *(["latitude", "longitude"] if model is Location else [])]
+    items = model.objects.filter(pk__in=[key for key in rows if key is not None]).values(*fields)
+    return {item["id"]: {**item, **coordinates(item)} for item in items} | {None: None}
+
+
+def coordinates(item: dict[str, Any]) -> dict[str, str | None]:
+    """Decimal degrees as the locations API writes them (text with six decimals), or null."""
     return {
-        item["id"]: item
-        for item in model.objects.filter(pk__in=[key for key in rows if key is not None]).values(
-            "id", "name", "name_ar"
-        )
-    } | {None: None}
+        axis: None if item[axis] is None else f"{item[axis]:.6f}" for axis in ("latitude", "longitude") if axis in item
+    }
 
 
 def _named(model: type[Location] | type[Perpetrator], ids: tuple[int, ...]) -> list[Named]:

@@ -56,6 +56,12 @@ class CountSnapshot(models.Model):
     massacre_threshold = models.PositiveSmallIntegerField(_("massacre threshold"))
     rule_version = models.CharField(_("rule version"), max_length=20, blank=True)
     result = models.JSONField(_("result"), null=True, blank=True)
+    # The period's, places' and parties' names (English and Arabic) as they were when the count was
+    # computed, so renaming one later never changes a published snapshot: {"period": {id, name, name_ar}
+    # or null, "locations": [...], "perpetrators": [...]}. Null for snapshots computed before 0002.
+    # Null and no default: SQLite adds such a column in place; rebuilding the table would drop the
+    # trigger that freezes published snapshots.
+    parameter_names = models.JSONField(_("names of the parameters"), null=True, blank=True, editable=False)
     fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True)
     summary_en = models.TextField(_("summary (English)"), blank=True)
     summary_ar = models.TextField(_("summary (Arabic)"), blank=True)

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from incidents.models import Location, Perpetrator, ReportingPeriod
 
 from .models import CountSnapshot
-from .services import MAX_FILTER_IDS
+from .services import MAX_FILTER_IDS, parameter_names
 
 
 class CountRequestSerializer(serializers.Serializer):
@@ -116,21 +116,18 @@ class PublicCountSnapshotSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    # Named as they were when the count was computed (services.parameter_names), never as renamed since.
     @extend_schema_field(NamedSerializer(allow_null=True))
     def get_period(self, snapshot: CountSnapshot) -> dict[str, Any] | None:
-        period = snapshot.period
-        return None if period is None else {"id": period.pk, "name": period.name, "name_ar": period.name_ar}
-
-    def _named(self, model: type[Location] | type[Perpetrator], ids: list[int]) -> list[dict[str, Any]]:
-        return list(model.objects.filter(pk__in=ids).order_by("id").values("id", "name", "name_ar"))
+        return parameter_names(snapshot)["period"]
 
     @extend_schema_field(NamedSerializer(many=True))
     def get_locations(self, snapshot: CountSnapshot) -> list[dict[str, Any]]:
-        return self._named(Location, snapshot.locations)
+        return parameter_names(snapshot)["locations"]
 
     @extend_schema_field(NamedSerializer(many=True))
     def get_perpetrators(self, snapshot: CountSnapshot) -> list[dict[str, Any]]:
-        return self._named(Perpetrator, snapshot.perpetrators)
+        return parameter_names(snapshot)["perpetrators"]
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_superseded_by(self, snapshot: CountSnapshot) -> list[int]:

@@ -177,6 +177,7 @@ def run_count(snapshot_id: int) -> CountSnapshot | None:
     try:
         figures = counting.compute(parameters)
         summary_en, summary_ar = summarise(figures.result, parameters, figures)
+        names = _names_now(snapshot)
     except (OperationalError, InterfaceError):
         raise  # the database went away: stay running, the task retries
     except Exception as exc:
@@ -195,6 +196,7 @@ def run_count(snapshot_id: int) -> CountSnapshot | None:
         finished = CountSnapshot.objects.filter(pk=snapshot_id, status=State.RUNNING).update(
             status=State.DONE,
             result=figures.result,
+            parameter_names=names,
             fingerprint=figures.fingerprint,
             summary_en=summary_en,
             summary_ar=summary_ar,
@@ -213,6 +215,49 @@ def run_count(snapshot_id: int) -> CountSnapshot | None:
             )
     snapshot.refresh_from_db()
     return snapshot
+
+
+def _named(model: type[Location] | type[Perpetrator] | type[ReportingPeriod], ids: Iterable[int]) -> list[dict]:
+    return list(model.objects.filter(pk__in=list(ids)).order_by("id").values("id", "name", "name_ar"))
+
+
+def _names_now(snapshot: CountSnapshot) -> dict[str, Any]:
+    """The snapshot's period, places and parties by their names in the tables now."""
+    periods = _named(ReportingPeriod, [snapshot.period_id] if snapshot.period_id else [])
+    return {
+        "period": periods[0] if periods else None,
+        "locations": _named(Location, snapshot.locations),
+        "perpetrators": _named(Perpetrator, snapshot.perpetrators),
+    }
+
+
+def parameter_names(snapshot: CountSnapshot) -> dict[str, Any]:
+    """The names a snapshot shows for its period, places and parties: frozen when it was computed.
+
+    Snapshots computed before the names were frozen (migration counts/0002) have none stored; a
+    published one cannot be changed any more, so those are named from the tables as they are now."""
+    return snapshot.parameter_names if snapshot.parameter_names is not None else _names_now(snapshot)
+
+
+def location_rows(snapshot: CountSnapshot) -> list[dict[str, Any]]:
+    """The snapshot's rows by governorate, each place with its coordinates as stored in the result.
+
+    Results stored before coordinates were frozen with them lack the keys; their places are located
+    from the tables as they are now (a published snapshot cannot be changed to add them)."""
+    rows = (snapshot.result or {}).get("by_location", [])
+    legacy = [row["location"]["id"] for row in rows if row.get("location") and "latitude" not in row["location"]]
+    if not legacy:
+        return rows
+    located = {
+        item["id"]: counting.coordinates(item)
+        for item in Location.objects.filter(pk__in=legacy).values("id", "latitude", "longitude")
+    }
+    return [
+        {**row, "location": {**row["location"], **located.get(row["location"]["id"], {})}}
+        if row.get("location") and row["location"]["id"] in located
+        else row
+        for row in rows
+    ]
 
 
 def summarise(

@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.idempotency import once_per_form
-from incidents.models import Location, Perpetrator
 from incidents.views import add_service_errors, message_of, refusal
 from incidents.workflow import IllegalTransition
 
@@ -40,7 +39,7 @@ def figures_context(snapshot: Any, language: str) -> dict[str, Any]:
     by_perpetrator = [
         {**row, "label": named(row.get("perpetrator"), language)} for row in result.get("by_perpetrator", [])
     ]
-    by_location = [{**row, "label": named(row.get("location"), language)} for row in result.get("by_location", [])]
+    by_location = [{**row, "label": named(row.get("location"), language)} for row in services.location_rows(snapshot)]
     civilians = result.get("civilians", {})
     categories = [
         {"key": key, "css": graphics.CATEGORY_CLASS[key], "label": label, "total": civilians.get(key, 0)}
@@ -51,18 +50,19 @@ def figures_context(snapshot: Any, language: str) -> dict[str, Any]:
             ("unknown", _("Age or sex unknown")),
         )
     ]
-    ids = [row["location"]["id"] for row in by_location if row.get("location")]
-    places = {place.pk: place for place in Location.objects.filter(pk__in=ids, latitude__isnull=False)}
+    # The map reads the coordinates frozen into the snapshot, never today's places.
     points = [
         {
             "label": row["label"],
             "value": row.get("total", 0),
             "massacres": row.get("massacres", 0),
-            "latitude": places[row["location"]["id"]].latitude,
-            "longitude": places[row["location"]["id"]].longitude,
+            "latitude": row["location"]["latitude"],
+            "longitude": row["location"]["longitude"],
         }
         for row in by_location
-        if row.get("location") and row["location"]["id"] in places
+        if row.get("location")
+        and row["location"].get("latitude") is not None
+        and row["location"].get("longitude") is not None
     ]
     return {
         "result": result,
@@ -79,16 +79,16 @@ def figures_context(snapshot: Any, language: str) -> dict[str, Any]:
 
 
 def count_parameters(snapshot: Any, language: str) -> dict[str, Any]:
-    places = Location.objects.filter(pk__in=snapshot.locations or [])
-    parties = Perpetrator.objects.filter(pk__in=snapshot.perpetrators or [])
+    """The period, places and parties a snapshot was asked for, by the names frozen with it."""
+    names = services.parameter_names(snapshot)
+
+    def labels(items: list[dict[str, Any]]) -> list[str]:
+        return [named(item, language) for item in sorted(items, key=lambda item: item["name"])]
+
     return {
-        "places": [place.localized_name(language) for place in places],
-        "parties": [party.localized_name(language) for party in parties],
-        "period_name": (
-            (snapshot.period.name_ar if language == "ar" and snapshot.period.name_ar else snapshot.period.name)
-            if snapshot.period_id
-            else ""
-        ),
+        "places": labels(names["locations"]),
+        "parties": labels(names["perpetrators"]),
+        "period_name": named(names["period"], language) if names["period"] else "",
     }
 
 

@@ -14,7 +14,7 @@ from counts.counting import CountParameters
 from incidents.models import Incident, Status, Victim
 from tests.conftest import make_victim
 from tests.counts import scenario as sc
-from tests.counts.scenario import WINDOW, named, row
+from tests.counts.scenario import WINDOW, named, place, row
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_a_governorate_filter_includes_its_whole_subtree_and_places_of_death(wor
         {"perpetrator": named(world.parties["regime"]), **row(5, 1, 1, 1, 2, 1)},
         {"perpetrator": named(world.parties["isis"]), **row(1, 0, 1, 0, 0, 0)},
     ]
-    assert result["by_location"] == [{"location": named(world.places["idlib"]), **row(6, 1, 2, 1, 2, 1)}]
+    assert result["by_location"] == [{"location": place(world.places["idlib"]), **row(6, 1, 2, 1, 2, 1)}]
 
 
 def test_a_district_filter_counts_only_its_subtree(world):
@@ -77,7 +77,7 @@ def test_a_district_filter_counts_only_its_subtree(world):
     assert result["civilians"]["total"] == 5
     assert result["massacres"] == 1
     # Rows stay at governorate level whatever the filter.
-    assert result["by_location"] == [{"location": named(world.places["idlib"]), **row(5, 1, 1, 1, 2, 1)}]
+    assert result["by_location"] == [{"location": place(world.places["idlib"]), **row(5, 1, 1, 1, 2, 1)}]
 
 
 def test_hama_counts_nobody_because_the_victim_died_in_idlib(world):
@@ -155,14 +155,14 @@ def test_a_governorate_above_a_deep_place_is_found_by_walking_the_tree(world):
     by_location = count(perpetrators=(world.parties["regime"].pk,), locations=(world.places["idlib"].pk,))[
         "by_location"
     ]
-    assert by_location == [{"location": named(world.places["idlib"]), **row(5, 1, 1, 1, 2, 1)}]
+    assert by_location == [{"location": place(world.places["idlib"]), **row(5, 1, 1, 1, 2, 1)}]
 
 
 def test_a_place_above_governorate_level_is_its_own_row(world, documenter):
     incident = sc.make_incident(documenter, status=Status.VERIFIED, location=world.places["syria"])
     make_victim(documenter, incident, status=Status.VERIFIED, sex="male", age_years=20)
     result = count(window=(dt.date(2020, 1, 15), dt.date(2020, 1, 15)))
-    assert result["by_location"] == [{"location": named(world.places["syria"]), **row(1, 0, 0, 1, 0, 0)}]
+    assert result["by_location"] == [{"location": place(world.places["syria"]), **row(1, 0, 0, 1, 0, 0)}]
 
 
 def test_counting_does_not_load_victims_into_python(world, documenter):
