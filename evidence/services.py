@@ -28,6 +28,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import record_event
 from incidents import roles
 from incidents.models import Incident, Status
 from incidents.services import apply_changes, require_author_and_editable, save_changes
@@ -35,7 +36,6 @@ from incidents.workflow import IllegalTransition
 from outbox import services as outbox
 
 from . import crypto, media
-from .audit import record_event
 from .models import (
     IDENTITY_PERMISSION,
     CustodyAction,
@@ -344,21 +344,6 @@ def upload_media(
     # The outbox keeps the work with the upload's transaction; Redis being down never loses it.
     outbox.enqueue("evidence.tasks.process_media_item", item.pk)
     return item, True
-
-
-def enqueue_processing(item_id: int) -> None:
-    """Hand the item to a worker. With the broker down the upload still succeeds: the item stays
-    pending and the beat task `process_pending_media` hands it over again later."""
-    from kombu.exceptions import OperationalError
-
-    from . import tasks
-
-    try:
-        tasks.process_media_item.delay(item_id)
-    except (OperationalError, ConnectionError, TimeoutError) as exc:
-        logger.warning(
-            "media item %s queued for later processing: broker unavailable (%s)", item_id, type(exc).__name__
-        )
 
 
 def pending_media_ids(older_than_minutes: int = 10, limit: int = 500) -> list[int]:

@@ -53,9 +53,6 @@ class TreeQuerySet(models.QuerySet):
             frontier = children
         return found
 
-    def roots(self) -> TreeQuerySet:
-        return self.filter(parent__isnull=True)
-
 
 class Location(models.Model):
     class Level(models.TextChoices):
