@@ -40,11 +40,6 @@ def verified_killings(documenter):
     return incident
 
 
-def browser_for(user) -> Client:
-    # Signed in as after the second factor (reviewers and admins verify a TOTP code on pages).
-    return web_client_for(user)
-
-
 def run_count(client: Client, django_capture_on_commit_callbacks, **fields) -> tuple:
     form = {"mode": "window", "date_from": "2020-01-01", "date_to": "2020-01-31", **fields}
     with django_capture_on_commit_callbacks(execute=True):
@@ -53,7 +48,7 @@ def run_count(client: Client, django_capture_on_commit_callbacks, **fields) -> t
 
 
 def test_admin_runs_a_count_and_sees_its_figures(chief, verified_killings, django_capture_on_commit_callbacks):
-    client = browser_for(chief)
+    client = web_client_for(chief)
     response, snapshot = run_count(client, django_capture_on_commit_callbacks)
     assert response.status_code == 302
     assert response["Location"] == f"/en/counts/{snapshot.pk}/"
@@ -70,7 +65,7 @@ def test_count_with_places_and_parties_passes_them_to_the_service(
     chief, verified_killings, django_capture_on_commit_callbacks
 ):
     _response, snapshot = run_count(
-        browser_for(chief), django_capture_on_commit_callbacks, locations=[location("Idlib").pk]
+        web_client_for(chief), django_capture_on_commit_callbacks, locations=[location("Idlib").pk]
     )
     snapshot.refresh_from_db()
     assert snapshot.locations == [location("Idlib").pk]
@@ -87,7 +82,7 @@ def test_count_with_places_and_parties_passes_them_to_the_service(
     ],
 )
 def test_invalid_count_request_is_refused_on_the_field(chief, django_capture_on_commit_callbacks, fields, field):
-    response, snapshot = run_count(browser_for(chief), django_capture_on_commit_callbacks, **fields)
+    response, snapshot = run_count(web_client_for(chief), django_capture_on_commit_callbacks, **fields)
     assert response.status_code == 400
     assert field in response.context["form"].errors
     assert snapshot is None
@@ -97,7 +92,7 @@ def test_a_running_count_shows_live_progress(chief):
     snapshot = count_services.request_count(
         actor=chief, date_from=dt.date(2020, 1, 1), date_to=dt.date(2020, 1, 31), enqueue=False
     )
-    client = browser_for(chief)
+    client = web_client_for(chief)
     page = client.get(f"/ar/counts/{snapshot.pk}/").content.decode()
     assert f'data-poll-url="/ar/counts/{snapshot.pk}/status/"' in page
     state = client.get(f"/ar/counts/{snapshot.pk}/status/").json()
@@ -107,7 +102,7 @@ def test_a_running_count_shows_live_progress(chief):
 def test_publish_then_public_page_shows_the_figures_in_both_languages(
     chief, verified_killings, django_capture_on_commit_callbacks
 ):
-    client = browser_for(chief)
+    client = web_client_for(chief)
     _response, snapshot = run_count(client, django_capture_on_commit_callbacks)
     assert Client().get(f"/en/figures/{snapshot.pk}/").status_code == 404  # not yet published
     assert client.post(f"/en/counts/{snapshot.pk}/publish/").status_code == 302
@@ -122,7 +117,7 @@ def test_publish_then_public_page_shows_the_figures_in_both_languages(
 
 
 def test_publishing_twice_is_a_409_page(chief, verified_killings, django_capture_on_commit_callbacks):
-    client = browser_for(chief)
+    client = web_client_for(chief)
     _response, snapshot = run_count(client, django_capture_on_commit_callbacks)
     client.post(f"/en/counts/{snapshot.pk}/publish/")
     again = client.post(f"/en/counts/{snapshot.pk}/publish/")
@@ -133,7 +128,7 @@ def test_publishing_twice_is_a_409_page(chief, verified_killings, django_capture
 def test_export_downloads_the_figures_and_refuses_unknown_formats(
     chief, verified_killings, django_capture_on_commit_callbacks
 ):
-    client = browser_for(chief)
+    client = web_client_for(chief)
     _response, snapshot = run_count(client, django_capture_on_commit_callbacks)
     csv = client.get(f"/en/counts/{snapshot.pk}/export/csv/")
     assert csv.status_code == 200
@@ -143,7 +138,7 @@ def test_export_downloads_the_figures_and_refuses_unknown_formats(
 
 def test_counts_are_for_admins_only(documenter, reviewer):
     for user in (documenter, reviewer):
-        response = browser_for(user).get("/en/counts/")
+        response = web_client_for(user).get("/en/counts/")
         assert response.status_code == 403
         assert "Only admins may compute" in response.content.decode()
     assert Client().get("/en/counts/").status_code == 302

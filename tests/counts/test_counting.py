@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from django.db import connection
@@ -181,11 +182,29 @@ def test_counting_does_not_load_victims_into_python(world, documenter):
 # --- The fingerprint -----------------------------------------------------------------------------
 
 
+COUNTED = [  # the scenario's counted victims, read off its docstring
+    *("girl17", "woman18", "man30", "unknown_sex", "unknown_age"),
+    *("boy5", "girl_group", "man40", "woman_group"),
+    *("woman50", "man33"),
+]
+
+
 def test_the_same_data_gives_the_same_fingerprint(world):
     first = counting.compute(CountParameters(*WINDOW)).fingerprint
     second = counting.compute(CountParameters(*WINDOW)).fingerprint
     assert first == second
-    assert len(first) == 64 and int(first, 16) >= 0
+
+
+def test_the_fingerprint_is_the_sha256_of_the_rule_the_parameters_and_the_counted_records(world):
+    parameters = CountParameters(*WINDOW)
+    lines = [f"rule={counting.RULE_VERSION}\n", f"parameters={parameters.canonical()}\n"]
+    for victim in sorted((world.victims[key] for key in COUNTED), key=lambda victim: victim.pk):
+        victim.refresh_from_db()
+        lines.append(f"{victim.pk}:{victim.version}:{victim.incident_id}:{victim.incident.version}\n")
+
+    expected = hashlib.sha256("".join(lines).encode()).hexdigest()
+
+    assert counting.compute(parameters).fingerprint == expected
 
 
 def test_a_change_to_a_counted_victim_changes_the_fingerprint(world):
