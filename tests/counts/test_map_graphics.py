@@ -7,7 +7,7 @@ import math
 from counts import graphics
 
 
-def test_symbols_sit_at_their_coordinates_with_area_proportional_to_the_figure(settings):
+def test_symbols_sit_at_their_coordinates_with_area_proportional_to_the_figure(settings, map_outline):
     settings.MAP_TILE_URL = ""
     drawn = graphics.proportional_map(
         [
