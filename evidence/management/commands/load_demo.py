@@ -1,5 +1,8 @@
 """Load demo users and a small, realistic demo case file. Idempotent; refuses to run with DEBUG off.
 
+The demo users' passwords are printed when the users are created; `--reset-passwords` gives each
+existing demo user a new one and prints it again (the case file is left as it is).
+
 It lives in the evidence app because a demo case needs evidence, and evidence may import incidents
 (never the reverse). Everything is created through the same services and workflow as the site: the
 documenter records and submits, the reviewer approves the evidence and then the incidents, the admin
@@ -86,12 +89,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--allow-production", action="store_true", help="Run even with DEBUG off (never do this).")
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="Give the demo users (documenter, reviewer, admin) new passwords and print them.",
+        )
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG and not options["allow_production"]:
             raise CommandError("Demo data is for development only (DEBUG is off).")
-        users = self._users()
+        users = self._users(reset_passwords=options["reset_passwords"])
         self.stdout.write(
             "reviewer and admin sign in with a second factor: at the first sign-in the site shows a QR code "
             "to scan with an authenticator app (e.g. FreeOTP, Aegis, Google Authenticator), then asks for "
@@ -145,7 +153,7 @@ class Command(BaseCommand):
         counts.publish(actor=admin, snapshot=snapshot)
         self.stdout.write(self.style.SUCCESS(f"demo case file created: {len(CASES)} incidents, one published count"))
 
-    def _users(self) -> dict:
+    def _users(self, reset_passwords: bool = False) -> dict:
         User = get_user_model()
         users = {}
         for username, group_name in DEMO_USERS:
@@ -154,6 +162,11 @@ class Command(BaseCommand):
                 password = secrets.token_urlsafe(12)
                 user = User.objects.create_user(username=username, password=password, is_staff=(username == "admin"))
                 self.stdout.write(self.style.WARNING(f"demo user {username!r} password: {password}  (shown once)"))
+            elif reset_passwords:
+                password = secrets.token_urlsafe(12)
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                self.stdout.write(self.style.WARNING(f"demo user {username!r} new password: {password}"))
             user.groups.add(Group.objects.get(name=group_name))
             users[username] = user
         return users
