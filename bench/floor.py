@@ -1,10 +1,10 @@
-"""The floor: API.md's count `result`, computed by hand-written SQL on a bare DB-API connection.
+"""The floor: docs/api.md's count `result`, computed by hand-written SQL on a bare DB-API connection.
 
 No Django, no ORM: plain SQL on a psycopg (PostgreSQL) or sqlite3 connection. The benchmark runs it
 next to the application's count to measure the framework's overhead, and the small-N test compares
 the two results figure by figure, so a faster application query can never be a wrong one.
 
-The counting rule, restated independently of counts/counting.py (DESIGN.md): a victim is counted
+The counting rule, restated independently of counts/counting.py (docs/design.md): a victim is counted
 when the victim and its incident are verified, the victim is a civilian, not a duplicate, died
 (default: on the incident's date) inside the window, was killed (default: at the incident's place) in
 one of the chosen places' subtrees, by a perpetrator in one of the chosen parties' subtrees. A massacre
@@ -173,7 +173,7 @@ def single_statement_sql(parameters: CountParameters, params: dict[str, Any]) ->
 
 
 def compute_single_statement(raw_connection: Any, parameters: CountParameters) -> dict:
-    """PostgreSQL's floor: `single_statement_sql`, shaped into API.md's `result`."""
+    """PostgreSQL's floor: `single_statement_sql`, shaped into docs/api.md's `result`."""
     params: dict[str, Any] = {}
     sql = single_statement_sql(parameters, params)
     cursor = raw_connection.cursor()
@@ -268,7 +268,7 @@ def _row(values: tuple, massacres: int) -> dict[str, int]:
 
 
 def compute(raw_connection: Any, vendor: str, parameters: CountParameters) -> dict:
-    """API.md's `result` object (plus `fingerprint`), by plain SQL on `raw_connection`."""
+    """docs/api.md's `result` object (plus `fingerprint`), by plain SQL on `raw_connection`."""
     if vendor == "postgresql":
         return compute_single_statement(raw_connection, parameters)
     return compute_portable(raw_connection, vendor, parameters)

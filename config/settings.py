@@ -343,7 +343,7 @@ CACHES = {
 }
 
 
-# Evidence (issue 4): witness identity keys, upload limits, the fixity schedule.
+# Evidence: witness identity keys, upload limits, the fixity schedule.
 def load_witness_keys() -> tuple[dict[str, str], str]:
     """AES-256-GCM keys for witness identity, from WITNESS_KEYS="kid:base64key,..." and WITNESS_KEY_ID.
 

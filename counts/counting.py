@@ -115,7 +115,7 @@ class Named:
 
 @dataclass(frozen=True)
 class CountFigures:
-    """A computed count: API.md's `result` object, its fingerprint, and the filters' names."""
+    """A computed count: docs/api.md's `result` object, its fingerprint, and the filters' names."""
 
     result: dict[str, Any]
     fingerprint: str
@@ -128,7 +128,7 @@ Row = dict[str, int]
 
 @dataclass(frozen=True)
 class Tallies:
-    """What an engine reads from the database, before `shape` turns it into API.md's `result`.
+    """What an engine reads from the database, before `shape` turns it into docs/api.md's `result`.
 
     Each `by_*` maps a key (a perpetrator id, a governorate id, a date) to its `total`, the four
     categories and `massacres`.
@@ -424,7 +424,7 @@ def compute_in_one_statement(parameters: CountParameters) -> CountFigures:
 
 
 def shape(parameters: CountParameters, tallies: Tallies, digest: str) -> CountFigures:
-    """API.md's `result` from either engine's tallies: rows named, sorted the same way, dates in ISO form."""
+    """docs/api.md's `result` from either engine's tallies: rows named, sorted the same way, dates in ISO form."""
     perpetrator_names = _names(Perpetrator, tallies.by_perpetrator)
     location_names = _names(Location, tallies.by_location)
     result = {

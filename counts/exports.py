@@ -6,7 +6,7 @@ matches the published figures and fingerprint. The counted victims are the recor
 snapshot's parameters *now*; their file carries the snapshot's fingerprint in a response header so a
 reader can tell whether the records changed since the count ran.
 
-Spreadsheet cells are values, never formulas (SECURITY.md): `neutralise` puts an apostrophe before
+Spreadsheet cells are values, never formulas (docs/security.md): `neutralise` puts an apostrophe before
 text that a spreadsheet would run — starting with = + - @, a tab or a carriage return — in every
 CSV and XLSX cell; PostgreSQL's COPY applies the same rule (`_neutralised_sql`, built from the same
 FORMULA_TRIGGERS; a test holds the two paths to the same bytes). XLSX text cells are typed as

@@ -432,7 +432,7 @@ class World:
         raise AssertionError(f"no request written for {key} {method}")
 
 
-# Record pages (issue 6 and the evidence pages): the path, and the form sent with POST (invalid forms
+# Record and evidence pages: the path, and the form sent with POST (invalid forms
 # answer 200/400 with errors: access was granted; 403/404/302 mean it was not).
 PAGE_ROUTES: dict[str, tuple[str, dict]] = {
     "page:incident-new": ("/en/incidents/new/", {"title": ""}),
