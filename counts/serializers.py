@@ -49,34 +49,39 @@ class CountRequestSerializer(serializers.Serializer):
         return attrs
 
 
+SNAPSHOT_FIELDS = [
+    "id",
+    "status",
+    "date_from",
+    "date_to",
+    "period",
+    "locations",
+    "perpetrators",
+    "massacre_threshold",
+    "rule_version",
+    "fingerprint",
+    "created_at",
+    "started_at",
+    "attempts",
+    "computed_at",
+    "published_at",
+    "failure_reason",
+    "supersedes",
+    "superseded_by",
+    "summary_en",
+    "summary_ar",
+    "result",
+]
+# The public sees published snapshots only, and nothing of how they were computed (state, timing, attempts, errors).
+NOT_PUBLIC = {"status", "created_at", "started_at", "attempts", "failure_reason"}
+
+
 class CountSnapshotSerializer(serializers.ModelSerializer):
     superseded_by = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = CountSnapshot
-        fields = [
-            "id",
-            "status",
-            "date_from",
-            "date_to",
-            "period",
-            "locations",
-            "perpetrators",
-            "massacre_threshold",
-            "rule_version",
-            "fingerprint",
-            "created_at",
-            "started_at",
-            "attempts",
-            "computed_at",
-            "published_at",
-            "failure_reason",
-            "supersedes",
-            "superseded_by",
-            "summary_en",
-            "summary_ar",
-            "result",
-        ]
+        fields = SNAPSHOT_FIELDS
         read_only_fields = fields
 
 
@@ -96,24 +101,7 @@ class PublicCountSnapshotSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CountSnapshot
-        fields = [
-            "id",
-            "date_from",
-            "date_to",
-            "period",
-            "locations",
-            "perpetrators",
-            "massacre_threshold",
-            "rule_version",
-            "fingerprint",
-            "computed_at",
-            "published_at",
-            "supersedes",
-            "superseded_by",
-            "summary_en",
-            "summary_ar",
-            "result",
-        ]
+        fields = [name for name in SNAPSHOT_FIELDS if name not in NOT_PUBLIC]
         read_only_fields = fields
 
     # Named as they were when the count was computed (services.parameter_names), never as renamed since.

@@ -39,19 +39,6 @@ def eager_tasks():
     celery_app.conf.task_always_eager = previous
 
 
-@pytest.fixture
-def audit_events(monkeypatch):
-    events: list[dict] = []
-    original = count_services.record_event
-
-    def record(**kwargs):
-        events.append(kwargs)
-        original(**kwargs)
-
-    monkeypatch.setattr(count_services, "record_event", record)
-    return events
-
-
 def done_snapshot(admin, **parameters) -> CountSnapshot:
     parameters = parameters or {"date_from": sc.WINDOW[0], "date_to": sc.WINDOW[1]}
     snapshot = count_services.request_count(actor=admin, enqueue=False, **parameters)

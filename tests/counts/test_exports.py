@@ -35,19 +35,6 @@ def snapshot(world, admin_user):
     return count_services.run_count(pending.pk)
 
 
-@pytest.fixture
-def audit_events(monkeypatch):
-    events: list[dict] = []
-    original = count_services.record_event
-
-    def record(**kwargs):
-        events.append(kwargs)
-        original(**kwargs)
-
-    monkeypatch.setattr(count_services, "record_event", record)
-    return events
-
-
 def export(user, snapshot, export_format: str):
     return client_for(user).get(f"/api/v1/counts/{snapshot.pk}/export/?format={export_format}")
 
