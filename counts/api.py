@@ -41,8 +41,9 @@ class ExportNegotiation(BaseContentNegotiation):
         return parsers[0] if parsers else None
 
 
-def _attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
+def as_download(response: HttpResponse | StreamingHttpResponse, filename: str) -> HttpResponse:
+    """Every count file leaves as an attachment, never cached by the browser or a proxy, never sniffed.
+    (File names are built by the service from ids and dates only.)"""
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
@@ -97,7 +98,7 @@ class CountSnapshotViewSet(
         content, content_type, filename = services.export(
             actor=request.user, snapshot=self.get_object(), export_format=request.query_params.get("format", "")
         )
-        return _attachment(content, content_type, filename)
+        return as_download(HttpResponse(content, content_type=content_type), filename)
 
 
 class PublicCountSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
@@ -116,7 +117,7 @@ class PublicCountSnapshotViewSet(viewsets.ReadOnlyModelViewSet):
         content, content_type, filename = services.export(
             actor=request.user, snapshot=self.get_object(), export_format=request.query_params.get("format", "")
         )
-        return _attachment(content, content_type, filename)
+        return as_download(HttpResponse(content, content_type=content_type), filename)
 
 
 class CountedVictimsCSVView(APIView):
@@ -130,9 +131,6 @@ class CountedVictimsCSVView(APIView):
         require_second_factor(request)
         snapshot = get_object_or_404(CountSnapshot, pk=pk)
         chunks, filename = services.export_counted_victims(actor=request.user, snapshot=snapshot)
-        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
+        response = as_download(StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8"), filename)
         response["X-Count-Fingerprint"] = snapshot.fingerprint
         return response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -16,7 +15,10 @@ from .services import MAX_FILTER_IDS, parameter_names
 
 class CountRequestSerializer(serializers.Serializer):
     """`{"date_from", "date_to", "locations", "perpetrators"}`, or `"period"` instead of the dates;
-    `"supersedes"` names the published count a correction replaces."""
+    `"supersedes"` names the published count a correction replaces.
+
+    Field shapes only: which combinations make a window is the service's rule (services.request_count),
+    and its refusals reach the client as the same 400 with the field named."""
 
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
@@ -32,21 +34,6 @@ class CountRequestSerializer(serializers.Serializer):
         max_length=MAX_FILTER_IDS,
     )
     supersedes = serializers.PrimaryKeyRelatedField(queryset=CountSnapshot.objects.published(), required=False)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        dates = [name for name in ("date_from", "date_to") if name in attrs]
-        if "period" in attrs and dates:
-            raise serializers.ValidationError({"period": _("Give either a reporting period or two dates, not both.")})
-        if "period" not in attrs and "supersedes" not in attrs and len(dates) < 2:
-            raise serializers.ValidationError(
-                {name: _("This field is required.") for name in ("date_from", "date_to") if name not in attrs}
-            )
-        if len(dates) == 1:
-            missing = ({"date_from", "date_to"} - set(dates)).pop()
-            raise serializers.ValidationError({missing: _("This field is required.")})
-        if len(dates) == 2 and attrs["date_to"] < attrs["date_from"]:
-            raise serializers.ValidationError({"date_to": _("The end must not be before the start.")})
-        return attrs
 
 
 SNAPSHOT_FIELDS = [

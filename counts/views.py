@@ -22,6 +22,7 @@ from incidents.views import add_service_errors, message_of, refusal
 from incidents.workflow import IllegalTransition
 
 from . import graphics, services
+from .api import as_download
 from .forms import CountForm
 from .models import CountSnapshot
 
@@ -173,10 +174,7 @@ def count_export(request: HttpRequest, pk: int, export_format: str) -> HttpRespo
         return refusal(request, message_of(exc), 400, back=back)
     except IllegalTransition as exc:
         return refusal(request, message_of(exc), 409, back=back)
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return as_download(HttpResponse(content, content_type=content_type), filename)
 
 
 # --- The public: published figures --------------------------------------------------------------
