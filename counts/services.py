@@ -7,8 +7,10 @@ leaves one result:
 2. `run_count` (the task) claims it `running` (pending or running → running: a redelivered task
    after a worker died takes it up again), computes the figures in one consistent read
    (counting.py), then stores them with `running → done` — only one run can win that update; the
-   others find nothing to do. A computation that raises is `failed` with a reason; a lost database
-   connection is left `running` and retried by the task.
+   others find nothing to do. With the figures it stores the names (English, Arabic) of the period,
+   places and parties as they are then, so a published snapshot never shows a later rename. A
+   computation that raises is `failed` with a reason; a lost database connection is left `running`
+   and retried by the task.
 3. `publish` (admin) sets `published_at` on a `done`, unpublished snapshot; from then on the
    database refuses any change to the row. A correction is a new snapshot naming the one it supersedes.
 4. `export` renders a done snapshot's stored figures and writes an audit entry. A published
@@ -51,8 +53,7 @@ logger = logging.getLogger(__name__)
 
 State = CountSnapshot.State
 MAX_FILTER_IDS = 200
-EXPORT_FORMATS = ("csv", "json", "xlsx", "pdf")
-
+EXPORT_FORMATS = tuple(exports.CONTENT_TYPES)  # csv, json, xlsx, pdf
 
 MANAGERS_ONLY = gettext_lazy("Only admins may compute, publish and export counts.")
 
