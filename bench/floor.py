@@ -1,10 +1,10 @@
-"""The floor: API.md's count `result`, computed by hand-written SQL on a bare DB-API connection.
+"""The floor: docs/api.md's count `result`, computed by hand-written SQL on a bare DB-API connection.
 
 No Django, no ORM: plain SQL on a psycopg (PostgreSQL) or sqlite3 connection. The benchmark runs it
 next to the application's count to measure the framework's overhead, and the small-N test compares
 the two results figure by figure, so a faster application query can never be a wrong one.
 
-The counting rule, restated independently of incidents/counting.py (DESIGN.md): a victim is counted
+The counting rule, restated independently of counts/counting.py (docs/design.md): a victim is counted
 when the victim and its incident are verified, the victim is a civilian, not a duplicate, died
 (default: on the incident's date) inside the window, was killed (default: at the incident's place) in
 one of the chosen places' subtrees, by a perpetrator in one of the chosen parties' subtrees. A massacre
@@ -28,7 +28,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-CATEGORIES = ("child", "woman", "man", "unknown")
 CATEGORY_KEYS = {"child": "children", "woman": "women", "man": "men", "unknown": "unknown"}
 ROLES = ("civil_defense", "medical", "media", "humanitarian", "education", "other")
 
@@ -173,12 +172,10 @@ def single_statement_sql(parameters: CountParameters, params: dict[str, Any]) ->
     """
 
 
-def compute_single_statement(raw_connection: Any, parameters: CountParameters, fingerprint: bool = True) -> dict:
-    """PostgreSQL's floor: `single_statement_sql`, shaped into API.md's `result`."""
+def compute_single_statement(raw_connection: Any, parameters: CountParameters) -> dict:
+    """PostgreSQL's floor: `single_statement_sql`, shaped into docs/api.md's `result`."""
     params: dict[str, Any] = {}
     sql = single_statement_sql(parameters, params)
-    if not fingerprint:
-        sql = sql.rsplit("UNION ALL", 1)[0]
     cursor = raw_connection.cursor()
     try:
         cursor.execute(_placeholders(sql, "postgresql"), params)
@@ -240,8 +237,7 @@ def compute_single_statement(raw_connection: Any, parameters: CountParameters, f
             key=lambda row: row["date"],
         ),
     }
-    if fingerprint:
-        result["fingerprint"] = digest
+    result["fingerprint"] = digest
     return result
 
 
@@ -271,14 +267,14 @@ def _row(values: tuple, massacres: int) -> dict[str, int]:
     }
 
 
-def compute(raw_connection: Any, vendor: str, parameters: CountParameters, fingerprint: bool = True) -> dict:
-    """API.md's `result` object (plus `fingerprint`), by plain SQL on `raw_connection`."""
+def compute(raw_connection: Any, vendor: str, parameters: CountParameters) -> dict:
+    """docs/api.md's `result` object (plus `fingerprint`), by plain SQL on `raw_connection`."""
     if vendor == "postgresql":
-        return compute_single_statement(raw_connection, parameters, fingerprint)
-    return compute_portable(raw_connection, vendor, parameters, fingerprint)
+        return compute_single_statement(raw_connection, parameters)
+    return compute_portable(raw_connection, vendor, parameters)
 
 
-def compute_portable(raw_connection: Any, vendor: str, parameters: CountParameters, fingerprint: bool = True) -> dict:
+def compute_portable(raw_connection: Any, vendor: str, parameters: CountParameters) -> dict:
     """Any database: the counted rows in a temporary table, then one small query per figure."""
     table = f"floor_counted_{uuid.uuid4().hex[:12]}"
     params: dict[str, Any] = {}
@@ -347,8 +343,7 @@ def compute_portable(raw_connection: Any, vendor: str, parameters: CountParamete
             "by_location": sorted(by_location, key=lambda row: (-row["total"], row["location"]["id"])),
             "by_date": sorted(by_date, key=lambda row: row["date"]),
         }
-        if fingerprint:
-            result["fingerprint"] = fingerprint_rows(cursor, table, parameters.fingerprint_header)
+        result["fingerprint"] = fingerprint_rows(cursor, table, parameters.fingerprint_header)
         return result
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")

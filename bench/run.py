@@ -49,20 +49,11 @@ ALL_TIME = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
 ONE_YEAR = (dt.date(2015, 1, 1), dt.date(2015, 12, 31))
 
 
-class NotAvailable(Exception):
-    """A figure whose feature is not in this build (reported, not faked)."""
-
-
 # --- small helpers -----------------------------------------------------------------------------
 
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
-    samples = [measure() for _ in range(runs)]
-    return statistics.median(samples), samples
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -148,8 +139,8 @@ def data_facts(raw: Any) -> dict[str, Any]:
 
 
 def ensure_data(victims: int, incidents: int, seed: int, regenerate: bool) -> None:
+    from bench.synthetic import SYNTHETIC_PREFIX
     from incidents.models import Incident, Victim
-    from incidents.synthetic import SYNTHETIC_PREFIX
 
     present = Victim.objects.filter(created_by__username__startswith=SYNTHETIC_PREFIX).count()
     present_incidents = Incident.objects.filter(created_by__username__startswith=SYNTHETIC_PREFIX).count()
@@ -193,24 +184,22 @@ def token_for(user) -> str:
 
 
 def app_parameters(date_from: dt.date, date_to: dt.date):
-    from incidents import counting
+    from counts import counting
 
     return counting.CountParameters(date_from=date_from, date_to=date_to)
 
 
 def app_count(date_from: dt.date, date_to: dt.date) -> dict:
-    """The application's own count (incidents/counting.py), exactly as the Celery task computes it."""
-    try:
-        from incidents import counting
-    except ImportError as missing:
-        raise NotAvailable("incidents/counting.py is not in this build") from missing
+    """The application's own count (counts/counting.py), exactly as the Celery task computes it."""
+    from counts import counting
+
     figures = counting.compute(app_parameters(date_from, date_to))
     return {**figures.result, "fingerprint": figures.fingerprint}
 
 
 def fingerprint_header(date_from: dt.date, date_to: dt.date) -> str:
     """The fingerprint's first line(s), as counting.py writes them: rule version and parameters."""
-    from incidents import counting
+    from counts import counting
 
     parameters = app_parameters(date_from, date_to)
     return f"rule={counting.RULE_VERSION}\nparameters={parameters.canonical()}\n"
@@ -242,23 +231,13 @@ def count_figure(raw: Any, name: str, window: tuple[dt.date, dt.date], runs: int
         started = time.perf_counter()
         floor_result = floor_count(raw, *window)
         floor_samples.append(time.perf_counter() - started)
-        try:
-            started = time.perf_counter()
-            app_result = app_count(*window)
-            app_samples.append(time.perf_counter() - started)
-        except NotAvailable as missing:
-            return {
-                "name": name,
-                "available": False,
-                "reason": str(missing),
-                "baseline_s": statistics.median(floor_samples),
-                "goal": goal,
-            }
+        started = time.perf_counter()
+        app_result = app_count(*window)
+        app_samples.append(time.perf_counter() - started)
     app, floor = statistics.median(app_samples), statistics.median(floor_samples)
     same = comparable(app_result) == comparable(floor_result)
     return {
         "name": name,
-        "available": True,
         "window": [window[0].isoformat(), window[1].isoformat()],
         "measured_s": round(app, 4),
         "baseline_s": round(floor, 4),
@@ -471,7 +450,6 @@ def list_figure(user, clients: int, per_client: int, runs: int, workers: int, th
             figures.append(
                 {
                     "name": f"{kind} list, page of 50 with filters, {clients} concurrent clients",
-                    "available": True,
                     "measured_p95_ms": p95,
                     "measured_p50_ms": statistics.median(sample["p50_ms"] for sample in samples),
                     "throughput_rps": statistics.median(sample["throughput_rps"] for sample in samples),
@@ -497,14 +475,11 @@ def list_figure(user, clients: int, per_client: int, runs: int, workers: int, th
 def export_figure(raw: Any, admin, runs: int) -> dict:
     name = "streaming CSV export of every counted victim (all time)"
     goal = {"seconds_at_most": 10}
-    try:
-        from incidents import exports_stream, snapshots  # noqa: F401
-    except ImportError:
-        return {"name": name, "available": False, "reason": "incidents/exports_stream.py missing", "goal": goal}
     from bench.floor import CountParameters, counted_victims_copy_sql
+    from counts import services
 
-    snapshot = snapshots.request_count(actor=admin, enqueue=False, date_from=ALL_TIME[0], date_to=ALL_TIME[1])
-    snapshot = snapshots.run_count(snapshot.pk)
+    snapshot = services.request_count(actor=admin, enqueue=False, date_from=ALL_TIME[0], date_to=ALL_TIME[1])
+    snapshot = services.run_count(snapshot.pk)
     token = token_for(admin)
     copy_sql, copy_params = counted_victims_copy_sql(CountParameters(*ALL_TIME))
     server = Gunicorn(1, 1)
@@ -550,7 +525,6 @@ def export_figure(raw: Any, admin, runs: int) -> dict:
     app, floor = statistics.median(app_samples), statistics.median(floor_samples)
     return {
         "name": name,
-        "available": True,
         "measured_s": round(app, 3),
         "baseline": "hand-written COPY (same rows, same bytes) TO STDOUT, read by psycopg",
         "baseline_s": round(floor, 3),
@@ -652,12 +626,6 @@ def handler_hash_rate(path: Path, media_root: Path) -> tuple[float, str]:
 def upload_figure(documenter, runs: int, megabytes: int) -> dict:
     name = f"{megabytes} MB media upload through the API"
     goal = {"peak_rss_mb_at_most": 150, "hash_speed_share_of_sha256sum_at_least": 0.5}
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        reverse("media-list")
-    except NoReverseMatch:
-        return {"name": name, "available": False, "reason": "no /api/v1/media/ in this build", "goal": goal}
     from incidents import services
     from incidents.models import Incident
 
@@ -720,7 +688,6 @@ def upload_figure(documenter, runs: int, megabytes: int) -> dict:
     upload_speed = size_mb / statistics.median(upload_samples)
     return {
         "name": name,
-        "available": True,
         "measured_peak_rss_mb": round(max(rss), 1),
         "measured_hash_mb_s": round(hash_speed, 1),
         "measured_upload_mb_s": round(upload_speed, 1),
@@ -742,9 +709,7 @@ def upload_figure(documenter, runs: int, megabytes: int) -> dict:
 # --- reporting -----------------------------------------------------------------------------------
 
 
-def goal_met(figure: dict) -> bool | None:
-    if not figure.get("available"):
-        return None
+def goal_met(figure: dict) -> bool:
     goal = figure["goal"]
     checks = []
     if "ratio_at_most" in goal:
@@ -780,9 +745,6 @@ def table_rows(results: dict) -> list[str]:
     rows = ["| Figure | Goal | Measured (median) | Baseline, same run | Ratio | Met |", "|---|---|---|---|---|---|"]
     for figure in results["figures"]:
         goal = "; ".join(GOAL_TEXT.get(key, key).format(value) for key, value in figure["goal"].items())
-        if not figure.get("available"):
-            rows.append(f"| {figure['name']} | {goal} | not measured: {figure['reason']} | | | |")
-            continue
         if "measured_s" in figure:
             measured = f"{figure['measured_s']:.2f} s"
             baseline = f"{figure['baseline_s']:.2f} s"
@@ -799,7 +761,7 @@ def table_rows(results: dict) -> list[str]:
                 f"whole upload {figure['measured_upload_mb_s']} MB/s ({figure['upload_ratio']} of sha256sum)"
             )
             baseline = f"sha256sum {figure['baseline_mb_s']} MB/s"
-        met = {True: "yes", False: "**no**", None: ""}[figure["met"]]
+        met = "yes" if figure["met"] else "**no**"
         rows.append(f"| {figure['name']} | {goal} | {measured} | {baseline} | {figure.get('ratio', '')} | {met} |")
     machine, data = results["machine"], results["data"]
     rows.append("")

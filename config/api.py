@@ -66,7 +66,7 @@ class Pagination(PageNumberPagination):
 
     def get_paginated_response(self, data: list) -> Response:
         response = super().get_paginated_response(data)
-        # A header, so the body stays exactly API.md's {"count", "next", "previous", "results"}.
+        # A header, so the body stays exactly docs/api.md's {"count", "next", "previous", "results"}.
         response["X-Count-Is-Estimate"] = "true" if self.page.paginator.count_is_estimate else "false"
         return response
 

@@ -98,6 +98,10 @@ INSTALLED_APPS = [
     "accounts",
     "incidents",
     "evidence",
+    "counts",
+    # The benchmark harness's one command, `generate_synthetic` (no models, no URLs): Django finds
+    # management commands only in installed apps.
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -349,7 +353,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "CountStatusEnum": "incidents.models.CountSnapshot.State",
+        "CountStatusEnum": "counts.models.CountSnapshot.State",
         "ReviewStatusEnum": "incidents.models.Status",
     },
 }
@@ -431,7 +435,7 @@ SIGN_IN_KNOWN_ADDRESS_DAYS = int(os.environ.get("SIGN_IN_KNOWN_ADDRESS_DAYS", "3
 AUDIT_ANONYMOUS_REFUSALS_EVERY_SECONDS = int(os.environ.get("AUDIT_ANONYMOUS_REFUSALS_EVERY_SECONDS", "60"))
 
 
-# Evidence (issue 4): witness identity keys, upload limits, the fixity schedule.
+# Evidence: witness identity keys, upload limits, the fixity schedule.
 def load_witness_keys() -> tuple[dict[str, str], str]:
     """AES-256-GCM keys for witness identity, from WITNESS_KEYS="kid:base64key,..." and WITNESS_KEY_ID.
 
@@ -531,6 +535,9 @@ MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 
 # Domain settings.
 MASSACRE_THRESHOLD = int(os.environ.get("MASSACRE_THRESHOLD", "5"))
+# A published count's export files never change: rendered once, then served from the cache for this
+# long (and an anonymous download audited at most once per snapshot, format and language in that time).
+COUNT_EXPORT_CACHE_SECONDS = int(os.environ.get("COUNT_EXPORT_CACHE_SECONDS", str(24 * 3600)))
 # Lists with more rows than this report PostgreSQL's row estimate as `count` (response header X-Count-Is-Estimate: true)
 # instead of an exact COUNT(*) on every page; 0 counts exactly always. See config/api.py.
 API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "1000"))

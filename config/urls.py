@@ -5,9 +5,9 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import api as accounts_api
+from counts import api as counts_api
 from evidence import api as evidence_api
 from incidents import api as incidents_api
-from incidents import count_api, exports_stream
 
 from .api import router
 from .health import healthz
@@ -17,8 +17,8 @@ router.register("perpetrators", incidents_api.PerpetratorViewSet, basename="perp
 router.register("periods", incidents_api.ReportingPeriodViewSet, basename="period")
 router.register("incidents", incidents_api.IncidentViewSet, basename="incident")
 router.register("victims", incidents_api.VictimViewSet, basename="victim")
-router.register("counts", count_api.CountSnapshotViewSet, basename="count")
-router.register("public/counts", count_api.PublicCountSnapshotViewSet, basename="public-count")
+router.register("counts", counts_api.CountSnapshotViewSet, basename="count")
+router.register("public/counts", counts_api.PublicCountSnapshotViewSet, basename="public-count")
 router.register("witnesses", evidence_api.WitnessViewSet, basename="witness")
 router.register("testimonies", evidence_api.TestimonyViewSet, basename="testimony")
 router.register("media", evidence_api.MediaItemViewSet, basename="media")
@@ -32,7 +32,7 @@ api_urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path(
         "counts/<int:pk>/victims.csv",
-        exports_stream.CountedVictimsCSVView.as_view(),
+        counts_api.CountedVictimsCSVView.as_view(),
         name="count-victims-csv",
     ),
     path("", include(router.urls)),
@@ -48,6 +48,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("incidents.urls")),
     path("", include("evidence.urls")),
+    path("", include("counts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),

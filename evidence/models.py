@@ -265,7 +265,6 @@ class MediaItem(Reviewable):
 
 class CustodyAction(models.TextChoices):
     UPLOADED = "uploaded", _("Uploaded and sealed")
-    LINKED = "linked", _("Linked to an existing sealed original")
     DERIVED = "derived", _("Working copies derived")
     DERIVATION_FAILED = "derivation_failed", _("Working copy failed")
     DOWNLOADED = "downloaded", _("Original downloaded")

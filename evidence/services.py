@@ -31,6 +31,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import record_event
 from incidents import roles
 from incidents.models import Incident, Status
 from incidents.services import apply_changes, require_author_and_editable, save_changes
@@ -39,7 +40,6 @@ from incidents.workflow import IllegalTransition
 from outbox import services as outbox
 
 from . import crypto, media
-from .audit import record_event
 from .models import (
     IDENTITY_PERMISSION,
     CustodyAction,
@@ -421,21 +421,6 @@ def _record_upload(
         details={"content_type": original.content_type, "original_name": item.original_name, "path": original.path},
     )
     return item, True
-
-
-def enqueue_processing(item_id: int) -> None:
-    """Hand the item to a worker. With the broker down the upload still succeeds: the item stays
-    pending and the beat task `process_pending_media` hands it over again later."""
-    from kombu.exceptions import OperationalError
-
-    from . import tasks
-
-    try:
-        tasks.process_media_item.delay(item_id)
-    except (OperationalError, ConnectionError, TimeoutError) as exc:
-        logger.warning(
-            "media item %s queued for later processing: broker unavailable (%s)", item_id, type(exc).__name__
-        )
 
 
 def pending_media_ids(older_than_minutes: int = 10, limit: int = 500) -> list[int]:

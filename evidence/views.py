@@ -24,7 +24,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as api_exceptions
 
 from accounts.idempotency import once_per_form
-from incidents import graphics, roles
+from counts import graphics
+from incidents import roles
 from incidents.models import Incident, Status
 from incidents.views import add_service_errors, message_of, refusal, visible_incident
 

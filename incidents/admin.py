@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import CountSnapshot, Incident, Location, Perpetrator, ReportingPeriod, Victim
+from .models import Incident, Location, Perpetrator, ReportingPeriod, Victim
 
 
 @admin.register(Location)
@@ -53,11 +53,3 @@ class IncidentAdmin(VisibleOnlyAdmin):
 class VictimAdmin(VisibleOnlyAdmin):
     list_display = ["__str__", "incident", "sex", "age_years", "category", "civilian_status", "status"]
     list_filter = ["status", "category", "civilian_status"]
-
-
-@admin.register(CountSnapshot)
-class CountSnapshotAdmin(ReadOnlyAdmin):
-    """Snapshots are requested, computed and published through incidents.snapshots only."""
-
-    list_display = ["id", "date_from", "date_to", "status", "computed_at", "published_at", "supersedes"]
-    list_filter = ["status"]

@@ -53,9 +53,6 @@ class TreeQuerySet(models.QuerySet):
             frontier = children
         return found
 
-    def roots(self) -> TreeQuerySet:
-        return self.filter(parent__isnull=True)
-
 
 class Location(models.Model):
     class Level(models.TextChoices):
@@ -515,85 +512,3 @@ class Victim(Reviewable):
     @property
     def roles(self) -> list[str]:
         return [role for role, field in self.ROLE_FIELDS.items() if getattr(self, field)]
-
-
-# --- Counted victims and count snapshots ---------------------------------------------------------
-
-
-class CountSnapshot(models.Model):
-    """A computed, stored answer to "how many verified civilian deaths, by whom, where, when".
-
-    Created `pending` by an admin, computed by a Celery task (`running` → `done` or `failed`),
-    then possibly published. A published snapshot is frozen (a database trigger refuses any change);
-    a correction is a new snapshot that names the one it supersedes.
-    """
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    status = models.CharField(_("status"), max_length=8, choices=State.choices, default=State.PENDING, db_index=True)
-    date_from = models.DateField(_("from"))
-    date_to = models.DateField(_("to"))
-    period = models.ForeignKey(
-        ReportingPeriod,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="count_snapshots",
-        verbose_name=_("reporting period"),
-    )
-    # Sorted lists of ids, as requested (each includes its subtree when counting).
-    locations = models.JSONField(_("locations"), default=list, blank=True)
-    perpetrators = models.JSONField(_("perpetrators"), default=list, blank=True)
-    massacre_threshold = models.PositiveSmallIntegerField(_("massacre threshold"))
-    rule_version = models.CharField(_("rule version"), max_length=20, blank=True)
-    result = models.JSONField(_("result"), null=True, blank=True)
-    fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True)
-    summary_en = models.TextField(_("summary (English)"), blank=True)
-    summary_ar = models.TextField(_("summary (Arabic)"), blank=True)
-    failure_reason = models.TextField(_("failure reason"), blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    supersedes = models.ForeignKey(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="superseded_by",
-        verbose_name=_("supersedes"),
-    )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    computed_at = models.DateTimeField(null=True, blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("count snapshot")
-        verbose_name_plural = _("count snapshots")
-        constraints = [
-            models.CheckConstraint(condition=Q(date_to__gte=models.F("date_from")), name="snapshot_window_ordered"),
-            models.CheckConstraint(
-                condition=Q(published_at__isnull=True) | Q(status="done"), name="snapshot_published_only_when_done"
-            ),
-            models.CheckConstraint(
-                condition=~Q(status="done") | (Q(result__isnull=False) & ~Q(fingerprint="")),
-                name="snapshot_done_has_figures",
-            ),
-            models.CheckConstraint(condition=~Q(supersedes=models.F("pk")), name="snapshot_not_own_correction"),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.date_from}–{self.date_to} ({self.status})"
-
-    @property
-    def is_published(self) -> bool:
-        return self.published_at is not None

@@ -103,7 +103,7 @@ class VictimSerializer(serializers.ModelSerializer):
     date_of_birth = serializers.DateField(required=False, allow_null=True, validators=[not_in_future])
     origin = serializers.SerializerMethodField()
 
-    # Personal data (API.md, "Identifying fields of a victim"): the record's author, reviewers and admins.
+    # Personal data (docs/api.md, "Victims"): the record's author, reviewers and admins.
     PERSONAL_FIELDS = ("date_of_birth", "identity_number")
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Page addresses (under the /en/ and /ar/ prefixes) for incidents, victims, review, counts and the public."""
+"""Page addresses (under the /en/ and /ar/ prefixes) for incidents, victims and review."""
 
 from django.urls import path
 
@@ -16,14 +16,4 @@ urlpatterns = [
     path("review/", views.review_queue, name="review-queue"),
     path("review/<str:kind>/<int:pk>/", views.review_record, name="review-record"),
     path("review/<str:kind>/<int:pk>/reopen/", views.reopen_record, name="review-reopen"),
-]
-
-urlpatterns += [
-    path("counts/", views.counts, name="counts"),
-    path("counts/<int:pk>/", views.count_detail, name="count-detail"),
-    path("counts/<int:pk>/status/", views.count_status, name="count-status"),
-    path("counts/<int:pk>/publish/", views.count_publish, name="count-publish"),
-    path("counts/<int:pk>/export/<str:export_format>/", views.count_export, name="count-export"),
-    path("figures/", views.public, name="public"),
-    path("figures/<int:pk>/", views.public, name="public-count"),
 ]

@@ -9,7 +9,7 @@
 4. Workers run a message through `deliver`, which skips messages already completed: a message
    relayed twice (a relay that crashed between sending and recording) runs once. A worker killed
    mid-task leaves the message incomplete; the broker redelivers it (acks late) and it runs again,
-   so the tasks themselves are idempotent (STYLE.md, "Tasks").
+   so the tasks themselves are idempotent (docs/design.md, "Background work").
 """
 
 from __future__ import annotations

@@ -27,6 +27,15 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture
+def map_outline() -> None:
+    """The country outline the maps draw, built from npm by `make assets` (not committed)."""
+    from django.contrib.staticfiles import finders
+
+    if not finders.find("vendor/outline.geojson"):
+        skip_or_fail("static/vendor/outline.geojson is not built: run `make assets` (make test does)")
+
+
 def pytest_configure(config: Any) -> None:
     from django.conf import settings
 

@@ -220,7 +220,9 @@ def evidence_files(folder: Path) -> list[Path]:
 
 @transactional
 @pytest.mark.parametrize("language", ["en", "ar"])
-def test_document_review_count_and_publish_in_the_browser(chromium, live_server, evidence_storage, language):
+def test_document_review_count_and_publish_in_the_browser(
+    chromium, live_server, evidence_storage, map_outline, language
+):
     words = JOURNEY[language]
     documenter = make_user(f"documenter-{language}", "documenter")
     reviewer = make_user(f"reviewer-{language}", "reviewer")

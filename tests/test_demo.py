@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from counts.models import CountSnapshot
 from evidence.models import Source
-from incidents.models import CountSnapshot, Incident, Victim
+from incidents.models import Incident, Victim
 
 
 def test_demo_case_file_has_every_stage_and_a_published_count(db, settings):
@@ -43,3 +46,30 @@ def test_demo_data_refuses_to_load_in_production(db, settings):
     with pytest.raises(CommandError):
         call_command("load_demo", stdout=io.StringIO())
     assert Incident.objects.count() == 0
+
+
+def test_the_demo_passwords_can_be_had_again(db, settings):
+    """They are printed once, when the users are created; `--reset-passwords` prints new ones."""
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    out = io.StringIO()
+
+    call_command("load_demo", "--reset-passwords", stdout=out)
+
+    printed = dict(re.findall(r"demo user '(\w+)' new password: (\S+)", out.getvalue()))
+    assert set(printed) == {"documenter", "reviewer", "admin"}
+    for username, password in printed.items():
+        assert get_user_model().objects.get(username=username).check_password(password)
+    assert Incident.objects.count() == 4 and CountSnapshot.objects.count() == 1  # the case file untouched
+
+
+def test_resetting_demo_passwords_refuses_in_production(db, settings):
+    settings.DEBUG = True
+    call_command("load_demo", stdout=io.StringIO())
+    before = dict(get_user_model().objects.values_list("username", "password"))
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError):
+        call_command("load_demo", "--reset-passwords", stdout=io.StringIO())
+
+    assert dict(get_user_model().objects.values_list("username", "password")) == before

@@ -14,11 +14,6 @@ from tests.evidence.conftest import CANARY_CONTACT, CANARY_NAME, jpeg_with_every
 pytestmark = pytest.mark.django_db
 
 
-def browser_for(user) -> Client:
-    # Signed in as after the second factor (reviewers and admins verify a TOTP code on pages).
-    return web_client_for(user)
-
-
 def filled_testimony_form(**overrides) -> dict:
     fields = {
         "witness": "",
@@ -36,7 +31,7 @@ def filled_testimony_form(**overrides) -> dict:
 
 def test_documenter_records_testimony_registering_a_protected_witness(documenter):
     incident = make_incident(documenter)
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     form = client.get(f"/en/incidents/{incident.pk}/testimony/").content.decode()
     assert "protected identity" in form
     response = client.post(f"/en/incidents/{incident.pk}/testimony/", filled_testimony_form())
@@ -52,7 +47,7 @@ def test_documenter_records_testimony_registering_a_protected_witness(documenter
 
 def test_testimony_needs_a_witness_and_saves_nothing_when_invalid(documenter):
     incident = make_incident(documenter)
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     no_witness = client.post(f"/en/incidents/{incident.pk}/testimony/", filled_testimony_form(witness_name=""))
     assert no_witness.status_code == 400
     assert "Choose a witness" in " ".join(no_witness.context["form"].errors["witness"])
@@ -69,7 +64,7 @@ def test_testimony_needs_a_witness_and_saves_nothing_when_invalid(documenter):
 
 def test_testimony_cannot_be_added_to_a_submitted_incident(documenter):
     incident = make_incident(documenter, status=Status.SUBMITTED)
-    response = browser_for(documenter).post(f"/en/incidents/{incident.pk}/testimony/", filled_testimony_form())
+    response = web_client_for(documenter).post(f"/en/incidents/{incident.pk}/testimony/", filled_testimony_form())
     assert response.status_code == 403
     assert "Evidence can be added only" in response.content.decode()
     assert not Witness.objects.exists()
@@ -77,7 +72,7 @@ def test_testimony_cannot_be_added_to_a_submitted_incident(documenter):
 
 def test_page_upload_seals_the_file_and_shows_its_thumbnail(documenter, media_root, django_capture_on_commit_callbacks):
     incident = make_incident(documenter)
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             f"/en/incidents/{incident.pk}/media/", {"file": upload(jpeg_with_everything()), "description": "Market"}
@@ -92,7 +87,7 @@ def test_page_upload_seals_the_file_and_shows_its_thumbnail(documenter, media_ro
 
 def test_page_upload_of_a_disguised_html_file_is_a_415_page(documenter, media_root):
     incident = make_incident(documenter)
-    response = browser_for(documenter).post(
+    response = web_client_for(documenter).post(
         f"/ar/incidents/{incident.pk}/media/",
         {"file": upload(b"<html><script>alert(1)</script></html>", name="photo.jpg")},
     )
@@ -115,10 +110,10 @@ def test_reviewer_sees_the_gps_position_on_a_small_map(
 ):
     incident = make_incident(documenter)
     with django_capture_on_commit_callbacks(execute=True):
-        browser_for(documenter).post(f"/en/incidents/{incident.pk}/media/", {"file": upload(jpeg_with_everything())})
-    assert browser_for(documenter).post(f"/en/incidents/{incident.pk}/submit/").status_code == 302
+        web_client_for(documenter).post(f"/en/incidents/{incident.pk}/media/", {"file": upload(jpeg_with_everything())})
+    assert web_client_for(documenter).post(f"/en/incidents/{incident.pk}/submit/").status_code == 302
     assert MediaItem.objects.get().status == Status.SUBMITTED  # the page's submit takes the evidence along
-    page = browser_for(reviewer).get(f"/en/review/incidents/{incident.pk}/").content.decode()
+    page = web_client_for(reviewer).get(f"/en/review/incidents/{incident.pk}/").content.decode()
     assert "GPS position recorded in the file" in page
     assert "35.93" in page  # 35° 55′ 50″ N
     assert 'class="gps-point"' in page

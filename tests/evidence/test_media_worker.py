@@ -25,15 +25,22 @@ def worker_sees_our_media_root(media_root, monkeypatch):
 def test_real_worker_builds_stripped_working_copies(
     worker_sees_our_media_root, celery_worker_process, documenter, incident, monkeypatch
 ):
+    from outbox.models import OutboxMessage
+    from outbox.tasks import deliver
+
     media_root = worker_sees_our_media_root
-    # Keep the upload's own enqueue off the shared default queue; send the task to this worker's queue.
-    monkeypatch.setattr(tasks.process_media_item, "delay", lambda *args, **kwargs: None)
+    # The upload's work goes through the outbox, relayed after commit to the default queue: keep it
+    # off that shared queue (held here instead), then send the task to this worker's own queue.
+    relayed: list[list] = []
+    monkeypatch.setattr(deliver, "apply_async", lambda args=None, **kwargs: relayed.append(args))
     content = jpeg_with_everything()
     response = client_for(documenter).post(
         "/api/v1/media/", {"file": upload(content, "scene.jpg"), "incident": incident.pk}, format="multipart"
     )
     assert response.status_code == 201, response.content
     item_id = response.json()["id"]
+    message = OutboxMessage.objects.get(task_name="evidence.tasks.process_media_item", args=[item_id])
+    assert relayed == [[message.pk]], "the upload's own relay was intercepted, not sent"
     tasks.process_media_item.apply_async(args=[item_id], queue=celery_worker_process.queue)
     # Sent twice (a redelivery): the outcome is the same, one derivation in the chain of custody.
     tasks.process_media_item.apply_async(args=[item_id], queue=celery_worker_process.queue)

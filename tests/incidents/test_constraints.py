@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from incidents.models import Incident, Victim
-from tests.conftest import client_for, location, make_incident, perpetrator
+from tests.conftest import client_for, location, make_incident, perpetrator, skip_or_fail
 
 
 def incident_payload(**overrides):
@@ -128,7 +128,7 @@ def test_database_refuses_invalid_victims_even_bypassing_the_api(documenter, fie
     from django.db import connection
 
     if value == dt.date(2999, 1, 1) and connection.vendor != "postgresql":
-        pytest.skip("the no-future-dates CHECK exists on PostgreSQL only (SQLite forbids CURRENT_DATE in CHECK)")
+        skip_or_fail("the no-future-dates CHECK exists on PostgreSQL only (SQLite forbids CURRENT_DATE in CHECK)")
     incident = make_incident(documenter)
     with pytest.raises(IntegrityError), transaction.atomic():
         Victim.objects.create(

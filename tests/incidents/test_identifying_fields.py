@@ -1,4 +1,4 @@
-"""A victim's identifying fields (API.md, "Identifying fields of a victim"): personal data, shown to the
+"""A victim's identifying fields (docs/api.md, "Victims"): personal data, shown to the
 record's author, reviewers and admins only; `origin` says which source list and row a record came from."""
 
 from __future__ import annotations

@@ -364,3 +364,16 @@ def test_two_reviewers_approving_at_once_exactly_one_wins(documenter, reviewer, 
     assert sorted(results.values()) == [200, 409]
     assert AuditEntry.objects.filter(action="incidents.approve").count() == 1
     assert Incident.objects.get(pk=incident.pk).status == Status.VERIFIED
+
+
+def test_a_documenter_reviewing_their_own_incident_is_refused_before_any_evidence_rule(documenter, settings):
+    settings.REVIEW_MIN_EVIDENCE = 1
+    incident = make_incident(documenter, status=Status.SUBMITTED)
+
+    response = client_for(documenter).post(
+        f"/api/v1/incidents/{incident.pk}/review/", {"decision": "approve"}, format="json"
+    )
+
+    assert response.status_code == 403
+    incident.refresh_from_db()
+    assert incident.status == Status.SUBMITTED

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from incidents import counting
-from incidents.models import CountSnapshot
+from counts import counting
+from counts.models import CountSnapshot
 from outbox.models import OutboxMessage
 from tests.conftest import client_for, make_incident, make_victim, skip_or_fail, transactional, wait_for
 from tests.outbox.test_outbox import broker_at, free_port, start_redis, stop  # noqa: F401 - fixture

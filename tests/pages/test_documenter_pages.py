@@ -15,11 +15,6 @@ from tests.conftest import location, make_incident, make_victim, perpetrator, we
 pytestmark = pytest.mark.django_db
 
 
-def browser_for(user) -> Client:
-    # Signed in as after the second factor (reviewers and admins verify a TOTP code on pages).
-    return web_client_for(user)
-
-
 def incident_form(**overrides) -> dict:
     fields = {
         "title": "Shelling of the bakery",
@@ -38,7 +33,7 @@ def incident_form(**overrides) -> dict:
 
 
 def test_documenter_creates_a_draft_incident_through_the_form(documenter):
-    response = browser_for(documenter).post("/en/incidents/new/", incident_form())
+    response = web_client_for(documenter).post("/en/incidents/new/", incident_form())
     incident = Incident.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/en/incidents/{incident.pk}/"
@@ -61,7 +56,7 @@ def test_documenter_creates_a_draft_incident_through_the_form(documenter):
     ],
 )
 def test_invalid_incident_is_refused_with_a_message_on_the_field(documenter, overrides, field, message):
-    response = browser_for(documenter).post("/en/incidents/new/", incident_form(**overrides))
+    response = web_client_for(documenter).post("/en/incidents/new/", incident_form(**overrides))
     assert response.status_code == 400
     assert field in response.context["form"].errors
     assert message in " ".join(response.context["form"].errors[field])
@@ -70,7 +65,7 @@ def test_invalid_incident_is_refused_with_a_message_on_the_field(documenter, ove
 
 
 def test_arabic_form_errors_are_in_arabic(documenter):
-    response = browser_for(documenter).post("/ar/incidents/new/", incident_form(title=""))
+    response = web_client_for(documenter).post("/ar/incidents/new/", incident_form(title=""))
     html = response.content.decode()
     assert response.status_code == 400
     assert 'dir="rtl"' in html
@@ -78,7 +73,7 @@ def test_arabic_form_errors_are_in_arabic(documenter):
 
 
 def test_autosave_creates_one_draft_then_updates_it(documenter):
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     first = client.post("/en/incidents/new/", incident_form(), headers={"X-Autosave": "1"})
     assert first.status_code == 200
     body = first.json()
@@ -94,7 +89,9 @@ def test_autosave_creates_one_draft_then_updates_it(documenter):
 
 
 def test_autosave_of_an_incomplete_form_saves_nothing_and_says_why(documenter):
-    response = browser_for(documenter).post("/en/incidents/new/", incident_form(title=""), headers={"X-Autosave": "1"})
+    response = web_client_for(documenter).post(
+        "/en/incidents/new/", incident_form(title=""), headers={"X-Autosave": "1"}
+    )
     assert response.status_code == 400
     assert response.json()["saved"] is False
     assert "title" in response.json()["errors"]
@@ -102,27 +99,27 @@ def test_autosave_of_an_incomplete_form_saves_nothing_and_says_why(documenter):
 
 
 def test_place_picker_lists_the_tree_in_the_page_language(documenter):
-    html = browser_for(documenter).get("/ar/incidents/new/").content.decode()
+    html = web_client_for(documenter).get("/ar/incidents/new/").content.decode()
     assert "data-searchable" in html
     assert "سوريا" in html
     assert "\u00a0\u00a0\u00a0إدلب" in html  # Idlib indented under Syria
 
 
 def test_reviewer_cannot_open_the_new_incident_form(reviewer):
-    response = browser_for(reviewer).get("/en/incidents/new/")
+    response = web_client_for(reviewer).get("/en/incidents/new/")
     assert response.status_code == 403
     assert "Only documenters may record incidents" in response.content.decode()
 
 
 def test_documenter_cannot_see_another_documenters_draft(documenter, second_documenter):
     incident = make_incident(second_documenter)
-    response = browser_for(documenter).get(f"/en/incidents/{incident.pk}/")
+    response = web_client_for(documenter).get(f"/en/incidents/{incident.pk}/")
     assert response.status_code == 404
 
 
 def test_editing_a_submitted_incident_is_refused_with_409_and_nothing_changes(documenter):
     incident = make_incident(documenter, status=Status.SUBMITTED)
-    response = browser_for(documenter).post(f"/en/incidents/{incident.pk}/", incident_form(title="Changed"))
+    response = web_client_for(documenter).post(f"/en/incidents/{incident.pk}/", incident_form(title="Changed"))
     assert response.status_code == 409
     assert "cannot be edited now" in response.content.decode()
     incident.refresh_from_db()
@@ -131,7 +128,7 @@ def test_editing_a_submitted_incident_is_refused_with_409_and_nothing_changes(do
 
 def test_someone_elses_verified_incident_cannot_be_edited(documenter, second_documenter):
     incident = make_incident(second_documenter, status=Status.VERIFIED)
-    response = browser_for(documenter).post(f"/en/incidents/{incident.pk}/", incident_form(title="Changed"))
+    response = web_client_for(documenter).post(f"/en/incidents/{incident.pk}/", incident_form(title="Changed"))
     assert response.status_code == 403
     incident.refresh_from_db()
     assert incident.title == "Airstrike on a market"
@@ -139,7 +136,7 @@ def test_someone_elses_verified_incident_cannot_be_edited(documenter, second_doc
 
 def test_quick_victim_row_adds_a_victim_with_derived_category(documenter):
     incident = make_incident(documenter)
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     response = client.post(
         f"/en/incidents/{incident.pk}/victims/",
         {
@@ -167,7 +164,7 @@ def test_quick_victim_row_adds_a_victim_with_derived_category(documenter):
 
 def test_victim_age_contradicting_the_age_group_is_refused_on_the_field(documenter):
     incident = make_incident(documenter)
-    response = browser_for(documenter).post(
+    response = web_client_for(documenter).post(
         f"/en/incidents/{incident.pk}/victims/",
         {"name": "Omar", "sex": "male", "age_years": "40", "age_group": "child", "civilian_status": "civilian"},
     )
@@ -179,7 +176,7 @@ def test_victim_age_contradicting_the_age_group_is_refused_on_the_field(document
 def test_victim_edit_and_delete_by_the_author(documenter):
     incident = make_incident(documenter)
     victim = make_victim(documenter, incident)
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     response = client.post(
         f"/en/victims/{victim.pk}/",
         {
@@ -201,7 +198,7 @@ def test_victim_edit_and_delete_by_the_author(documenter):
 def test_submit_sends_the_incident_and_its_victims_to_review(documenter):
     incident = make_incident(documenter)
     victim = make_victim(documenter, incident)
-    response = browser_for(documenter).post(f"/en/incidents/{incident.pk}/submit/")
+    response = web_client_for(documenter).post(f"/en/incidents/{incident.pk}/submit/")
     assert response.status_code == 302
     incident.refresh_from_db()
     victim.refresh_from_db()
@@ -211,7 +208,7 @@ def test_submit_sends_the_incident_and_its_victims_to_review(documenter):
 
 def test_submitting_twice_is_a_409_with_a_reason(documenter):
     incident = make_incident(documenter, status=Status.SUBMITTED)
-    response = browser_for(documenter).post(f"/en/incidents/{incident.pk}/submit/")
+    response = web_client_for(documenter).post(f"/en/incidents/{incident.pk}/submit/")
     assert response.status_code == 409
     assert "Cannot submit a record that is submitted" in response.content.decode()
 
@@ -220,17 +217,17 @@ def test_my_cases_shows_the_reviewers_comment_on_a_sent_back_incident(documenter
     incident = make_incident(documenter, title="Sent back one")
     workflow.submit(documenter, incident)
     workflow.review(reviewer, incident, "request_changes", "Add the source of the date, please.")
-    html = browser_for(documenter).get("/en/").content.decode()
+    html = web_client_for(documenter).get("/en/").content.decode()
     assert "Sent back one" in html
     assert "Add the source of the date, please." in html
-    detail = browser_for(documenter).get(f"/en/incidents/{incident.pk}/").content.decode()
+    detail = web_client_for(documenter).get(f"/en/incidents/{incident.pk}/").content.decode()
     assert "Sent back for changes" in detail
     assert "Add the source of the date, please." in detail
 
 
 def test_get_on_post_only_actions_is_refused(documenter):
     incident = make_incident(documenter)
-    assert browser_for(documenter).get(f"/en/incidents/{incident.pk}/submit/").status_code == 405
+    assert web_client_for(documenter).get(f"/en/incidents/{incident.pk}/submit/").status_code == 405
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(db):

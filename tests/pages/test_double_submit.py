@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from incidents.models import CountSnapshot, Incident, Victim
+from counts.models import CountSnapshot
+from incidents.models import Incident, Victim
 from tests.conftest import make_incident, web_client_for
-from tests.pages.test_documenter_pages import browser_for, incident_form
+from tests.pages.test_documenter_pages import incident_form
 
 
 def token_in(html: str) -> str:
@@ -16,7 +17,7 @@ def token_in(html: str) -> str:
 
 
 def test_the_new_incident_form_sent_twice_creates_one_draft(documenter):
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     token = token_in(client.get("/en/incidents/new/").content.decode())
     first = client.post("/en/incidents/new/", {**incident_form(), "form_token": token})
     second = client.post("/en/incidents/new/", {**incident_form(), "form_token": token})
@@ -26,7 +27,7 @@ def test_the_new_incident_form_sent_twice_creates_one_draft(documenter):
 
 
 def test_a_form_with_errors_leaves_its_token_for_the_corrected_copy(documenter):
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     token = token_in(client.get("/en/incidents/new/").content.decode())
     assert client.post("/en/incidents/new/", {**incident_form(title=""), "form_token": token}).status_code == 400
     assert client.post("/en/incidents/new/", {**incident_form(), "form_token": token}).status_code == 302
@@ -35,7 +36,7 @@ def test_a_form_with_errors_leaves_its_token_for_the_corrected_copy(documenter):
 
 def test_a_victim_row_sent_twice_is_added_once(documenter):
     incident = make_incident(documenter)
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     token = token_in(client.get(f"/en/incidents/{incident.pk}/").content.decode())
     row = {
         "name": "Fatima",
@@ -52,7 +53,7 @@ def test_a_victim_row_sent_twice_is_added_once(documenter):
 
 
 def test_a_fresh_form_creates_again(documenter):
-    client = browser_for(documenter)
+    client = web_client_for(documenter)
     for _ in range(2):
         token = token_in(client.get("/en/incidents/new/").content.decode())
         client.post("/en/incidents/new/", {**incident_form(), "form_token": token})

@@ -18,11 +18,6 @@ def no_evidence_needed(settings):
     settings.REVIEW_MIN_EVIDENCE = 0
 
 
-def browser_for(user) -> Client:
-    # Signed in as after the second factor (reviewers and admins verify a TOTP code on pages).
-    return web_client_for(user)
-
-
 def submitted_incident(author, **overrides) -> Incident:
     incident = make_incident(author, **overrides)
     workflow.submit(author, incident)
@@ -33,7 +28,7 @@ def test_queue_lists_submitted_records_oldest_first(documenter, reviewer):
     first = submitted_incident(documenter, title="First in")
     second = submitted_incident(documenter, title="Second in")
     make_incident(documenter, title="Still a draft")
-    html = browser_for(reviewer).get("/en/review/").content.decode()
+    html = web_client_for(reviewer).get("/en/review/").content.decode()
     assert html.index("First in") < html.index("Second in")
     assert "Still a draft" not in html
     assert f"/en/review/incidents/{first.pk}/" in html and f"/en/review/incidents/{second.pk}/" in html
@@ -42,7 +37,7 @@ def test_queue_lists_submitted_records_oldest_first(documenter, reviewer):
 def test_queue_filters_by_place_subtree_perpetrator_and_kind(documenter, reviewer):
     submitted_incident(documenter, title="In Idlib", location=location("Idlib"))
     submitted_incident(documenter, title="In Aleppo", location=location("Aleppo"), perpetrator=perpetrator("ISIS"))
-    client = browser_for(reviewer)
+    client = web_client_for(reviewer)
     syria = location("Syria").pk
     by_place = client.get(f"/en/review/?location={location('Idlib').pk}").content.decode()
     assert "In Idlib" in by_place and "In Aleppo" not in by_place
@@ -56,7 +51,7 @@ def test_queue_filters_by_place_subtree_perpetrator_and_kind(documenter, reviewe
 
 
 def test_documenter_has_no_review_queue(documenter):
-    response = browser_for(documenter).get("/ar/review/")
+    response = web_client_for(documenter).get("/ar/review/")
     assert response.status_code == 403
     assert 'dir="rtl"' in response.content.decode()
 
@@ -66,7 +61,7 @@ def test_reviewer_approves_an_incident_deciding_each_victim(documenter, reviewer
     kept = make_victim(documenter, incident, name="Kept")
     dropped = make_victim(documenter, incident, name="Dropped")
     workflow.submit(documenter, incident)
-    client = browser_for(reviewer)
+    client = web_client_for(reviewer)
     page = client.get(f"/en/review/incidents/{incident.pk}/").content.decode()
     assert f'name="victim_{kept.pk}"' in page and f'name="victim_{dropped.pk}"' in page
     response = client.post(
@@ -89,7 +84,7 @@ def test_reviewer_approves_an_incident_deciding_each_victim(documenter, reviewer
 
 def test_request_changes_without_a_comment_is_refused_on_the_field(documenter, reviewer):
     incident = submitted_incident(documenter)
-    response = browser_for(reviewer).post(f"/en/review/incidents/{incident.pk}/", {"decision": "request_changes"})
+    response = web_client_for(reviewer).post(f"/en/review/incidents/{incident.pk}/", {"decision": "request_changes"})
     assert response.status_code == 400
     assert "A comment is required" in " ".join(response.context["form"].errors["comment"])
     incident.refresh_from_db()
@@ -98,7 +93,7 @@ def test_request_changes_without_a_comment_is_refused_on_the_field(documenter, r
 
 def test_a_decision_that_lost_to_a_concurrent_one_is_a_409_page(documenter, reviewer, second_reviewer):
     incident = submitted_incident(documenter)
-    client = browser_for(reviewer)
+    client = web_client_for(reviewer)
     assert client.get(f"/en/review/incidents/{incident.pk}/").status_code == 200
     workflow.review(second_reviewer, incident, "reject", "Duplicate of an earlier report.")
     response = client.post(f"/en/review/incidents/{incident.pk}/", {"decision": "approve"})
@@ -114,7 +109,7 @@ def test_a_decision_that_lost_to_a_concurrent_one_is_a_409_page(documenter, revi
 def test_nobody_reviews_their_own_incident(db):
     admin = make_user("chief", "admin")
     incident = submitted_incident(admin)
-    client = browser_for(admin)
+    client = web_client_for(admin)
     page = client.get(f"/en/review/incidents/{incident.pk}/").content.decode()
     assert "another reviewer must decide it" in page
     response = client.post(f"/en/review/incidents/{incident.pk}/", {"decision": "approve"})
@@ -127,7 +122,7 @@ def test_nobody_reviews_their_own_incident(db):
 def test_reviewer_reopens_a_verified_incident_with_a_reason(documenter, reviewer):
     incident = submitted_incident(documenter)
     workflow.review(reviewer, incident, "approve")
-    client = browser_for(reviewer)
+    client = web_client_for(reviewer)
     refused = client.post(f"/en/review/incidents/{incident.pk}/reopen/", {"reason": ""})
     assert refused.status_code == 400
     response = client.post(f"/en/review/incidents/{incident.pk}/reopen/", {"reason": "New footage contradicts it."})
@@ -138,7 +133,7 @@ def test_reviewer_reopens_a_verified_incident_with_a_reason(documenter, reviewer
 
 def test_review_page_of_an_unknown_kind_or_hidden_record_is_404(documenter, reviewer):
     draft = make_incident(documenter)
-    client = browser_for(reviewer)
+    client = web_client_for(reviewer)
     assert client.get(f"/en/review/incidents/{draft.pk}/").status_code == 404
     assert client.get(f"/en/review/widgets/{draft.pk}/").status_code == 404
 
@@ -147,7 +142,7 @@ def test_victim_review_page_decides_one_victim(documenter, reviewer):
     incident = make_incident(documenter, status=Status.VERIFIED)
     victim = make_victim(documenter, incident)
     workflow.submit(documenter, victim)
-    response = browser_for(reviewer).post(f"/ar/review/victims/{victim.pk}/", {"decision": "approve"})
+    response = web_client_for(reviewer).post(f"/ar/review/victims/{victim.pk}/", {"decision": "approve"})
     assert response.status_code == 302
     victim.refresh_from_db()
     assert victim.status == Status.VERIFIED
@@ -156,7 +151,7 @@ def test_victim_review_page_decides_one_victim(documenter, reviewer):
 
 def test_admin_group_member_uses_the_admin_for_vocabularies(db):
     admin = make_user("vocab-admin", "admin")  # not is_staff: the role is enough
-    client = browser_for(admin)
+    client = web_client_for(admin)
     index = client.get("/ar/admin/")
     assert index.status_code == 200
     assert client.get("/en/admin/incidents/location/").status_code == 200
@@ -164,7 +159,7 @@ def test_admin_group_member_uses_the_admin_for_vocabularies(db):
 
 
 def test_documenter_is_kept_out_of_the_admin(documenter):
-    response = browser_for(documenter).get("/en/admin/")
+    response = web_client_for(documenter).get("/en/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
 

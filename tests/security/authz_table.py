@@ -566,7 +566,7 @@ TABLE: dict[str, dict] = {
             R: "404 404 404 404 404",
         },
     },
-    # --- Pages (issue 6 and the evidence pages), by the record's state. POST sends an empty or
+    # --- Pages (records and evidence), by the record's state. POST sends an empty or
     #     invalid form: 200/400 mean access was granted (the form is shown again with errors). ---
     "page:incident-new": {
         "GET": "302 200 200 403 200",

@@ -18,7 +18,8 @@ from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.db import connection
 
-from incidents import snapshots, workflow
+from counts import services as count_services
+from incidents import workflow
 from incidents.models import Status
 from tests.conftest import client_for, make_incident, make_victim, web_client_for
 from tests.evidence.conftest import CANARY_CONTACT, CANARY_NAME, KEY_A
@@ -76,12 +77,12 @@ def case(documenter, reviewer, admin_user, settings, tmp_path):
     record = Testimony.objects.get()
     workflow.review(reviewer, record, "approve", "Consistent with the report.")
     workflow.review(reviewer, incident, "approve", "Checked.")
-    snapshot = snapshots.request_count(
+    snapshot = count_services.request_count(
         actor=admin_user, date_from=incident.occurred_on, date_to=incident.occurred_on, enqueue=False
     )
-    snapshots.run_count(snapshot.pk)
+    count_services.run_count(snapshot.pk)
     snapshot.refresh_from_db()
-    snapshots.publish(actor=admin_user, snapshot=snapshot)
+    count_services.publish(actor=admin_user, snapshot=snapshot)
     return {"incident": incident, "testimony": record, "witness": witness.json()["id"], "snapshot": snapshot}
 
 

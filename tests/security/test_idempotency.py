@@ -8,8 +8,9 @@ import threading
 from django.db import connection
 from django.utils import timezone
 
+from counts.models import CountSnapshot
 from evidence.models import Source
-from incidents.models import CountSnapshot, Incident
+from incidents.models import Incident
 from tests.conftest import client_for, location, make_incident, perpetrator, skip_or_fail, transactional
 
 PURGE_TASK = "accounts.idempotency.purge_expired"

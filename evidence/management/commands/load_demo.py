@@ -1,5 +1,8 @@
 """Load demo users and a small, realistic demo case file. Idempotent; refuses to run with DEBUG off.
 
+The demo users' passwords are printed when the users are created; `--reset-passwords` gives each
+existing demo user a new one and prints it again (the case file is left as it is).
+
 It lives in the evidence app because a demo case needs evidence, and evidence may import incidents
 (never the reverse). Everything is created through the same services and workflow as the site: the
 documenter records and submits, the reviewer approves the evidence and then the incidents, the admin
@@ -17,8 +20,9 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from counts import services as counts
 from evidence import services as evidence_services
-from incidents import services, snapshots, workflow
+from incidents import services, workflow
 from incidents.models import Incident, Location, Perpetrator, ReportingPeriod, Weapon
 
 DEMO_USERS = [("documenter", "documenter"), ("reviewer", "reviewer"), ("admin", "admin")]
@@ -85,12 +89,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--allow-production", action="store_true", help="Run even with DEBUG off (never do this).")
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="Give the demo users (documenter, reviewer, admin) new passwords and print them.",
+        )
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG and not options["allow_production"]:
             raise CommandError("Demo data is for development only (DEBUG is off).")
-        users = self._users()
+        users = self._users(reset_passwords=options["reset_passwords"])
         self.stdout.write(
             "reviewer and admin sign in with a second factor: an admin's one-time enrolment link shows a QR "
             "code to scan with an authenticator app (e.g. FreeOTP, Aegis, Google Authenticator), then the site "
@@ -139,10 +148,10 @@ class Command(BaseCommand):
             if state == "verified":
                 workflow.review(reviewer, source, "approve", "Matches the victims' list.")
                 workflow.review(reviewer, incident, "approve", "Checked against the report and the names.")
-        snapshot = snapshots.request_count(actor=admin, period=period, enqueue=False)
-        snapshots.run_count(snapshot.pk)
+        snapshot = counts.request_count(actor=admin, period=period, enqueue=False)
+        counts.run_count(snapshot.pk)
         snapshot.refresh_from_db()
-        snapshots.publish(actor=admin, snapshot=snapshot)
+        counts.publish(actor=admin, snapshot=snapshot)
         self.stdout.write(self.style.SUCCESS(f"demo case file created: {len(CASES)} incidents, one published count"))
 
     def _enrolment_links(self, users: dict) -> None:
@@ -165,7 +174,7 @@ class Command(BaseCommand):
                 self.style.WARNING(f"demo user {username!r} enrolment link (sign in first, works once): {site}{path}")
             )
 
-    def _users(self) -> dict:
+    def _users(self, reset_passwords: bool = False) -> dict:
         User = get_user_model()
         users = {}
         for username, group_name in DEMO_USERS:
@@ -174,6 +183,11 @@ class Command(BaseCommand):
                 password = secrets.token_urlsafe(12)
                 user = User.objects.create_user(username=username, password=password, is_staff=(username == "admin"))
                 self.stdout.write(self.style.WARNING(f"demo user {username!r} password: {password}  (shown once)"))
+            elif reset_passwords:
+                password = secrets.token_urlsafe(12)
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                self.stdout.write(self.style.WARNING(f"demo user {username!r} new password: {password}"))
             user.groups.add(Group.objects.get(name=group_name))
             users[username] = user
         return users

@@ -1,0 +1,117 @@
+"""What a count snapshot is: its parameters, its stored figures, and whether it is published.
+
+The table keeps the name it had when snapshots lived in the incidents app (`incidents_countsnapshot`,
+migrations incidents/0004 and counts/0001): no row moved, and the database trigger that freezes a
+published snapshot (created by incidents/0004) stays attached to it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import ReportingPeriod
+
+
+class CountSnapshotQuerySet(models.QuerySet):
+    def published(self) -> CountSnapshotQuerySet:
+        """What the public sees: finished snapshots that were published, the latest publication first."""
+        return self.filter(published_at__isnull=False, status=CountSnapshot.State.DONE).order_by("-published_at", "-id")
+
+    def unfinished(self) -> CountSnapshotQuerySet:
+        """Snapshots still waiting for a worker or being computed."""
+        return self.filter(status__in=[CountSnapshot.State.PENDING, CountSnapshot.State.RUNNING])
+
+
+class CountSnapshot(models.Model):
+    """A computed, stored answer to "how many verified civilian deaths, by whom, where, when".
+
+    Created `pending` by an admin, computed by a Celery task (`running` → `done` or `failed`),
+    then possibly published. A published snapshot is frozen (a database trigger refuses any change);
+    a correction is a new snapshot that names the one it supersedes.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(_("status"), max_length=8, choices=State.choices, default=State.PENDING, db_index=True)
+    date_from = models.DateField(_("from"))
+    date_to = models.DateField(_("to"))
+    period = models.ForeignKey(
+        ReportingPeriod,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="count_snapshots",
+        verbose_name=_("reporting period"),
+    )
+    # Sorted lists of ids, as requested (each includes its subtree when counting).
+    locations = models.JSONField(_("locations"), default=list, blank=True)
+    perpetrators = models.JSONField(_("perpetrators"), default=list, blank=True)
+    massacre_threshold = models.PositiveSmallIntegerField(_("massacre threshold"))
+    rule_version = models.CharField(_("rule version"), max_length=20, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    # The period's, places' and parties' names (English and Arabic) as they were when the count was
+    # computed, so renaming one later never changes a published snapshot: {"period": {id, name, name_ar}
+    # or null, "locations": [...], "perpetrators": [...]}. Null for snapshots computed before 0002.
+    # Null and no default: SQLite adds such a column in place; rebuilding the table would drop the
+    # trigger that freezes published snapshots.
+    parameter_names = models.JSONField(_("names of the parameters"), null=True, blank=True, editable=False)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, blank=True)
+    summary_en = models.TextField(_("summary (English)"), blank=True)
+    summary_ar = models.TextField(_("summary (Arabic)"), blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    supersedes = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+        verbose_name=_("supersedes"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = CountSnapshotQuerySet.as_manager()
+
+    class Meta:
+        db_table = "incidents_countsnapshot"
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("count snapshot")
+        verbose_name_plural = _("count snapshots")
+        constraints = [
+            models.CheckConstraint(condition=Q(date_to__gte=models.F("date_from")), name="snapshot_window_ordered"),
+            models.CheckConstraint(
+                condition=Q(published_at__isnull=True) | Q(status="done"), name="snapshot_published_only_when_done"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | (Q(result__isnull=False) & ~Q(fingerprint="")),
+                name="snapshot_done_has_figures",
+            ),
+            models.CheckConstraint(condition=~Q(supersedes=models.F("pk")), name="snapshot_not_own_correction"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.date_from}–{self.date_to} ({self.status})"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.State.DONE, self.State.FAILED)
