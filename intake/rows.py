@@ -314,6 +314,7 @@ class Choices:
 
     def __init__(self, choices: type[models.TextChoices], extra: dict[str, str] | None = None) -> None:
         self.values = [value for value, _label in choices.choices]
+        self.seen: dict[str, str] = {}  # raw cell → value: lists repeat the same few spellings
         self.lookup: dict[str, str] = {}
         for value, label in choices.choices:
             self.lookup[fold(value)] = value
@@ -324,7 +325,12 @@ class Choices:
             self.lookup[fold(alias)] = value
 
     def parse(self, value: Any) -> str:
+        found = self.seen.get(value) if isinstance(value, str) else None
+        if found is not None:
+            return found
         found = self.lookup.get(fold(as_text(value)))
+        if found is not None and isinstance(value, str) and len(self.seen) < 10_000:
+            self.seen[value] = found
         if found is None:
             raise CellProblem(
                 "unknown_value",
@@ -457,10 +463,11 @@ class ParsedRow:
     origin_key: str = ""
     incident: dict[str, Any] = field(default_factory=dict)  # with defaults: used when the row defines the incident
     given: dict[str, Any] = field(default_factory=dict)  # the incident cells this row filled in
-    missing: list[Problem] = field(default_factory=list)  # incident values needed only if the row defines it
+    missing: list[str] = field(default_factory=list)  # incident columns needed only if the row defines it
     victim: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     cells: dict[str, Any] = field(default_factory=dict)
+    raw_fingerprint: str = ""  # of the row's cells as written (see Identity)
 
     @property
     def ok(self) -> bool:
@@ -473,7 +480,8 @@ class ParsedRow:
         return fingerprint(self.incident_values())
 
     def victim_fingerprint(self) -> str:
-        return fingerprint((self.origin_key, *(self.victim.get(name) for name in VICTIM_FIELDS)))
+        """The victim's values (and its incident key), half of what a victim's origin_fingerprint stores."""
+        return fingerprint((self.origin_key, *(self.victim.get(name) for name in VICTIM_FIELDS)))[:16]
 
 
 def fingerprint(values: Iterable[Any]) -> str:
@@ -532,8 +540,46 @@ def read_header(cells: list[Any] | None) -> tuple[list[str | None], list[Problem
     return columns, problems
 
 
+MISSING = {
+    "location": _(
+        "The incident's place is missing: fill in the column location (in this row, or in an earlier valid row "
+        "with the same incident_key)."
+    ),
+    "perpetrator": _(
+        "The incident's perpetrator is missing: fill in the column perpetrator (in this row, or in an earlier "
+        "valid row with the same incident_key)."
+    ),
+    "occurred_on": _("The incident's date is missing: give occurred_on or date_of_death."),
+}
+
+
+def missing_problem(row: ParsedRow, column: str) -> Problem:
+    english, arabic = bilingual(MISSING[column])
+    return Problem(row.number, column, "", "required", english, arabic)
+
+
+@dataclass(slots=True, frozen=True)
+class Identity:
+    """What a row says about itself before it is read: its record id, its incident key, and a digest of its
+    cells as written (by column name, so the columns' order does not matter). A row whose digest equals
+    the one stored when it was imported is unchanged, and need not be read again."""
+
+    record_id: str
+    origin_key: str
+    raw_fingerprint: str
+
+
+def stored_fingerprint(raw: str, values: str) -> str:
+    """A victim's origin_fingerprint: 16 hex digits of its cells as written, 16 of its values."""
+    return raw[:16] + values[:16]
+
+
 class RowReader:
-    """Turns the cells of one data row into a ParsedRow (values, or problems), with no database access."""
+    """Turns the cells of one data row into a ParsedRow (values, or problems), with no database access.
+
+    The models' own field validation is reused field by field (`Field.clean`: what `Model.clean_fields`
+    runs), without building a model instance per row.
+    """
 
     def __init__(
         self,
@@ -552,26 +598,58 @@ class RowReader:
         self.places, self.parties = places, parties
         self.victim_check = VictimSerializer()
         self.incident_check = IncidentSerializer()
-        victim_fields = {f.name for f in Victim._meta.fields}
-        self.victim_exclude = victim_fields - {
-            "name",
-            "name_ar",
-            "identity_number",
-            "age_years",
-            "sex",
-            "age_group",
-            "civilian_status",
-            "origin_record_id",
+        victim = Victim._meta
+        self.victim_fields = [
+            (column, victim.get_field(name))
+            for column, name in (
+                ("name", "name"),
+                ("name_ar", "name_ar"),
+                ("identity_number", "identity_number"),
+                ("age_years", "age_years"),
+                ("record_id", "origin_record_id"),
+            )
+        ]
+        incident = Incident._meta
+        self.incident_fields = [
+            (column, incident.get_field(column)) for column in ("title", "description", "injured_count")
+        ]
+        # Each field's own validators (what Field.clean runs after converting the value, which the parsing
+        # here has done): lengths, ranges, forbidden characters.
+        self.validators = {
+            model_field: list(model_field.validators)
+            for _column, model_field in (*self.victim_fields, *self.incident_fields)
         }
-        incident_fields = {f.name for f in Incident._meta.fields}
-        self.incident_exclude = incident_fields - {
-            "title",
-            "description",
-            "weapon",
-            "date_precision",
-            "injured_count",
-            "origin_key",
-        }
+        self.by_name = sorted(self.positions, key=lambda position: position[1])
+        self.raw_order = [index for index, _name in self.by_name]
+        self.raw_prefix = "\x1f".join(name for _index, name in self.by_name) + "\x1e"
+        self.record_position = next((index for index, name in self.positions if name == "record_id"), None)
+        self.key_position = next((index for index, name in self.positions if name == "incident_key"), None)
+        # What a group's incident needs, to be read again later (see incident_cells).
+        needed = {column for column, spec in COLUMNS.items() if spec.part != VICTIM} | {"date_of_death"}
+        self.incident_positions = {index for index, name in self.positions if name in needed}
+
+    def identify(self, cells: list[Any] | None) -> Identity | None:
+        """The row's record id, incident key and cells' digest (None: a malformed row, read it to say why)."""
+        if cells is None or self.record_position is None:
+            return None
+        width = len(cells)
+        if width != self.width and (self.strict_width or width > self.width):
+            return None
+        record_id = western_digits(as_text(cells[self.record_position])) if self.record_position < width else ""
+        if not record_id:
+            return None
+        key = ""
+        if self.key_position is not None and self.key_position < width:
+            key = western_digits(as_text(cells[self.key_position]))
+        values = [cells[index] if index < width else "" for index in self.raw_order]
+        if not all(type(value) is str for value in values):
+            values = [as_text(value) for value in values]
+        raw = hashlib.blake2b((self.raw_prefix + "\x1f".join(values)).encode("utf-8"), digest_size=8).hexdigest()
+        return Identity(record_id, f"key:{key}" if key else f"record:{record_id}", raw)
+
+    def incident_cells(self, cells: list[Any]) -> list[Any]:
+        """Only the cells that define an incident (kept, instead of the whole row, until they are needed)."""
+        return [cell if index in self.incident_positions else None for index, cell in enumerate(cells)]
 
     def read(self, number: int, cells: list[Any] | None) -> ParsedRow:
         row = ParsedRow(number)
@@ -579,31 +657,25 @@ class RowReader:
             message = _("This row could not be read as CSV (for example an unclosed quote).")
             self._problem(row, "", "", "malformed_row", message)
             return row
-        if len(cells) > self.width and any(as_text(cell) for cell in cells[self.width :]):
+        width = len(cells)
+        if (width > self.width and any(as_text(cell) for cell in cells[self.width :])) or (
+            width < self.width and self.strict_width
+        ):
             self._problem(
                 row,
                 "",
                 "",
                 "cell_count",
                 _("This row has %(found)s cells; the header has %(expected)s."),
-                {"found": len(cells), "expected": self.width},
-            )
-            return row
-        if len(cells) < self.width and self.strict_width:
-            self._problem(
-                row,
-                "",
-                "",
-                "cell_count",
-                _("This row has %(found)s cells; the header has %(expected)s."),
-                {"found": len(cells), "expected": self.width},
+                {"found": width, "expected": self.width},
             )
             return row
         present = row.cells
         for index, name in self.positions:
-            value = cells[index] if index < len(cells) else None
-            if value is not None and as_text(value) != "":
-                present[name] = value
+            if index < width:
+                value = cells[index]
+                if value is not None and value != "" and (not isinstance(value, str) or value.strip()):
+                    present[name] = value
         self._key(row)
         self._victim(row)
         self._incident(row)
@@ -617,18 +689,28 @@ class RowReader:
         english, arabic = bilingual(message, params)
         row.problems.append(Problem(row.number, column, report_value(value), code, english, arabic))
 
-    def _cell_problem(self, row: ParsedRow, column: str, exc: CellProblem, into: list[Problem] | None = None) -> None:
+    def _cell_problem(self, row: ParsedRow, column: str, exc: CellProblem) -> None:
         english, arabic = exc.render()
-        problem = Problem(row.number, column, report_value(row.cells.get(column)), exc.code, english, arabic)
-        (row.problems if into is None else into).append(problem)
+        row.problems.append(Problem(row.number, column, report_value(row.cells.get(column)), exc.code, english, arabic))
 
-    def _reused(self, row: ParsedRow, check: Callable[[], Any], column_of: Callable[[str], str]) -> bool:
+    def _reused(self, row: ParsedRow, check: Callable[[], Any], column: str) -> bool:
         found = reused_check(check)
-        for name, english, arabic in found:
-            column = column_of(name)
+        for _name, english, arabic in found:
             value = report_value(row.cells.get(column))
             row.problems.append(Problem(row.number, column, value, "invalid", english, arabic))
         return not found
+
+    def _fields(self, row: ParsedRow, checks: list[tuple[str, models.Field]], values: dict[str, Any]) -> None:
+        """The model fields' own validation (lengths, ranges, forbidden characters), value by value."""
+        for column, model_field in checks:
+            value = values.get(column)
+            if value is None or value == "":
+                continue
+            try:
+                for validator in self.validators[model_field]:
+                    validator(value)
+            except DjangoValidationError:
+                self._reused(row, lambda value=value, model_field=model_field: model_field.clean(value, None), column)
 
     def _parse(self, row: ParsedRow, column: str, parser: Callable[[Any], Any]) -> Any:
         value = row.cells.get(column)
@@ -647,10 +729,10 @@ class RowReader:
         day, precision = parsed
 
         def check() -> None:
-            not_in_future(day)
+            not_in_future(day)  # the API's rules for dates, reused
             serializer_check(day)
 
-        if not self._reused(row, check, lambda _name: column):
+        if not self._reused(row, check, column):
             return None, None
         return day, precision
 
@@ -660,19 +742,18 @@ class RowReader:
         record_id = western_digits(as_text(row.cells.get("record_id")))
         if not record_id:
             self._problem(row, "record_id", "", "required", _("Every row needs a record_id."))
-        else:
-            self._text_check(row, "record_id", record_id)
         key = western_digits(as_text(row.cells.get("incident_key")))
         if key:
-            self._text_check(row, "incident_key", key)
+            if len(key) > MAX_KEY_LENGTH:
+                self._problem(
+                    row, "incident_key", key, "too_long", _("At most %(limit)s characters."), {"limit": MAX_KEY_LENGTH}
+                )
+            else:
+                self._reused(row, lambda: validate_name_text(key), "incident_key")
+        if record_id:
+            self._reused(row, lambda: validate_name_text(record_id), "record_id")
         row.record_id, row.incident_key = record_id, key
         row.origin_key = f"key:{key}" if key else f"record:{record_id}"
-
-    def _text_check(self, row: ParsedRow, column: str, text: str) -> None:
-        if len(text) > MAX_KEY_LENGTH:
-            self._problem(row, column, text, "too_long", _("At most %(limit)s characters."), {"limit": MAX_KEY_LENGTH})
-        else:
-            self._reused(row, lambda: validate_name_text(text), lambda _name: column)
 
     def _victim(self, row: ParsedRow) -> None:
         cells, victim = row.cells, row.victim
@@ -680,13 +761,17 @@ class RowReader:
         victim["name_ar"] = as_text(cells.get("name_ar"))
         victim["identity_number"] = western_digits(as_text(cells.get("identity_number")))
         victim["sex"] = self._parse(row, "sex", self.choices["sex"].parse) or Sex.UNKNOWN
-        victim["age_years"] = self._parse(row, "age_years", parse_integer)
+        age = victim["age_years"] = self._parse(row, "age_years", parse_integer)
         given_group = self._parse(row, "age_group", self.choices["age_group"].parse)
         status = self._parse(row, "civilian_status", self.choices["civilian_status"].parse)
         victim["civilian_status"] = status or CivilianStatus.CIVILIAN
-        victim["date_of_birth"], _p = self._date(row, "date_of_birth", self.victim_check.validate_date_of_birth)
-        victim["date_of_death"], _p = self._date(row, "date_of_death", self.victim_check.validate_date_of_death)
-        victim["place_of_death"] = self._parse(row, "place_of_death", self.places.resolve)
+        victim["date_of_birth"] = victim["date_of_death"] = victim["place_of_death"] = None
+        if "date_of_birth" in cells:
+            victim["date_of_birth"] = self._date(row, "date_of_birth", self.victim_check.validate_date_of_birth)[0]
+        if "date_of_death" in cells:
+            victim["date_of_death"] = self._date(row, "date_of_death", self.victim_check.validate_date_of_death)[0]
+        if "place_of_death" in cells:
+            victim["place_of_death"] = self._parse(row, "place_of_death", self.places.resolve)
         roles: list[str] = []
         if "roles" in cells:
             for part in ROLE_SEPARATOR.split(as_text(cells["roles"])):
@@ -696,49 +781,42 @@ class RowReader:
                     except CellProblem as exc:
                         self._cell_problem(row, "roles", exc)
         victim["roles"] = tuple(sorted(set(roles)))
-        age = victim["age_years"]
         if age is not None and given_group is not None:
             # The API's rule for an age group that contradicts the age, reused.
             self._reused(
-                row,
-                lambda: self.victim_check.validate({"age_years": age, "age_group": given_group}),
-                lambda _name: "age_group",
+                row, lambda: self.victim_check.validate({"age_years": age, "age_group": given_group}), "age_group"
             )
         victim["age_group"] = age_group_for(age, given_group or AgeGroup.UNKNOWN)
-        # The model's own field validation: lengths, age range, forbidden characters in names.
-        candidate = Victim(
-            name=victim["name"],
-            name_ar=victim["name_ar"],
-            identity_number=victim["identity_number"],
-            age_years=age,
-            sex=victim["sex"],
-            age_group=victim["age_group"],
-            civilian_status=victim["civilian_status"],
-            origin_record_id=row.record_id,
-        )
-        self._reused(row, lambda: candidate.clean_fields(exclude=self.victim_exclude), _victim_column)
+        self._fields(row, self.victim_fields, {**victim, "record_id": row.record_id})
 
     def _incident(self, row: ParsedRow) -> None:
         cells, incident, given = row.cells, row.incident, row.given
-        occurred, precision = self._date(row, "occurred_on", self.incident_check.validate_occurred_on, partial=True)
-        if occurred is not None:
-            given["occurred_on"], given["date_precision"] = occurred, precision
-        elif "occurred_on" not in cells and row.victim.get("date_of_death") is not None:
+        occurred = precision = None
+        if "occurred_on" in cells:
+            occurred, precision = self._date(row, "occurred_on", self.incident_check.validate_occurred_on, partial=True)
+            if occurred is not None:
+                given["occurred_on"], given["date_precision"] = occurred, precision
+        elif row.victim.get("date_of_death") is not None:
             occurred, precision = row.victim["date_of_death"], DatePrecision.DAY
-        for column, index in (("location", self.places), ("perpetrator", self.parties)):
-            resolved = self._parse(row, column, index.resolve)
+        if "location" in cells:
+            resolved = self._parse(row, "location", self.places.resolve)
             if resolved is not None:
-                given[column] = resolved
-        weapon = self._parse(row, "weapon", self.choices["weapon"].parse)
-        if weapon is not None:
-            given["weapon"] = weapon
-        injured = self._parse(row, "injured_count", parse_integer)
-        if injured is not None:
-            given["injured_count"] = injured
+                given["location"] = resolved
+        if "perpetrator" in cells:
+            resolved = self._parse(row, "perpetrator", self.parties.resolve)
+            if resolved is not None:
+                given["perpetrator"] = resolved
+        if "weapon" in cells:
+            weapon = self._parse(row, "weapon", self.choices["weapon"].parse)
+            if weapon is not None:
+                given["weapon"] = weapon
+        if "injured_count" in cells:
+            injured = self._parse(row, "injured_count", parse_integer)
+            if injured is not None:
+                given["injured_count"] = injured
         for column in ("title", "description"):
-            text = as_text(cells.get(column))
-            if text:
-                given[column] = text
+            if column in cells:
+                given[column] = as_text(cells[column])
         incident.update(
             occurred_on=occurred,
             date_precision=precision or DatePrecision.DAY,
@@ -751,29 +829,6 @@ class RowReader:
         )
         for column in ("location", "perpetrator", "occurred_on"):
             if incident[column] is None and column not in cells:
-                message = {
-                    "location": _("The incident's place is missing (column location)."),
-                    "perpetrator": _("The incident's perpetrator is missing (column perpetrator)."),
-                    "occurred_on": _("The incident's date is missing: give occurred_on or date_of_death."),
-                }[column]
-                english, arabic = bilingual(message)
-                row.missing.append(Problem(row.number, column, "", "required", english, arabic))
-        if not given.keys() & {"title", "description", "injured_count"}:
-            return  # nothing else the model would check (the key's length was checked above)
-        candidate = Incident(
-            title=incident["title"],
-            description=incident["description"],
-            weapon=incident["weapon"],
-            date_precision=incident["date_precision"],
-            injured_count=incident["injured_count"],
-            origin_key=row.origin_key,
-        )
-        self._reused(row, lambda: candidate.clean_fields(exclude=self.incident_exclude), _incident_column)
-
-
-def _victim_column(name: str) -> str:
-    return "record_id" if name == "origin_record_id" else name or ""
-
-
-def _incident_column(name: str) -> str:
-    return "incident_key" if name == "origin_key" else name or ""
+                row.missing.append(column)
+        if given.keys() & {"title", "description", "injured_count"}:
+            self._fields(row, self.incident_fields, given)
