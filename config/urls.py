@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from evidence import api as evidence_api
 from incidents import api as incidents_api
 from incidents import count_api, exports_stream
+from intake import api as intake_api
 
 from .api import router
 from .health import healthz
@@ -22,6 +23,7 @@ router.register("witnesses", evidence_api.WitnessViewSet, basename="witness")
 router.register("testimonies", evidence_api.TestimonyViewSet, basename="testimony")
 router.register("media", evidence_api.MediaItemViewSet, basename="media")
 router.register("sources", evidence_api.SourceViewSet, basename="source")
+router.register("imports", intake_api.ImportViewSet, basename="import")
 
 api_urlpatterns = [
     path("auth/token/", incidents_api.ObtainTokenView.as_view(), name="api-token"),
@@ -47,6 +49,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("incidents.urls")),
     path("", include("evidence.urls")),
+    path("", include("intake.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),

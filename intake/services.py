@@ -376,6 +376,17 @@ def pending_import_ids(older_than_minutes: int = 10) -> list[int]:
 # --- The error report -----------------------------------------------------------------------------------------------
 
 REPORT_FORMATS = ("csv", "xlsx")
+SUMMARY_KEYS_SHOWN = (
+    "rows",
+    "incidents_created",
+    "victims_created",
+    "updated",
+    "unchanged",
+    "errors",
+    "rows_with_errors",
+    "sources_created",
+    "submitted",
+)
 REPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
