@@ -48,6 +48,7 @@ from .rows import (
     RowReader,
     bilingual,
     missing_problem,
+    printable,
     read_header,
     stored_fingerprint,
 )
@@ -736,11 +737,11 @@ class Run:
             RowError(
                 source_import=self.record,
                 row=problem.row,
-                column=problem.column[:100],
-                value=problem.value,
+                column=printable(problem.column[:100]),
+                value=printable(problem.value),
                 code=problem.code,
-                message_en=problem.message_en,
-                message_ar=problem.message_ar,
+                message_en=printable(problem.message_en),
+                message_ar=printable(problem.message_ar),
             )
             for problem in problems
         ]

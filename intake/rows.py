@@ -225,6 +225,14 @@ def western_digits(text: str) -> str:
     return text.translate(DIGITS)
 
 
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def printable(text: str) -> str:
+    """Control characters as visible escapes (`\\x00`): what PostgreSQL text and an XLSX cell can hold."""
+    return UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text) if text else text
+
+
 def report_value(value: Any) -> str:
     text = as_text(value)
     return text if len(text) <= MAX_VALUE_IN_REPORT else text[: MAX_VALUE_IN_REPORT - 1] + "…"
@@ -405,7 +413,8 @@ class ReferenceIndex:
         if not candidates:
             message = _("No place is named %(value)s.") if self.places else _("No perpetrator is named %(value)s.")
             raise CellProblem("unknown_name", message, {"value": text})
-        paths = {language: [self.path(pk, language) for pk in sorted(candidates)] for language in ("en", "ar")}
+        ordered = sorted(candidates, key=lambda pk: (self.path(pk, "en"), pk))
+        paths = {language: [self.path(pk, language) for pk in ordered] for language in ("en", "ar")}
         message = (
             _("%(value)s names more than one place: %(matches)s. Write its id or its path, e.g. %(example)s.")
             if self.places
