@@ -702,6 +702,8 @@ class Run:
                 summary["unchanged"] += 1
             if decision.outcome != FAILED and decision.create_incident:
                 summary["incidents_created"] += 1
+                if self.dry_run:
+                    summary["sources_created"] += 1  # the one documented source each new incident gets
         summary["errors"] += len(problems)
         if not self.dry_run:
             summary["sources_created"] += len(created.get("sources", []))
