@@ -48,7 +48,7 @@ def eager_tasks(request):
     """Tasks run in-process here, also when REDIS_URL is set; the killed-worker test runs real workers."""
     from config.celery import app
 
-    if "real_worker" in request.keywords:
+    if request.node.get_closest_marker("worker") is not None:
         yield
         return
     previous = app.conf.task_always_eager, app.conf.task_eager_propagates
