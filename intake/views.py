@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -35,6 +36,25 @@ ENCODINGS = {
     "utf-8": "UTF-8",
     "cp1256": gettext_lazy("Windows-1256 (Arabic)"),
 }
+
+
+def _term(text: str) -> str:
+    # Technical names stay in Latin letters on Arabic pages, marked as such (and kept left to right).
+    return format_html('<span lang="en" dir="ltr">{}</span>', text)
+
+
+TERMS = {
+    "csv": "CSV",
+    "xlsx": "XLSX",
+    "utf8": "UTF-8",
+    "cp1256": "Windows-1256",
+    "record_id": "record_id",
+    "sha256": "SHA-256",
+}
+
+
+def _terms() -> dict[str, str]:
+    return {key: _term(text) for key, text in TERMS.items()}
 
 
 def _require_reader(request: HttpRequest) -> None:
@@ -68,6 +88,7 @@ def _list_page(request: HttpRequest, errors: dict[str, str] | None = None, statu
             "may_import": services.may_import(request.user),
             "limit_mb": settings.IMPORT_MAX_UPLOAD_BYTES // (1024 * 1024),
             "everyone": roles.can_manage_counts(request.user),
+            "terms": _terms(),
         },
         status=status,
     )
@@ -193,6 +214,7 @@ def import_page(request: HttpRequest, pk: int) -> HttpResponse:
             "may_run_again": record.status == Import.State.FAILED
             and (record.created_by_id == request.user.pk or roles.can_manage_counts(request.user)),
             "failure": (record.failure_reason_ar if arabic else record.failure_reason) or record.failure_reason,
+            "terms": _terms(),
         },
     )
 
