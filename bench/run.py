@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results.json"
 ALL_TIME = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+ALL_FIGURES = ("1", "2", "3", "4", "5", "6")
 ONE_YEAR = (dt.date(2015, 1, 1), dt.date(2015, 12, 31))
 
 
@@ -846,7 +847,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-mb", type=int, default=500)
     parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the list figure 6 imports")
     parser.add_argument(
-        "--only", default="1,2,3,4,5,6", help="comma-separated figures to measure (1 count, 2 window, 3 lists, ...)"
+        "--only", default=",".join(ALL_FIGURES), help="comma-separated figures to measure (1 count, 2 window, ...)"
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.json and READMEs")
     parser.add_argument("--report-only", action="store_true", help="rewrite the READMEs' tables from results.json")
@@ -915,6 +916,11 @@ def main(argv: list[str] | None = None) -> int:
             say(json.dumps({k: v for k, v in figure.items() if not k.endswith("runs")}, default=str))
     raw.close()
     results["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+    if only != set(ALL_FIGURES) and RESULTS.exists():
+        # Some figures measured (--only): the others keep their last measurement.
+        measured = {figure["name"] for figure in results["figures"]}
+        earlier = json.loads(RESULTS.read_text(encoding="utf-8")).get("figures", [])
+        results["figures"] = [f for f in earlier if f["name"] not in measured] + results["figures"]
     rows = table_rows(results)
     say("\n".join(rows))
     if not args.no_write:
