@@ -46,7 +46,7 @@ from outbox import services as outbox
 
 from . import readers
 from .models import Import, RowError
-from .pipeline import Progress, Run, empty_summary, ids_in
+from .pipeline import Progress, Run, empty_summary
 from .rows import bilingual
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,10 @@ def store_local_file(path: Path) -> StoredFile:
     if size > settings.IMPORT_MAX_UPLOAD_BYTES:
         os.unlink(temp_name)
         raise ValidationError(
-            {"file": _("The file is larger than the upload limit of %(limit)s bytes.") % {"limit": f"{size:,}"}}
+            {
+                "file": _("The file is larger than the upload limit of %(limit)s bytes.")
+                % {"limit": f"{settings.IMPORT_MAX_UPLOAD_BYTES:,}"}
+            }
         )
     return store_upload(Path(temp_name), digest.hexdigest(), size)
 
@@ -367,12 +370,6 @@ def _fail(record: Import, reason: Any) -> str:
     return State.FAILED
 
 
-def pending_import_ids(older_than_minutes: int = 10) -> list[int]:
-    """Imports still waiting long after they were requested (their message was lost): for an operator."""
-    cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
-    return list(Import.objects.filter(status=State.PENDING, created_at__lt=cutoff).values_list("pk", flat=True))
-
-
 # --- The error report -----------------------------------------------------------------------------------------------
 
 REPORT_FORMATS = ("csv", "xlsx")
@@ -457,7 +454,3 @@ def _xlsx_report(record: Import) -> Iterator[bytes]:
 
 def first_errors(record: Import, limit: int = 20) -> list[RowError]:
     return list(RowError.objects.filter(source_import=record).order_by("row", "id")[:limit])
-
-
-def submitted_ids(record: Import) -> list[int]:
-    return list(ids_in((record.checkpoint or {}).get("created_incidents", [])))
