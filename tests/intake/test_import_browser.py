@@ -18,7 +18,7 @@ from intake.models import Import
 from outbox import services as outbox
 from tests.conftest import make_user, transactional
 from tests.intake.conftest import csv_bytes, moh_people, moh_rows
-from tests.test_browser import Session, chromium  # noqa: F401 - fixture
+from tests.test_browser import Session
 
 PEOPLE = 120
 WORDS = {
@@ -81,7 +81,7 @@ def progress_values(page) -> list[int]:
 @transactional
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_a_documenter_checks_imports_and_follows_a_list_in_the_browser(
-    chromium,  # noqa: F811
+    chromium,
     live_server,
     background_imports,
     language,

@@ -154,7 +154,7 @@ def test_an_import_is_audited_as_its_importers_with_its_counts(documenter):
 
 
 @pytest.mark.parametrize("user", ["reviewer", "outsider"])
-def test_users_without_a_documenters_role_cannot_import(request, user):
+def test_users_without_a_documenters_role_cannot_import(db, request, user):
     from tests.intake.conftest import upload
 
     response = upload(request.getfixturevalue(user), csv_bytes(moh_rows(moh_people(1))))
