@@ -261,9 +261,14 @@ class Incident(Reviewable):
     # (both empty for an incident typed in by a documenter). (origin_source, origin_key) identifies it
     # across imports; origin_fingerprint is a digest of the values last imported, so a re-import can
     # tell an unchanged row from a corrected one without comparing every column.
-    origin_source = models.CharField(_("source list"), max_length=200, blank=True, default="", editable=False)
-    origin_key = models.CharField(_("key in the source list"), max_length=210, blank=True, default="", editable=False)
-    origin_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
+    # (Database defaults too, so bulk writers that name only the columns they fill, COPY among them, still work.)
+    origin_source = models.CharField(
+        _("source list"), max_length=200, blank=True, default="", db_default="", editable=False
+    )
+    origin_key = models.CharField(
+        _("key in the source list"), max_length=210, blank=True, default="", db_default="", editable=False
+    )
+    origin_fingerprint = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     objects = ReviewableQuerySet.as_manager()
 
@@ -444,16 +449,18 @@ class Victim(Reviewable):
     # Identifying fields (personal data: shown to the record's author, reviewers and admins only).
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     identity_number = models.CharField(
-        _("identity number"), max_length=64, blank=True, default="", validators=[validate_name_text]
+        _("identity number"), max_length=64, blank=True, default="", db_default="", validators=[validate_name_text]
     )
     # Where an imported record came from: the source list's name and the row's id in it (both empty for a
     # record typed in by a documenter). (origin_source, origin_record_id) identifies it across imports.
-    origin_source = models.CharField(_("source list"), max_length=200, blank=True, default="", editable=False)
-    origin_record_id = models.CharField(
-        _("record id in the source list"), max_length=200, blank=True, default="", editable=False
+    origin_source = models.CharField(
+        _("source list"), max_length=200, blank=True, default="", db_default="", editable=False
     )
-    # A digest of the values last imported for this record (see Incident.origin_fingerprint).
-    origin_fingerprint = models.CharField(max_length=32, blank=True, default="", editable=False)
+    origin_record_id = models.CharField(
+        _("record id in the source list"), max_length=200, blank=True, default="", db_default="", editable=False
+    )
+    # A digest of the cells and values last imported for this record (see Incident.origin_fingerprint).
+    origin_fingerprint = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", editable=False
     )
