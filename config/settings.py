@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     # The benchmark harness's one command, `generate_synthetic` (no models, no URLs): Django finds
     # management commands only in installed apps.
     "bench",
+    "intake",
 ]
 
 MIDDLEWARE = [
@@ -527,6 +528,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
     },
 }
+
+# Imports of existing lists (intake/, docs/imports.md). Uploaded lists are kept under IMPORT_ROOT (default:
+# imports/ under MEDIA_ROOT), never served; a larger upload is refused with 413 while it streams in.
+IMPORT_ROOT = os.environ.get("IMPORT_ROOT", "")
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(256 * 1024**2)))
+# An XLSX workbook expanding beyond this is refused before it is parsed (a ZIP bomb).
+IMPORT_MAX_XLSX_EXPANDED_BYTES = int(os.environ.get("IMPORT_MAX_XLSX_EXPANDED_BYTES", str(2 * 1024**3)))
+# Rows per transaction: the progress shown and the work a killed worker loses.
+IMPORT_BATCH_ROWS = int(os.environ.get("IMPORT_BATCH_ROWS", "1000"))
+# After an import writing at least this many rows, PostgreSQL's statistics are refreshed (ANALYZE).
+IMPORT_ANALYZE_AFTER_ROWS = int(os.environ.get("IMPORT_ANALYZE_AFTER_ROWS", "10000"))
 
 # Maps need no tile server: the outline ships with the project. An operator may add a tile layer
 # (e.g. "https://tiles.example.org/{z}/{x}/{y}.png", their own server; allow it in the CSP img-src).

@@ -8,6 +8,7 @@ from accounts import api as accounts_api
 from counts import api as counts_api
 from evidence import api as evidence_api
 from incidents import api as incidents_api
+from intake import api as intake_api
 
 from .api import router
 from .health import healthz
@@ -23,6 +24,7 @@ router.register("witnesses", evidence_api.WitnessViewSet, basename="witness")
 router.register("testimonies", evidence_api.TestimonyViewSet, basename="testimony")
 router.register("media", evidence_api.MediaItemViewSet, basename="media")
 router.register("sources", evidence_api.SourceViewSet, basename="source")
+router.register("imports", intake_api.ImportViewSet, basename="import")
 
 api_urlpatterns = [
     path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
@@ -49,6 +51,7 @@ urlpatterns += i18n_patterns(
     path("", include("incidents.urls")),
     path("", include("evidence.urls")),
     path("", include("counts.urls")),
+    path("", include("intake.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),

@@ -254,6 +254,18 @@ class Incident(Reviewable):
     injured_count = models.PositiveIntegerField(
         _("injured"), default=0, validators=[MinValueValidator(0), MaxValueValidator(1_000_000)]
     )
+    # Where an imported incident came from: the source list's name and the key grouping its rows there
+    # (both empty for an incident typed in by a documenter). (origin_source, origin_key) identifies it
+    # across imports; origin_fingerprint is a digest of the values last imported, so a re-import can
+    # tell an unchanged row from a corrected one without comparing every column.
+    # (Database defaults too, so bulk writers that name only the columns they fill, COPY among them, still work.)
+    origin_source = models.CharField(
+        _("source list"), max_length=200, blank=True, default="", db_default="", editable=False
+    )
+    origin_key = models.CharField(
+        _("key in the source list"), max_length=210, blank=True, default="", db_default="", editable=False
+    )
+    origin_fingerprint = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
 
     objects = ReviewableQuerySet.as_manager()
 
@@ -275,6 +287,11 @@ class Incident(Reviewable):
             models.CheckConstraint(
                 condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
                 name="incident_longitude_range",
+            ),
+            models.UniqueConstraint(
+                fields=["origin_source", "origin_key"],
+                condition=~Q(origin_source=""),
+                name="incident_unique_origin",
             ),
         ]
         indexes = [models.Index(fields=["status", "occurred_on"], name="incident_status_date")]
@@ -439,6 +456,8 @@ class Victim(Reviewable):
     origin_record_id = models.CharField(
         _("record id in the source list"), max_length=200, blank=True, default="", db_default="", editable=False
     )
+    # A digest of the cells and values last imported for this record (see Incident.origin_fingerprint).
+    origin_fingerprint = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", editable=False
     )

@@ -137,6 +137,11 @@ def _may_add_victim_to(user: Any, incident: Incident) -> bool:
     return incident.created_by_id == user.pk and incident.is_editable
 
 
+def may_add_victim_to(user: Any, incident: Any) -> bool:
+    """Whether `user` may add a victim to `incident` (an import checks this for rows of existing incidents)."""
+    return _may_add_victim_to(user, incident)
+
+
 @transaction.atomic
 def create_victim(*, author: Any, incident: Incident, **fields: Any) -> Victim:
     _require_documenter(author)

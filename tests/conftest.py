@@ -201,6 +201,14 @@ def make_victim(author, incident: Incident, status: str = Status.DRAFT, **overri
     return victim
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """Chromium driven by Playwright, one for the whole session (tests/test_browser.py launches it)."""
+    from tests.test_browser import launch_chromium
+
+    yield from launch_chromium()
+
+
 # --- A real Celery worker, consuming from Redis, writing to the test database -------------------
 
 

@@ -49,8 +49,9 @@ WIDEST = """() => Array.from(document.querySelectorAll('body *'))
   .map((e) => e.tagName + '.' + e.className + '#' + e.id + ':' + e.scrollWidth)"""
 
 
-@pytest.fixture(scope="session")
-def chromium():
+def launch_chromium():
+    """Playwright and Chromium for the whole session: the `chromium` fixture (tests/conftest.py) shared by
+    every module's browser tests, since one thread runs one Playwright."""
     if not Path(CHROMIUM).exists():
         skip_or_fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     try:

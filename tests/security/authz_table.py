@@ -566,6 +566,56 @@ TABLE: dict[str, dict] = {
             R: "404 404 404 404 404",
         },
     },
+    # --- Imports of lists (intake): the documenter's import; for imports the row's state reads D a finished
+    #     dry run, S running, C failed, V a finished import, R pending. Reviewers import nothing. ---------
+    "import-list": {
+        "GET": dict.fromkeys(STATES, "401 200 200 403 200"),
+        "POST": dict.fromkeys(STATES, "401 202 202 403 202"),
+        "visible": dict.fromkeys(STATES, "- y n - y"),
+    },
+    "import-detail": {
+        "GET": dict.fromkeys(STATES, "401 200 404 403 200"),
+    },
+    "import-errors": {
+        "GET": dict.fromkeys(STATES, "401 200 404 403 200"),
+    },
+    "import-run-again": {
+        "POST": {
+            D: "401 409 404 403 409",
+            S: "401 409 404 403 409",
+            C: "401 202 404 403 202",
+            V: "401 409 404 403 409",
+            R: "401 409 404 403 409",
+        },
+    },
+    "page:imports": {
+        "GET": "302 200 200 403 200",
+        "POST": "302 400 400 403 400",  # no file attached: the form again, with its error
+    },
+    "page:import-page": {
+        "GET": dict.fromkeys(STATES, "302 200 404 403 200"),
+    },
+    "page:import-progress": {
+        "GET": dict.fromkeys(STATES, "302 200 404 403 200"),
+    },
+    "page:import-carry-out": {  # only the one who checked the file carries out its finished dry run
+        "POST": {
+            D: "302 302 404 403 403",
+            S: "302 409 404 403 403",
+            C: "302 409 404 403 403",
+            V: "302 409 404 403 403",
+            R: "302 409 404 403 403",
+        },
+    },
+    "page:import-run-again": {
+        "POST": {
+            D: "302 409 404 403 409",
+            S: "302 409 404 403 409",
+            C: "302 302 404 403 302",
+            V: "302 409 404 403 409",
+            R: "302 409 404 403 409",
+        },
+    },
     # --- Pages (records and evidence), by the record's state. POST sends an empty or
     #     invalid form: 200/400 mean access was granted (the form is shown again with errors). ---
     "page:incident-new": {

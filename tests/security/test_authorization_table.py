@@ -125,6 +125,8 @@ class World:
             self._evidence(documenter)
         if "count" in key or key.startswith("page:public"):
             self._count(actors["admin"])
+        if "import" in key:
+            self._import(documenter)
 
     def _evidence(self, documenter) -> None:
         """A witness, a testimony, a source and a media item on the incident, all in the row's state."""
@@ -186,6 +188,36 @@ class World:
             CountSnapshot.objects.filter(pk=snapshot.pk).update(status=count_state)
         self.snapshot = CountSnapshot.objects.get(pk=snapshot.pk)
 
+    IMPORT_STATES = {  # the row's state, read for imports (intake): the documenter's import of a small list
+        "draft": ("done", True),  # a finished dry run (it may be carried out)
+        "submitted": ("running", False),
+        "changes_requested": ("failed", False),  # it may run again
+        "verified": ("done", False),
+        "rejected": ("pending", False),
+    }
+    IMPORT_LIST = b"record_id,occurred_on,location,perpetrator\r\n1,2020-01-15,Idlib,ISIS\r\n"
+
+    def _import(self, documenter) -> None:
+        import tempfile
+        from pathlib import Path
+
+        from intake import services as intake
+        from intake.models import Import
+
+        import_state, dry_run = self.IMPORT_STATES[self.state]
+        with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
+            handle.write(self.IMPORT_LIST)
+            handle.flush()
+            stored = intake.store_local_file(Path(handle.name))
+        record = intake.start_import(
+            actor=documenter, stored=stored, source="Test list", dry_run=dry_run, enqueue=False
+        )
+        if import_state == "done":
+            intake.run_import(record.pk)
+        elif import_state != "pending":
+            Import.objects.filter(pk=record.pk).update(status=import_state)
+        self.list_import = Import.objects.get(pk=record.pk)
+
     def incident_body(self) -> dict:
         return {
             "title": "Changed title",
@@ -209,6 +241,7 @@ class World:
         "witness-list": "witnesses",
         "count-list": "counts",
         "public-count-list": "public/counts",
+        "import-list": "imports",
     }
 
     def list_ids(self, key: str, role: str, **filters: str) -> set[int]:
@@ -216,6 +249,8 @@ class World:
             filters = {}  # no status filter on these lists
         if key == "count-list":
             filters = {"status": self.snapshot.status}
+        if key == "import-list":
+            filters = {"status": self.list_import.status}
         user = self.actors.get(role)
         response = (client_for(user) if user else APIClient()).get(f"/api/v1/{self.LISTS[key]}/", filters)
         assert response.status_code == 200
@@ -386,12 +421,29 @@ class World:
                 "public-count-detail": lambda: api.get(f"/api/v1/public/counts/{c}/"),
                 "public-count-export": lambda: api.get(f"/api/v1/public/counts/{c}/export/", {"format": "json"}),
             }[key](), None
+        if key in {"import-list", "import-detail", "import-errors", "import-run-again"}:
+            n = self.list_import.pk
+            if key == "import-list":
+                if m == "post":
+                    from django.core.files.uploadedfile import SimpleUploadedFile
+
+                    upload = SimpleUploadedFile("list.csv", self.IMPORT_LIST, content_type="text/csv")
+                    return api.post(
+                        "/api/v1/imports/", {"file": upload, "source": "Another list"}, format="multipart"
+                    ), None
+                return api.get("/api/v1/imports/"), n
+            return {
+                "import-detail": lambda: api.get(f"/api/v1/imports/{n}/"),
+                "import-errors": lambda: api.get(f"/api/v1/imports/{n}/errors/", {"format": "csv"}),
+                "import-run-again": lambda: api.post(f"/api/v1/imports/{n}/run-again/"),
+            }[key](), None
         if key in PAGE_ROUTES:
             template, body = PAGE_ROUTES[key]
             path = template.format(
                 i=i,
                 v=v,
                 c=getattr(getattr(self, "snapshot", None), "pk", 0),
+                n=getattr(getattr(self, "list_import", None), "pk", 0),
                 kind="incidents",
             )
             return (web.get(path) if m == "get" else web.post(path, body)), None
@@ -456,6 +508,11 @@ PAGE_ROUTES: dict[str, tuple[str, dict]] = {
     "page:incident-evidence": ("/en/evidence/incidents/{i}/", {}),
     "page:testimony-new": ("/en/incidents/{i}/testimony/", {"statement": ""}),
     "page:media-upload": ("/en/incidents/{i}/media/", {}),
+    "page:imports": ("/en/imports/", {"source": "No file attached"}),
+    "page:import-page": ("/en/imports/{n}/", {}),
+    "page:import-progress": ("/en/imports/{n}/progress/", {}),
+    "page:import-carry-out": ("/en/imports/{n}/import/", {}),
+    "page:import-run-again": ("/en/imports/{n}/run-again/", {}),
 }
 
 
