@@ -27,6 +27,7 @@ api_urlpatterns = [
     path("auth/token/", incidents_api.ObtainTokenView.as_view(), name="api-token"),
     path("auth/logout/", incidents_api.RevokeTokenView.as_view(), name="api-logout"),
     path("review-queue/", incidents_api.ReviewQueueView.as_view(), name="review-queue"),
+    path("review/bulk/", incidents_api.BulkReviewView.as_view(), name="review-bulk"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path(
