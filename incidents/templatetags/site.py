@@ -91,3 +91,53 @@ def form_token() -> str:
     from django.utils.html import format_html
 
     return format_html('<input type="hidden" name="form_token" value="{}">', uuid.uuid4().hex)
+
+
+@register.filter
+def victim_name(victim: object) -> str:
+    """A victim's name for the page's language: the Arabic name on Arabic pages when it is given."""
+    from django.utils.translation import get_language
+
+    name, name_ar = getattr(victim, "name", ""), getattr(victim, "name_ar", "")
+    first, second = (name_ar, name) if get_language() == "ar" else (name, name_ar)
+    return first or second or f"#{getattr(victim, 'pk', '')}"
+
+
+@register.filter
+def victim_other_name(victim: object) -> str:
+    """The victim's name in the other script, when both are given (shown second)."""
+    from django.utils.translation import get_language
+
+    name, name_ar = getattr(victim, "name", ""), getattr(victim, "name_ar", "")
+    if not (name and name_ar):
+        return ""
+    return name if get_language() == "ar" else name_ar
+
+
+@register.filter
+def language_name(code: str) -> str:
+    """A language code ("ar", "en", "ku") as the language's name in the page's language."""
+    from django.utils.translation import gettext
+
+    from incidents.languages import LANGUAGE_NAMES
+
+    name = LANGUAGE_NAMES.get((code or "").lower().split("-")[0])
+    return gettext(name) if name else code
+
+
+@register.filter
+def coordinate(value: object, axis: str = "latitude") -> str:
+    """A latitude or longitude with a decimal point and its hemisphere (35.930600° N), whatever the locale."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils.translation import gettext
+
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return ""
+    if axis == "latitude":
+        hemisphere = gettext("N") if number >= 0 else gettext("S")
+    else:
+        hemisphere = gettext("E") if number >= 0 else gettext("W")
+    return f"{abs(number):.6f}° {hemisphere}"
