@@ -48,6 +48,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("incidents.urls")),
     path("", include("evidence.urls")),
+    path("", include("notices.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),

@@ -6,9 +6,8 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import QuerySet
-from django_filters.widgets import BaseCSVWidget
-
 from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import BaseCSVWidget
 
 from . import search
 from .models import MAX_KEY, Category, CivilianStatus, Incident, Location, Perpetrator, Sex, Status, Victim, Weapon

@@ -75,7 +75,9 @@ class Listing:
             if self.filterset.is_valid():
                 queryset = self.filterset.qs
             else:
-                self.errors.update({name: [str(m) for m in messages] for name, messages in self.filterset.errors.items()})
+                self.errors.update(
+                    {name: [str(m) for m in messages] for name, messages in self.filterset.errors.items()}
+                )
                 queryset = queryset.none()
         self.searching = bool(self.params.get("search", "").strip())
         sortable = {column.key: column for column in self.columns if column.order}
@@ -167,8 +169,11 @@ class Listing:
 
     @property
     def hidden_params(self) -> list[tuple[str, str]]:
-        """Parameters the controls form does not show itself (the sort), kept when it is sent."""
-        return [("sort", self.params["sort"])] if self.params.get("sort") else []
+        """Parameters the controls form does not show itself (the sort, a tab), kept when it is sent."""
+        shown = (set(self.form.fields) if self.form is not None else set()) | {"search", "page", "page_size"}
+        return [
+            (name, value) for name, values in self.params.lists() for value in values if name not in shown and value
+        ]
 
     @property
     def filtered(self) -> bool:

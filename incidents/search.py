@@ -161,4 +161,3 @@ def on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
         with connection.connection.cursor() as cursor:
             # A placeholder until pg_trgm loads in this session; pg_trgm then takes this value.
             cursor.execute(f"SET pg_trgm.word_similarity_threshold = {SEARCH_SIMILARITY}")
-

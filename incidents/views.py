@@ -27,7 +27,7 @@ from accounts.idempotency import once_per_form
 from audit.models import AuditEntry
 
 from . import roles, services, workflow
-from .forms import IncidentForm, ReopenForm, ReviewForm, VictimForm, tree_choices
+from .forms import IncidentForm, ReopenForm, ReviewForm, VictimForm
 from .models import Category, Incident, Location, Perpetrator, Status, Victim
 from .workflow import IllegalTransition
 

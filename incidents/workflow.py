@@ -361,7 +361,10 @@ def decide_case_items(
         missing = sorted(set(map(int, victims)) - set(submitted))
         if missing:
             raise ValidationError(
-                {"victims": _("Not submitted victims of this incident: %(ids)s") % {"ids": ", ".join(map(str, missing))}}
+                {
+                    "victims": _("Not submitted victims of this incident: %(ids)s")
+                    % {"ids": ", ".join(map(str, missing))}
+                }
             )
         for pk, choice in sorted((int(k), v) for k, v in victims.items()):
             if choice not in ("approve", "reject"):
@@ -445,8 +448,8 @@ def case_queue(actor: Any) -> models.QuerySet:
     evidence, submitted by someone else), annotated with `pending_victims`, `pending_evidence`,
     `incident_pending` (1 or 0) and `waiting_since` (the oldest pending record's last change), for paging
     and ordering in the database (oldest first)."""
-    from django.db.models import Count, DateTimeField, IntegerField, Min, OuterRef, Q, Subquery, Value, When
     from django.db.models import Case as SqlCase
+    from django.db.models import Count, DateTimeField, IntegerField, Min, OuterRef, Q, Subquery, Value, When
     from django.db.models.functions import Coalesce, Least
 
     if not roles.can_review(actor):

@@ -24,6 +24,7 @@ def user_roles(context: template.Context) -> dict[str, bool]:
         "document": roles.can_document(user),
         "review": roles.can_review(user),
         "counts": roles.can_manage_counts(user),
+        "staff": roles.is_staff_member(user),
     }
 
 
@@ -141,3 +142,16 @@ def coordinate(value: object, axis: str = "latitude") -> str:
     else:
         hemisphere = gettext("E") if number >= 0 else gettext("W")
     return f"{abs(number):.6f}° {hemisphere}"
+
+
+@register.simple_tag(takes_context=True)
+def unread_notices(context: template.Context) -> int:
+    """How many notices the signed-in user has not seen (0 when notices are not installed)."""
+    from django.apps import apps
+
+    user = getattr(context.get("request"), "user", None)
+    if user is None or not user.is_authenticated or not apps.is_installed("notices"):
+        return 0
+    from notices.models import Notice
+
+    return Notice.objects.unread_for(user).count()

@@ -82,7 +82,12 @@ def test_one_refusal_does_not_stop_the_others(documenter, reviewer):
     submit_incident(incident)
     response = client_for(reviewer).post(
         BULK,
-        {"kind": "sources", "ids": [waiting.pk, draft.pk, verified.pk, 999_999], "decision": "reject", "comment": "No."},
+        {
+            "kind": "sources",
+            "ids": [waiting.pk, draft.pk, verified.pk, 999_999],
+            "decision": "reject",
+            "comment": "No.",
+        },
         format="json",
     )
     assert response.json()["results"] == {
@@ -99,7 +104,9 @@ def test_bulk_refuses_a_reviewers_own_record_by_the_four_eyes_rule(documenter, r
     incident = make_incident(admin_user)
     own = submitted_source(admin_user, incident)
     submit_incident(incident)
-    response = client_for(admin_user).post(BULK, {"kind": "sources", "ids": [own.pk], "decision": "approve"}, format="json")
+    response = client_for(admin_user).post(
+        BULK, {"kind": "sources", "ids": [own.pk], "decision": "approve"}, format="json"
+    )
     assert response.json()["results"] == {str(own.pk): "own_record"}
     assert Source.objects.get(pk=own.pk).status == Status.SUBMITTED
 
@@ -137,7 +144,9 @@ def test_documenters_may_not_decide_in_bulk(documenter, second_documenter):
     incident = make_incident(documenter)
     source = submitted_source(documenter, incident)
     submit_incident(incident)
-    response = client_for(second_documenter).post(BULK, {"kind": "sources", "ids": [source.pk], "decision": "approve"}, format="json")
+    response = client_for(second_documenter).post(
+        BULK, {"kind": "sources", "ids": [source.pk], "decision": "approve"}, format="json"
+    )
     assert response.status_code == 403
     assert Source.objects.get(pk=source.pk).status == Status.SUBMITTED
 
