@@ -143,7 +143,9 @@ def _page_widgets(filterset: django_filters.FilterSet, language: str) -> None:
     fields = filterset.form.fields
     for name, blank in blanks.items():
         if name in fields:
-            fields[name].widget = SelectOne(choices=[("", blank), *fields[name].choices])
+            widget = SelectOne if isinstance(fields[name], forms.MultipleChoiceField) else forms.Select
+            choices = [choice for choice in fields[name].choices if choice[0] != ""]
+            fields[name].widget = widget(choices=[("", blank), *choices])
     for name, model, blank in (
         ("location", Location, _("All places")),
         ("perpetrator", Perpetrator, _("All perpetrators")),

@@ -155,3 +155,34 @@ def unread_notices(context: template.Context) -> int:
     from notices.models import Notice
 
     return Notice.objects.unread_for(user).count()
+
+
+@register.simple_tag(takes_context=True)
+def next_in_language(context: template.Context, target: str = "") -> str:
+    """The address to go to after signing in, in the page's language: switching the sign-in page's
+    language changes where it leads, so the chosen language is kept after signing in."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+    from django.utils.translation import get_language
+
+    request = context.get("request")
+    if not target or request is None:
+        return target
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return ""
+    return translate_url(target, get_language())
+
+
+@register.simple_tag
+def wait_minutes(wait: object = None) -> int:
+    """A wait (a timedelta, or seconds) in whole minutes, rounded up (0: unknown)."""
+    import datetime as dt
+    import math
+
+    if isinstance(wait, dt.timedelta):
+        seconds = wait.total_seconds()
+    else:
+        try:
+            seconds = float(wait)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return 0
+    return max(1, math.ceil(seconds / 60)) if seconds > 0 else 0
