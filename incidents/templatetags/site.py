@@ -161,15 +161,18 @@ def unread_notices(context: template.Context) -> int:
 def next_in_language(context: template.Context, target: str = "") -> str:
     """The address to go to after signing in, in the page's language: switching the sign-in page's
     language changes where it leads, so the chosen language is kept after signing in."""
+    from django.utils import translation
     from django.utils.http import url_has_allowed_host_and_scheme
-    from django.utils.translation import get_language
 
     request = context.get("request")
     if not target or request is None:
         return target
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return ""
-    return translate_url(target, get_language())
+    current = translation.get_language()
+    # translate_url resolves the address in the active language: resolve it in its own first.
+    with translation.override(translation.get_language_from_path(target) or current):
+        return translate_url(target, current)
 
 
 @register.simple_tag
