@@ -123,7 +123,8 @@ class SelectOne(forms.Select):
     from a bookmarked address still works)."""
 
     def value_from_datadict(self, data, files, name):
-        return forms.SelectMultiple().value_from_datadict(data, files, name)
+        # "Any" (the empty choice) sent by the form means no filter, not a choice named "".
+        return [value for value in forms.SelectMultiple().value_from_datadict(data, files, name) if value]
 
 
 class CSVSelect(BaseCSVWidget, forms.Select):
@@ -161,7 +162,8 @@ def _page_widgets(filterset: django_filters.FilterSet, language: str) -> None:
             choices=[("", _("Anyone's")), ("true", _("Mine")), ("false", _("Other people's"))]
         )
     if "author" in fields:
-        fields["author"].widget = forms.Select(choices=[("", _("Anyone")), *_authors(filterset)])
+        # User names are left-to-right identifiers (user data, not the page's words).
+        fields["author"].widget = forms.Select(choices=[("", _("Anyone")), *_authors(filterset)], attrs={"dir": "ltr"})
     if "source" in fields:
         sources = (
             Victim.objects.exclude(origin_source="").order_by("origin_source").values_list("origin_source", flat=True)

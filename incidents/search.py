@@ -4,9 +4,11 @@ Why the database folds the text, at query time: victims are also written in bulk
 bulk_create, benchmarks COPY), so a normalised column kept up to date by Python in one service's save
 path would be skipped by every bulk writer. Instead the folding is a database function, `arabic_fold`
 (names.SQL_FUNCTION on PostgreSQL, created by migration 0007; on SQLite the Python function registered on
-each connection by apps.py), applied to the stored columns when searching. On PostgreSQL, GIN expression
-indexes over `arabic_fold(column)` (pg_trgm's gin_trgm_ops) and over an incident's full-text document make
-those searches index scans, whoever wrote the rows.
+each connection by apps.py). Victims' names are folded by the database into stored generated columns
+(`name_folded`, `name_ar_folded`: computed on every insert and update, whoever writes), so a search over a
+million victims reads folded text instead of folding each candidate row again; incidents (ten times
+fewer) are folded at query time. On PostgreSQL, GIN trigram indexes (pg_trgm's gin_trgm_ops) on those
+columns and expressions, and one over an incident's full-text document, make searches index scans.
 
 One query term matches a record when, for one of its fields (folded):
 - the field contains the term (LIKE '%term%': trigram index on PostgreSQL), or
@@ -120,13 +122,18 @@ def search_incidents(queryset: QuerySet, query: str | None) -> QuerySet:
     return queryset
 
 
+def _stored_matches(column: str, term: str) -> Q:
+    """As _text_matches, on a column that already holds folded text (Victim.name_folded, name_ar_folded)."""
+    return Q(Contains(F(column), term)) | Q(WordSimilar(_term(term), F(column)))
+
+
 def search_victims(queryset: QuerySet, query: str | None) -> QuerySet:
     """Victims whose Latin or Arabic name, or place of death, matches every term of the query."""
     terms = search_terms(query)
     if not terms:
         return queryset
     for term in terms:
-        condition = _text_matches("name", term) | _text_matches("name_ar", term)
+        condition = _stored_matches("name_folded", term) | _stored_matches("name_ar_folded", term)
         places = matching_place_ids(term)
         if places:
             condition |= Q(place_of_death_id__in=places)
@@ -142,7 +149,7 @@ def rank_incidents(queryset: QuerySet, query: str | None) -> QuerySet:
 def rank_victims(queryset: QuerySet, query: str | None) -> QuerySet:
     folded = normalise_arabic(query)
     return queryset.annotate(
-        search_rank=Greatest(Similarity(_term(folded), fold("name")), Similarity(_term(folded), fold("name_ar")))
+        search_rank=Greatest(Similarity(_term(folded), F("name_folded")), Similarity(_term(folded), F("name_ar_folded")))
     ).order_by("-search_rank", "-pk")
 
 

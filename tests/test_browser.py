@@ -78,8 +78,10 @@ def chromium():
 class Session:
     """One signed-in (or anonymous) browser context, refusing every request that leaves 127.0.0.1."""
 
-    def __init__(self, browser, base_url: str, language: str, viewport: dict, prefix: str):
-        self.context = browser.new_context(viewport=viewport, locale="ar" if language == "ar" else "en-GB")
+    def __init__(self, browser, base_url: str, language: str, viewport: dict, prefix: str, **context_options):
+        self.context = browser.new_context(
+            viewport=viewport, locale="ar" if language == "ar" else "en-GB", **context_options
+        )
         self.language = language
         self.base_url = base_url
         self.prefix = prefix

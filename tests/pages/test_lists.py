@@ -211,3 +211,10 @@ def test_my_cases_lists_only_my_own_cases(documenter, second_documenter):
     make_incident(second_documenter, title="Theirs", status=Status.VERIFIED)
     html = web_client_for(documenter).get("/en/").content.decode()
     assert "<bdi>Mine</bdi>" in html and "<bdi>Theirs</bdi>" not in html
+
+
+def test_the_filter_form_sent_with_every_filter_left_at_any_finds_everything(documenter, cases):
+    empty = "search=&status=&occurred_from=&occurred_to=&location=&perpetrator=&weapon=&mine=&author=&page_size=25"
+    response = web_client_for(documenter).get(f"/en/incidents/?{empty}")
+    assert response.status_code == 200
+    assert "30 records" in response.content.decode()
