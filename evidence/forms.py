@@ -96,6 +96,7 @@ class TestimonyEditForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["witness"].queryset = Witness.objects.visible_to(user).order_by("code")
         self.fields["witness"].label_from_instance = lambda witness: witness.code
+        self.fields["witness"].widget.attrs["dir"] = "ltr"  # pseudonymous codes (W-ABCD2345), not words
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
