@@ -262,17 +262,16 @@ def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if refused is not None:
         return refused
     form = TestimonyEditForm(request.POST or None, instance=testimony, user=request.user)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.update_testimony(actor=request.user, testimony=testimony, **form.changes())
-            except (PermissionDenied, IllegalTransition) as exc:
-                return _service_refusal(request, exc, back)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Testimony saved. Submit it again when it is ready."))
-                return redirect(back)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_testimony(actor=request.user, testimony=testimony, **form.changes())
+        except (PermissionDenied, IllegalTransition) as exc:
+            return _service_refusal(request, exc, back)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Testimony saved. Submit it again when it is ready."))
+            return redirect(back)
     context = {
         "form": form,
         "record": testimony,
@@ -293,17 +292,16 @@ def media_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if refused is not None:
         return refused
     form = MediaDescriptionForm(request.POST or None, initial={"description": item.description})
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.update_media(actor=request.user, item=item, description=form.cleaned_data["description"])
-            except (PermissionDenied, IllegalTransition) as exc:
-                return _service_refusal(request, exc, back)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Description saved. Submit the item again when it is ready."))
-                return redirect(back)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_media(actor=request.user, item=item, description=form.cleaned_data["description"])
+        except (PermissionDenied, IllegalTransition) as exc:
+            return _service_refusal(request, exc, back)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Description saved. Submit the item again when it is ready."))
+            return redirect(back)
     context = {"form": form, "record": item, "incident": item.incident, "comment": _changes_comment(item)}
     return render(request, "evidence/media_edit.html", context, status=400 if form.errors else 200)
 
@@ -324,17 +322,16 @@ def source_new(request: HttpRequest, pk: int) -> HttpResponse:
             back=back,
         )
     form = SourceForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.create_source(author=request.user, incident=incident, **form.source_fields())
-            except (PermissionDenied, IllegalTransition) as exc:
-                return _service_refusal(request, exc, back)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Source added. It counts as evidence once a reviewer approves it."))
-                return redirect(back)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_source(author=request.user, incident=incident, **form.source_fields())
+        except (PermissionDenied, IllegalTransition) as exc:
+            return _service_refusal(request, exc, back)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Source added. It counts as evidence once a reviewer approves it."))
+            return redirect(back)
     context = {"form": form, "incident": incident, "record": None}
     return render(request, "evidence/source_form.html", context, status=400 if form.errors else 200)
 
@@ -349,17 +346,16 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if refused is not None:
         return refused
     form = SourceForm(request.POST or None, instance=source)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.update_source(actor=request.user, source=source, **form.changes())
-            except (PermissionDenied, IllegalTransition) as exc:
-                return _service_refusal(request, exc, back)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Source saved."))
-                return redirect(back)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_source(actor=request.user, source=source, **form.changes())
+        except (PermissionDenied, IllegalTransition) as exc:
+            return _service_refusal(request, exc, back)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Source saved."))
+            return redirect(back)
     source.refresh_from_db()
     context = {"form": form, "incident": source.incident, "record": source, "comment": _changes_comment(source)}
     return render(request, "evidence/source_form.html", context, status=400 if form.errors else 200)

@@ -149,7 +149,9 @@ def rank_incidents(queryset: QuerySet, query: str | None) -> QuerySet:
 def rank_victims(queryset: QuerySet, query: str | None) -> QuerySet:
     folded = normalise_arabic(query)
     return queryset.annotate(
-        search_rank=Greatest(Similarity(_term(folded), F("name_folded")), Similarity(_term(folded), F("name_ar_folded")))
+        search_rank=Greatest(
+            Similarity(_term(folded), F("name_folded")), Similarity(_term(folded), F("name_ar_folded"))
+        )
     ).order_by("-search_rank", "-pk")
 
 

@@ -181,7 +181,7 @@ def test_an_incident_is_approved_with_its_evidence_in_one_step(documenter, revie
 
 
 def test_a_refused_piece_of_evidence_leaves_the_whole_case_undecided(documenter, reviewer):
-    incident, source, testimony, victim = case(documenter)
+    incident, source, _testimony, victim = case(documenter)
     other = make_incident(documenter)
     elsewhere = submitted_source(documenter, other, "elsewhere")
     submit_incident(other)
@@ -208,7 +208,7 @@ def test_evidence_decisions_name_known_kinds_only(documenter, reviewer):
 
 
 def test_evidence_decisions_apply_to_incidents_only(documenter, reviewer):
-    incident, source, _t, victim = case(documenter)
+    _incident, source, _t, victim = case(documenter)
     response = client_for(reviewer).post(
         f"/api/v1/victims/{victim.pk}/review/",
         {"decision": "approve", "evidence": {"sources": {str(source.pk): "approve"}}},

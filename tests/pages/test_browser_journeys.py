@@ -40,7 +40,12 @@ def session_for(chromium, live_server, width: str, prefix: str, user=None) -> Se
 def add_testimony(author, incident, statement="I saw the shells fall."):
     witness = evidence.register_witness(author=author, name="Witness Canary-Journey", contact="+963 9")
     return evidence.create_testimony(
-        author=author, incident=incident, witness=witness, taken_on=dt.date(2020, 1, 16), language="ar", statement=statement
+        author=author,
+        incident=incident,
+        witness=witness,
+        taken_on=dt.date(2020, 1, 16),
+        language="ar",
+        statement=statement,
     )
 
 
@@ -48,7 +53,14 @@ def add_testimony(author, incident, statement="I saw the shells fall."):
 def test_lists_search_and_every_main_page_pass_axe(chromium, live_server, evidence_storage, axe_available, width):  # noqa: F811
     documenter = make_user(f"doc-lists-{width}", "documenter")
     cases = build_case_file(documenter)
-    wanted = services.create_victim(author=documenter, incident=cases[0], name="Ibrahim al-Ahmad", name_ar="إبراهيم الأحمد", sex="male", age_years=41)
+    wanted = services.create_victim(
+        author=documenter,
+        incident=cases[0],
+        name="Ibrahim al-Ahmad",
+        name_ar="إبراهيم الأحمد",
+        sex="male",
+        age_years=41,
+    )
     evidence.create_source(author=documenter, incident=cases[0], url="https://example.org/report", title="Report")
     session = session_for(chromium, live_server, width, f"lists-{width}", documenter)
     page = session.page
@@ -98,12 +110,18 @@ def test_a_sent_back_testimony_is_edited_and_resubmitted(chromium, live_server, 
     reviewer = make_user(f"rev-back-{width}", "reviewer")
     build_case_file(documenter, count=200)
     incident = services.create_incident(
-        author=documenter, title="Market strike", occurred_on=dt.date(2020, 1, 15),
-        location=Incident.objects.first().location, perpetrator=Incident.objects.first().perpetrator, weapon="missile",
+        author=documenter,
+        title="Market strike",
+        occurred_on=dt.date(2020, 1, 15),
+        location=Incident.objects.first().location,
+        perpetrator=Incident.objects.first().perpetrator,
+        weapon="missile",
     )
     testimony = add_testimony(documenter, incident, "Unclear account.")
     workflow.submit(documenter, incident)
-    workflow.review(reviewer, Testimony.objects.get(pk=testimony.pk), "request_changes", "Say at what time it happened.")
+    workflow.review(
+        reviewer, Testimony.objects.get(pk=testimony.pk), "request_changes", "Say at what time it happened."
+    )
     session = session_for(chromium, live_server, width, f"sent-back-{width}", documenter)
     page = session.page
     session.go("/")
@@ -150,14 +168,16 @@ def test_back_and_save_creates_nothing_new(chromium, live_server, evidence_stora
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_a_case_is_reviewed_with_its_evidence_in_one_step(chromium, live_server, evidence_storage, axe_available, width, settings):  # noqa: F811
+def test_a_case_is_reviewed_with_its_evidence_in_one_step(
+    chromium, live_server, evidence_storage, axe_available, width, settings  # noqa: F811
+):
     settings.REVIEW_MIN_EVIDENCE = 1
     documenter = make_user(f"doc-case-{width}", "documenter")
     reviewer = make_user(f"rev-case-{width}", "reviewer")
     cases = build_case_file(documenter, count=200)
     for incident in cases[:30]:
         workflow.submit(documenter, incident)
-    case = cases[-1]  # the oldest of those: first in the queue? (no: not submitted) -> submit it last
+    case = cases[-1]  # the oldest case, not yet submitted: submitted last, with its evidence
     testimony = add_testimony(documenter, case)
     source = evidence.create_source(author=documenter, incident=case, url="https://example.org/r", title="Report")
     workflow.submit(documenter, case)

@@ -35,11 +35,23 @@ def _evidence_settings(settings, tmp_path):
 def make_testimony(author, incident, statement="I saw it.") -> Testimony:
     witness = evidence.register_witness(author=author, name="Witness Canary-Page", contact="+963 1")
     return evidence.create_testimony(
-        author=author, incident=incident, witness=witness, taken_on=dt.date(2020, 1, 16), language="ar", statement=statement
+        author=author,
+        incident=incident,
+        witness=witness,
+        taken_on=dt.date(2020, 1, 16),
+        language="ar",
+        statement=statement,
     )
 
 
-SOURCE = {"kind": "news_article", "url": "https://example.org/a", "archive_url": "", "title": "Report", "published_on": "2020-01-16", "note": ""}
+SOURCE = {
+    "kind": "news_article",
+    "url": "https://example.org/a",
+    "archive_url": "",
+    "title": "Report",
+    "published_on": "2020-01-16",
+    "note": "",
+}
 
 
 # --- Documented sources ---------------------------------------------------------------------------
@@ -153,7 +165,9 @@ def test_a_media_items_description_is_changed_but_not_its_file(documenter, setti
 
     incident = make_incident(documenter)
     created = client_for(documenter).post(
-        "/api/v1/media/", {"file": upload(plain_png(), "p.png", "image/png"), "incident": incident.pk}, format="multipart"
+        "/api/v1/media/",
+        {"file": upload(plain_png(), "p.png", "image/png"), "incident": incident.pk},
+        format="multipart",
     )
     item = MediaItem.objects.get(pk=created.json()["id"])
     sha = item.original.sha256
@@ -169,8 +183,13 @@ def test_the_registering_documenter_corrects_a_witness_identity_and_each_showing
     page = client.get(f"/en/witnesses/{witness.pk}/")
     assert page.status_code == 200 and page["Cache-Control"] == "private, no-store"
     assert AuditEntry.objects.filter(action="witness.identity_viewed").count() == 1
-    assert client.post(f"/en/witnesses/{witness.pk}/", {"name": "Corrected", "contact": "", "notes": ""}).status_code == 302
-    assert evidence.witness_identity(actor=documenter, witness=Witness.objects.get(pk=witness.pk))["name"] == "Corrected"
+    assert (
+        client.post(f"/en/witnesses/{witness.pk}/", {"name": "Corrected", "contact": "", "notes": ""}).status_code
+        == 302
+    )
+    assert (
+        evidence.witness_identity(actor=documenter, witness=Witness.objects.get(pk=witness.pk))["name"] == "Corrected"
+    )
 
 
 def test_another_documenter_cannot_open_a_witness_identity(documenter, second_documenter):
@@ -186,7 +205,9 @@ def test_the_custody_log_is_a_page(documenter, reviewer):
 
     incident = make_incident(documenter)
     created = client_for(documenter).post(
-        "/api/v1/media/", {"file": upload(plain_png(), "p.png", "image/png"), "incident": incident.pk}, format="multipart"
+        "/api/v1/media/",
+        {"file": upload(plain_png(), "p.png", "image/png"), "incident": incident.pk},
+        format="multipart",
     )
     html = web_client_for(documenter).get(f"/ar/media/{created.json()['id']}/custody/").content.decode()
     assert 'dir="rtl"' in html and "<table" in html and 'class="hash"' in html
@@ -234,13 +255,18 @@ def test_the_case_is_decided_with_its_evidence_in_one_step_on_the_page(documente
         },
     )
     assert response.status_code == 302
-    states = [m.objects.get(pk=r.pk).status for m, r in ((Incident, incident), (Testimony, testimony), (Source, source), (Victim, victim))]
+    states = [
+        m.objects.get(pk=r.pk).status
+        for m, r in ((Incident, incident), (Testimony, testimony), (Source, source), (Victim, victim))
+    ]
     assert states == [Status.VERIFIED, Status.VERIFIED, Status.REJECTED, Status.VERIFIED]
 
 
 def test_approving_a_case_without_approving_evidence_is_refused_and_changes_nothing(documenter, reviewer):
     incident, testimony, *_rest = case_with_evidence(documenter)
-    response = web_client_for(reviewer).post(f"/en/review/incidents/{incident.pk}/", {"decision": "approve", "comment": ""})
+    response = web_client_for(reviewer).post(
+        f"/en/review/incidents/{incident.pk}/", {"decision": "approve", "comment": ""}
+    )
     assert response.status_code == 409
     assert Incident.objects.get(pk=incident.pk).status == Status.SUBMITTED
     assert Testimony.objects.get(pk=testimony.pk).status == Status.SUBMITTED
@@ -252,7 +278,9 @@ def test_new_evidence_of_a_verified_case_is_decided_without_the_incident(documen
     workflow.submit(documenter, source)
     client = web_client_for(reviewer)
     assert f'href="/en/review/incidents/{incident.pk}/"' in client.get("/en/review/").content.decode()
-    response = client.post(f"/en/review/incidents/{incident.pk}/", {"comment": "", f"evidence_sources_{source.pk}": "approve"})
+    response = client.post(
+        f"/en/review/incidents/{incident.pk}/", {"comment": "", f"evidence_sources_{source.pk}": "approve"}
+    )
     assert response.status_code == 302
     assert Source.objects.get(pk=source.pk).status == Status.VERIFIED
     assert Incident.objects.get(pk=incident.pk).status == Status.VERIFIED
@@ -267,7 +295,13 @@ def test_bulk_decisions_on_the_page_record_one_transition_each_and_report_refusa
     client = web_client_for(reviewer)
     response = client.post(
         "/en/review/bulk/",
-        {"kind": "incidents", "ids": [first.pk, second.pk, draft.pk], "decision": "request_changes", "comment": "Add sources.", "next": "/en/review/"},
+        {
+            "kind": "incidents",
+            "ids": [first.pk, second.pk, draft.pk],
+            "decision": "request_changes",
+            "comment": "Add sources.",
+            "next": "/en/review/",
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -297,7 +331,8 @@ def test_the_bulk_page_never_sends_back_to_another_site(documenter, reviewer, se
     incident = make_incident(documenter)
     workflow.submit(documenter, incident)
     response = web_client_for(reviewer).post(
-        "/en/review/bulk/", {"kind": "incidents", "ids": [incident.pk], "decision": "approve", "next": "https://evil.example/"}
+        "/en/review/bulk/",
+        {"kind": "incidents", "ids": [incident.pk], "decision": "approve", "next": "https://evil.example/"},
     )
     assert response["Location"] == "/en/review/"
 
@@ -350,7 +385,9 @@ def test_notices_are_emailed_when_a_mail_server_is_configured_without_the_commen
     witness_testimony = make_testimony(documenter, incident)
     Testimony.objects.filter(pk=witness_testimony.pk).update(status=Status.SUBMITTED)
     with transaction.atomic():
-        workflow.review(reviewer, Testimony.objects.get(pk=witness_testimony.pk), "request_changes", "Witness Canary-Page said more")
+        workflow.review(
+            reviewer, Testimony.objects.get(pk=witness_testimony.pk), "request_changes", "Witness Canary-Page said more"
+        )
     from outbox.services import relay_pending
 
     relay_pending()

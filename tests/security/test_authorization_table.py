@@ -252,9 +252,7 @@ class World:
             return api.post("/api/v1/review/bulk/", body, format="json"), None
         if key in EVIDENCE_PAGE_ROUTES:
             template, body = EVIDENCE_PAGE_ROUTES[key]
-            path = template.format(
-                i=i, s=self.source.pk, t=self.testimony.pk, m=self.media.pk, w=self.witness.pk
-            )
+            path = template.format(i=i, s=self.source.pk, t=self.testimony.pk, m=self.media.pk, w=self.witness.pk)
             return (web.get(path) if m == "get" else web.post(path, body)), None
         if key in {"location-list", "perpetrator-list", "period-list"}:
             path = (
