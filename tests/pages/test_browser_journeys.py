@@ -16,7 +16,7 @@ from incidents import services, workflow
 from incidents.models import Incident, Status, Victim
 from tests.conftest import make_user, transactional
 from tests.pages.browser_helpers import AXE, WIDTHS, build_case_file, check_accessible
-from tests.test_browser import Session, chromium, evidence_storage  # noqa: F401 (fixtures)
+from tests.test_browser import Session
 
 pytestmark = [transactional]
 
@@ -29,7 +29,7 @@ def axe_available():
         skip_or_fail("axe-core is not installed in node_modules (make assets)")
 
 
-def session_for(chromium, live_server, width: str, prefix: str, user=None) -> Session:  # noqa: F811
+def session_for(chromium, live_server, width: str, prefix: str, user=None) -> Session:
     language, viewport = WIDTHS[width]
     session = Session(chromium, live_server.url, language, viewport, f"15-{prefix}", bypass_csp=True)
     if user is not None:
@@ -50,7 +50,7 @@ def add_testimony(author, incident, statement="I saw the shells fall."):
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_lists_search_and_every_main_page_pass_axe(chromium, live_server, evidence_storage, axe_available, width):  # noqa: F811
+def test_lists_search_and_every_main_page_pass_axe(chromium, live_server, evidence_storage, axe_available, width):
     documenter = make_user(f"doc-lists-{width}", "documenter")
     cases = build_case_file(documenter)
     wanted = services.create_victim(
@@ -105,7 +105,7 @@ def test_lists_search_and_every_main_page_pass_axe(chromium, live_server, eviden
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_a_sent_back_testimony_is_edited_and_resubmitted(chromium, live_server, evidence_storage, axe_available, width):  # noqa: F811
+def test_a_sent_back_testimony_is_edited_and_resubmitted(chromium, live_server, evidence_storage, axe_available, width):
     documenter = make_user(f"doc-back-{width}", "documenter")
     reviewer = make_user(f"rev-back-{width}", "reviewer")
     build_case_file(documenter, count=200)
@@ -142,7 +142,7 @@ def test_a_sent_back_testimony_is_edited_and_resubmitted(chromium, live_server, 
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
-def test_back_and_save_creates_nothing_new(chromium, live_server, evidence_storage, width):  # noqa: F811
+def test_back_and_save_creates_nothing_new(chromium, live_server, evidence_storage, width):
     documenter = make_user(f"doc-again-{width}", "documenter")
     build_case_file(documenter, count=200)
     before = Incident.objects.count()
@@ -169,7 +169,12 @@ def test_back_and_save_creates_nothing_new(chromium, live_server, evidence_stora
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_a_case_is_reviewed_with_its_evidence_in_one_step(
-    chromium, live_server, evidence_storage, axe_available, width, settings  # noqa: F811
+    chromium,
+    live_server,
+    evidence_storage,
+    axe_available,
+    width,
+    settings,
 ):
     settings.REVIEW_MIN_EVIDENCE = 1
     documenter = make_user(f"doc-case-{width}", "documenter")
