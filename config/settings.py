@@ -253,8 +253,6 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False  # lockouts are still logged (WARNING) and audited
-# The lockout page: the site's layout and language, and how long to wait (templates/lockout.html).
-AXES_LOCKOUT_TEMPLATE = "lockout.html"
 # Behind a proxy, the client's address comes from X-Forwarded-For (set AXES_IPWARE_PROXY_COUNT=1).
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (

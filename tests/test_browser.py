@@ -49,6 +49,11 @@ WIDEST = """() => Array.from(document.querySelectorAll('body *'))
   .map((e) => e.tagName + '.' + e.className + '#' + e.id + ':' + e.scrollWidth)"""
 
 
+# One Playwright (and one Chromium) per test process, however many modules use the fixture: a second
+# sync_playwright() in the same thread would run inside the first one's event loop and fail.
+_SHARED: dict = {}
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if not Path(CHROMIUM).exists():
@@ -57,22 +62,28 @@ def chromium():
         from playwright.sync_api import sync_playwright
     except ImportError:
         skip_or_fail("the playwright Python package is not installed (make dev-deps)")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    # Once Playwright's loop runs in this thread, Django keeps its connections per async context:
-    # new connection objects, which must carry the serialized seed data that transactional tests
-    # restore (places, parties, groups) when the database was set up before the browser started.
-    from django.db import connections
+    if "browser" not in _SHARED:
+        # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        # Once Playwright's loop runs in this thread, Django keeps its connections per async context:
+        # new connection objects, which must carry the serialized seed data that transactional tests
+        # restore (places, parties, groups) when the database was set up before the browser started.
+        from django.db import connections
 
-    serialized = {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
-    playwright = sync_playwright().start()
-    for alias, contents in serialized.items():
-        if contents is not None:
-            connections[alias]._test_serialized_contents = contents
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    yield browser
-    browser.close()
-    playwright.stop()
+        serialized = {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
+        playwright = sync_playwright().start()
+        for alias, contents in serialized.items():
+            if contents is not None:
+                connections[alias]._test_serialized_contents = contents
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        _SHARED.update(playwright=playwright, browser=browser, users=0)
+    _SHARED["users"] += 1
+    yield _SHARED["browser"]
+    _SHARED["users"] -= 1
+    if _SHARED["users"] == 0:
+        _SHARED["browser"].close()
+        _SHARED["playwright"].stop()
+        _SHARED.clear()
 
 
 class Session:

@@ -128,7 +128,8 @@ def language_name(code: str) -> str:
 
 @register.filter
 def coordinate(value: object, axis: str = "latitude") -> str:
-    """A latitude or longitude with a decimal point and its hemisphere (35.930600° N), whatever the locale."""
+    """A latitude or longitude with a decimal point and its hemisphere (35.930600° N), whatever the locale
+    (HTML: the number isolated left to right)."""
     from decimal import Decimal, InvalidOperation
 
     from django.utils.translation import gettext
@@ -141,7 +142,10 @@ def coordinate(value: object, axis: str = "latitude") -> str:
         hemisphere = gettext("N") if number >= 0 else gettext("S")
     else:
         hemisphere = gettext("E") if number >= 0 else gettext("W")
-    return f"{abs(number):.6f}° {hemisphere}"
+    from django.utils.html import format_html
+
+    # The number reads left to right in any page; the hemisphere is a word of the page's language.
+    return format_html('<bdi dir="ltr">{}°</bdi> {}', f"{abs(number):.6f}", hemisphere)
 
 
 @register.simple_tag(takes_context=True)

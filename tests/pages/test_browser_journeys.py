@@ -11,7 +11,8 @@ import re
 import pytest
 
 from evidence import services as evidence
-from evidence.models import Source, Testimony
+from evidence.models import Source
+from evidence.models import Testimony as TestimonyRecord
 from incidents import services, workflow
 from incidents.models import Incident, Status, Victim
 from tests.conftest import make_user, transactional
@@ -120,7 +121,7 @@ def test_a_sent_back_testimony_is_edited_and_resubmitted(chromium, live_server, 
     testimony = add_testimony(documenter, incident, "Unclear account.")
     workflow.submit(documenter, incident)
     workflow.review(
-        reviewer, Testimony.objects.get(pk=testimony.pk), "request_changes", "Say at what time it happened."
+        reviewer, TestimonyRecord.objects.get(pk=testimony.pk), "request_changes", "Say at what time it happened."
     )
     session = session_for(chromium, live_server, width, f"sent-back-{width}", documenter)
     page = session.page
@@ -200,7 +201,7 @@ def test_a_case_is_reviewed_with_its_evidence_in_one_step(
     page.wait_for_url(re.compile(r".*/review/$"))
     case.refresh_from_db()
     assert case.status == Status.VERIFIED
-    assert Testimony.objects.get(pk=testimony.pk).status == Status.VERIFIED
+    assert TestimonyRecord.objects.get(pk=testimony.pk).status == Status.VERIFIED
     assert Source.objects.get(pk=source.pk).status == Status.VERIFIED
     assert set(Victim.objects.filter(incident=case).values_list("status", flat=True)) == {Status.VERIFIED}
     # Three more, decided at once with one comment: each its own transition.

@@ -11,7 +11,8 @@ from django.core import mail
 
 from audit.models import AuditEntry
 from evidence import services as evidence
-from evidence.models import MediaItem, Source, Testimony, Witness
+from evidence.models import MediaItem, Source, Witness
+from evidence.models import Testimony as TestimonyRecord
 from incidents import workflow
 from incidents.models import Incident, Status, Victim
 from notices.models import Notice
@@ -32,7 +33,7 @@ def _evidence_settings(settings, tmp_path):
     settings.REVIEW_MIN_EVIDENCE = 1
 
 
-def make_testimony(author, incident, statement="I saw it.") -> Testimony:
+def make_testimony(author, incident, statement="I saw it.") -> TestimonyRecord:
     witness = evidence.register_witness(author=author, name="Witness Canary-Page", contact="+963 1")
     return evidence.create_testimony(
         author=author,
@@ -127,7 +128,7 @@ def test_a_sent_back_testimony_is_edited_and_submitted_again(documenter, reviewe
     incident = make_incident(documenter, status=Status.VERIFIED)
     testimony = make_testimony(documenter, incident, "Unclear.")
     workflow.submit(documenter, testimony)
-    workflow.review(reviewer, Testimony.objects.get(pk=testimony.pk), "request_changes", "Say when it happened.")
+    workflow.review(reviewer, TestimonyRecord.objects.get(pk=testimony.pk), "request_changes", "Say when it happened.")
     client = web_client_for(documenter)
     home = client.get("/en/").content.decode()
     assert "Say when it happened." in home
@@ -143,10 +144,10 @@ def test_a_sent_back_testimony_is_edited_and_submitted_again(documenter, reviewe
 def test_a_submitted_testimony_cannot_be_edited_on_the_page(documenter):
     incident = make_incident(documenter, status=Status.VERIFIED)
     testimony = make_testimony(documenter, incident)
-    Testimony.objects.filter(pk=testimony.pk).update(status=Status.SUBMITTED)
+    TestimonyRecord.objects.filter(pk=testimony.pk).update(status=Status.SUBMITTED)
     response = web_client_for(documenter).post(f"/en/testimonies/{testimony.pk}/", {"statement": "Changed"})
     assert response.status_code == 409
-    assert Testimony.objects.get(pk=testimony.pk).statement == "I saw it."
+    assert TestimonyRecord.objects.get(pk=testimony.pk).statement == "I saw it."
 
 
 def test_a_testimony_with_a_bad_date_is_a_400_with_every_error(documenter):
@@ -257,7 +258,7 @@ def test_the_case_is_decided_with_its_evidence_in_one_step_on_the_page(documente
     assert response.status_code == 302
     states = [
         m.objects.get(pk=r.pk).status
-        for m, r in ((Incident, incident), (Testimony, testimony), (Source, source), (Victim, victim))
+        for m, r in ((Incident, incident), (TestimonyRecord, testimony), (Source, source), (Victim, victim))
     ]
     assert states == [Status.VERIFIED, Status.VERIFIED, Status.REJECTED, Status.VERIFIED]
 
@@ -269,7 +270,7 @@ def test_approving_a_case_without_approving_evidence_is_refused_and_changes_noth
     )
     assert response.status_code == 409
     assert Incident.objects.get(pk=incident.pk).status == Status.SUBMITTED
-    assert Testimony.objects.get(pk=testimony.pk).status == Status.SUBMITTED
+    assert TestimonyRecord.objects.get(pk=testimony.pk).status == Status.SUBMITTED
 
 
 def test_new_evidence_of_a_verified_case_is_decided_without_the_incident(documenter, reviewer):
@@ -383,10 +384,13 @@ def test_notices_are_emailed_when_a_mail_server_is_configured_without_the_commen
     app.conf.task_always_eager = True
     incident = make_incident(documenter)
     witness_testimony = make_testimony(documenter, incident)
-    Testimony.objects.filter(pk=witness_testimony.pk).update(status=Status.SUBMITTED)
+    TestimonyRecord.objects.filter(pk=witness_testimony.pk).update(status=Status.SUBMITTED)
     with transaction.atomic():
         workflow.review(
-            reviewer, Testimony.objects.get(pk=witness_testimony.pk), "request_changes", "Witness Canary-Page said more"
+            reviewer,
+            TestimonyRecord.objects.get(pk=witness_testimony.pk),
+            "request_changes",
+            "Witness Canary-Page said more",
         )
     from outbox.services import relay_pending
 
@@ -456,3 +460,23 @@ def test_the_sign_in_page_leads_on_in_the_language_chosen_on_it(client):
 def test_the_sign_in_page_drops_a_next_address_on_another_site(client):
     html = client.get("/ar/accounts/login/?next=https://evil.example/").content.decode()
     assert 'name="next" value=""' in html
+
+
+def test_reviewers_see_a_pdfs_document_metadata_and_the_hash_in_its_own_block(documenter, reviewer):
+    from outbox.services import relay_pending
+    from tests.conftest import client_for
+    from tests.evidence.conftest import pdf_with_metadata, upload
+
+    incident = make_incident(documenter)
+    client_for(documenter).post(
+        "/api/v1/media/",
+        {"file": upload(pdf_with_metadata(), "report.pdf", "application/pdf"), "incident": incident.pk},
+        format="multipart",
+    )
+    relay_pending()
+    workflow.submit(documenter, incident)
+    html = web_client_for(reviewer).get(f"/ar/review/incidents/{incident.pk}/").content.decode()
+    assert "Canary report" in html and "canary-pdf-author" in html and "CanaryWriter" in html
+    assert 'class="hash" dir="ltr"' in html and "data-copy=" in html
+    documenter_view = web_client_for(documenter).get(f"/en/incidents/{incident.pk}/").content.decode()
+    assert "canary-pdf-author" not in documenter_view  # metadata is for reviewers only
