@@ -108,7 +108,7 @@ _TRANSITION_LISTENERS: list[Callable[..., None]] = []
 
 
 def register_transition_listener(listener: Callable[..., None]) -> None:
-    """`listener(actor=, record=, kind=, action=, from_state=, to_state=, comment=)` runs after every move,
+    """`listener(actor=, record=, kind=, action=, from_state=, to_state=, comment=, details=)` runs after every move,
     in the move's transaction (so a refused or rolled-back move leaves nothing behind)."""
     if listener not in _TRANSITION_LISTENERS:
         _TRANSITION_LISTENERS.append(listener)
@@ -201,6 +201,7 @@ def _move(
             from_state=current,
             to_state=transition.target,
             comment=comment,
+            details=details or {},
         )
     return record
 

@@ -30,10 +30,16 @@ def _label(kind: str, record: Any) -> str:
     return str(getattr(record, "title", "") or "")[:300]
 
 
-def notify_decision(*, actor: Any, record: Any, kind: str, action: str, **_ignored: Any) -> Notice | None:
-    """A workflow listener: a reviewer's decision on someone else's record leaves them a notice."""
+def notify_decision(
+    *, actor: Any, record: Any, kind: str, action: str, details: dict | None = None, **_ignored: Any
+) -> Notice | None:
+    """A workflow listener: a reviewer's decision on someone else's record leaves them a notice. Victims and
+    evidence approved together with their incident share the incident's notice (one per case, not one per
+    victim); anything rejected or sent back gets its own."""
     author_id = getattr(record, "created_by_id", None)
     if action not in DECISIONS or author_id is None or author_id == getattr(actor, "pk", None):
+        return None
+    if action == "approve" and (details or {}).get("with_incident"):
         return None
     incident_id = record.pk if kind == "incidents" else record.incident_id
     notice = Notice.objects.create(

@@ -480,3 +480,13 @@ def test_reviewers_see_a_pdfs_document_metadata_and_the_hash_in_its_own_block(do
     assert 'class="hash" dir="ltr"' in html and "data-copy=" in html
     documenter_view = web_client_for(documenter).get(f"/en/incidents/{incident.pk}/").content.decode()
     assert "canary-pdf-author" not in documenter_view  # metadata is for reviewers only
+
+
+def test_a_case_approved_with_its_victims_leaves_one_notice_not_one_per_victim(documenter, reviewer, settings):
+    settings.REVIEW_MIN_EVIDENCE = 0
+    incident = make_incident(documenter)
+    for n in range(3):
+        make_victim(documenter, incident, name=f"Victim {n}")
+    workflow.submit(documenter, incident)
+    workflow.review(reviewer, Incident.objects.get(pk=incident.pk), "approve")
+    assert list(Notice.objects.values_list("kind", "decision")) == [("incidents", "approve")]
