@@ -432,13 +432,15 @@ class Victim(Reviewable):
     # Identifying fields (personal data: shown to the record's author, reviewers and admins only).
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     identity_number = models.CharField(
-        _("identity number"), max_length=64, blank=True, default="", validators=[validate_name_text]
+        _("identity number"), max_length=64, blank=True, default="", db_default="", validators=[validate_name_text]
     )
     # Where an imported record came from: the source list's name and the row's id in it (both empty for a
     # record typed in by a documenter). (origin_source, origin_record_id) identifies it across imports.
-    origin_source = models.CharField(_("source list"), max_length=200, blank=True, default="", editable=False)
+    origin_source = models.CharField(
+        _("source list"), max_length=200, blank=True, default="", db_default="", editable=False
+    )
     origin_record_id = models.CharField(
-        _("record id in the source list"), max_length=200, blank=True, default="", editable=False
+        _("record id in the source list"), max_length=200, blank=True, default="", db_default="", editable=False
     )
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", editable=False

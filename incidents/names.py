@@ -47,10 +47,13 @@ def search_terms(query: str | None, limit: int = 6) -> list[str]:
 # no counterpart in the third are removed): a regexp_replace() per row costs three times as much, and
 # every search re-checks the candidate rows the index found. The characters are written as themselves
 # (the migration's SQL is UTF-8).
+# Only pg_catalog functions inside, so the function also works while pg_restore runs with an empty
+# search_path (functions that call other functions of ours would not be found then).
+SQL_FOLD = f"lower(translate(normalize({{value}}, NFKC), '{FOLD_FROM}{DIACRITICS}{TATWEEL}', '{FOLD_TO}'))"
 SQL_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION arabic_fold(value text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT lower(translate(normalize(value, NFKC), '{FOLD_FROM}{DIACRITICS}{TATWEEL}', '{FOLD_TO}'))
+  SELECT {SQL_FOLD.format(value="value")}
 $$;
 """
 
