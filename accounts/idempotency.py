@@ -198,6 +198,9 @@ def once_per_form(view: Callable) -> Callable:
             if "location" in answer:
                 return HttpResponseRedirect(answer["location"])
             if "json" in answer:
+                if request.headers.get("X-Autosave") != "1" and str(answer["json"].get("url", "")).startswith("/"):
+                    # Back + Save after a background save: the form becomes the record it created.
+                    return HttpResponseRedirect(answer["json"]["url"])
                 return JsonResponse(answer["json"], status=earlier.status_code or 200)
             return view(request, *args, **kwargs)  # the first attempt stored nothing usable: run normally
         response = view(request, *args, **kwargs)

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     # management commands only in installed apps.
     "bench",
     "intake",
+    "notices",
 ]
 
 MIDDLEWARE = [
@@ -592,3 +593,30 @@ LOGGING = {
 ACCESS_LOG = env_bool("ACCESS_LOG", False)
 # Error reports (admins' e-mails, debug pages) mask witness identity fields as well as secrets.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.logging.WitnessSafeExceptionReporterFilter"
+
+# E-mail for notices, when the operator configures a mail server: EMAIL_URL=smtp://user:pass@host:587/?tls=True,
+# smtps://user:pass@host:465 or console:// (printed, for trying it out); parsed by dj-email-url. Unset: no e-mail,
+# notices stay in the site. Notices are sent by a Celery task through the outbox, after the decision commits.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+EMAIL_NOTICES = bool(EMAIL_URL)
+if EMAIL_URL:
+    import warnings
+
+    import dj_email_url
+
+    with warnings.catch_warnings():  # dj-email-url announces a future rename of smtps:// ("submission://")
+        warnings.simplefilter("ignore", UserWarning)
+        _email = dj_email_url.parse(EMAIL_URL)
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+    EMAIL_PORT = _email["EMAIL_PORT"] or 25
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+    # smtps:// is STARTTLS (dj-email-url's reading); ?ssl=True asks for implicit TLS (port 465) instead.
+    EMAIL_USE_SSL = bool(_email["EMAIL_USE_SSL"])
+    EMAIL_USE_TLS = bool(_email["EMAIL_USE_TLS"]) and not EMAIL_USE_SSL
+    EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "casualty-records@localhost")
+NOTICE_EMAIL_LANGUAGE = os.environ.get("NOTICE_EMAIL_LANGUAGE", "ar")
+# The site's public address, for links in e-mails (e.g. https://records.example.org).
+SITE_URL = os.environ.get("SITE_URL", "")

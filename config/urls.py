@@ -30,6 +30,7 @@ api_urlpatterns = [
     path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
     path("auth/logout/", accounts_api.RevokeTokenView.as_view(), name="api-logout"),
     path("review-queue/", incidents_api.ReviewQueueView.as_view(), name="review-queue"),
+    path("review/bulk/", incidents_api.BulkReviewView.as_view(), name="review-bulk"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path(
@@ -52,6 +53,7 @@ urlpatterns += i18n_patterns(
     path("", include("evidence.urls")),
     path("", include("counts.urls")),
     path("", include("intake.urls")),
+    path("", include("notices.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),

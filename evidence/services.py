@@ -279,6 +279,7 @@ def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
     if not (source.url or source.archive_url or source.title):
         raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
     source.save()
+    record_event(actor=author, action="sources.created", target=source, details={"incident": incident.pk})
     return source
 
 
@@ -290,8 +291,11 @@ def update_source(*, actor: Any, source: Source, **changes: Any) -> Source:
         raise ValidationError({"incident": _("A source cannot be moved to another incident; record it there anew.")})
     changes.pop("incident", None)
     changed = apply_changes(source, changes, SOURCE_FIELDS - {"incident"})
+    if not (source.url or source.archive_url or source.title):
+        raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
     if changed:
         save_changes(source, changed)
+        record_event(actor=actor, action="sources.changed", target=source, details={"fields": sorted(changed)})
     return source
 
 
@@ -301,6 +305,7 @@ def delete_source(*, actor: Any, source: Source) -> None:
     require_author_and_editable(actor, source)
     if source.status != Status.DRAFT:
         raise IllegalTransition(_("Only a draft that was never submitted can be deleted."))
+    record_event(actor=actor, action="sources.deleted", target=source, details={"incident": source.incident_id})
     source.delete()
 
 

@@ -14,13 +14,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from rest_framework import exceptions as api_exceptions
 
 from accounts.idempotency import once_per_form
@@ -28,6 +31,7 @@ from counts import graphics
 from incidents import roles
 from incidents.models import Incident, Status
 from incidents.views import add_service_errors, message_of, refusal, visible_incident
+from incidents.workflow import IllegalTransition
 
 from . import media, services
 from .forms import TestimonyForm
@@ -50,6 +54,26 @@ def _gps(item: MediaItem) -> dict[str, float] | None:
         return None
 
 
+PDF_FIELDS = {
+    "Title": _lazy("Document title"),
+    "Author": _lazy("Document author"),
+    "Subject": _lazy("Subject"),
+    "Keywords": _lazy("Keywords"),
+    "Creator": _lazy("Created with"),
+    "Producer": _lazy("Produced with"),
+    "CreationDate": _lazy("Created on"),
+    "ModDate": _lazy("Last changed on"),
+}
+
+
+def _pdf_fields(item: MediaItem) -> list[tuple[str, str]]:
+    """A PDF's document information (title, author, software, dates), labelled in the page's language."""
+    document = (item.metadata or {}).get("document") or {}
+    if not isinstance(document, dict):
+        return []
+    return [(str(label), str(document[key])[:500]) for key, label in PDF_FIELDS.items() if document.get(key)]
+
+
 def evidence_for_incident(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     """Testimony and media of an incident as the user may see them (used by the incident and review pages)."""
     user = request.user
@@ -65,9 +89,26 @@ def evidence_for_incident(request: HttpRequest, incident: Incident) -> dict[str,
         item.may_see_original = services.may_see_original(user, item)
         item.gps = _gps(item) if item.may_see_original else None
         item.gps_map = graphics.proportional_map([{**item.gps, "value": 1}], 240, 200, 5) if item.gps else None
+        item.pdf_fields = _pdf_fields(item) if item.may_see_original else []
+    sources = list(Source.objects.visible_to(user).for_incident(incident).order_by("pk"))
+    from incidents.views import last_comments
+
+    for records in (testimonies, items, sources):
+        sent_back = [r.pk for r in records if r.status == Status.CHANGES_REQUESTED]
+        comments = last_comments(type(records[0]), sent_back, Status.CHANGES_REQUESTED) if sent_back else {}
+        for record in records:
+            record.review_comment = comments.get(record.pk)
+            record.editable_by_me = record.created_by_id == user.pk and record.is_editable
+            # Sent back while the incident is not (the incident's own submission takes it along otherwise).
+            record.resubmit_alone = record.editable_by_me and (
+                record.status == Status.CHANGES_REQUESTED or incident.status == Status.VERIFIED
+            )
     addable = may_add_evidence(user, incident)
     return {
         "testimonies": testimonies,
+        "sources": sources,
+        "approved_count": services.approved_evidence_count(incident),
+        "source_url": reverse("source-new", args=[incident.pk]) if addable else None,
         "media": items,
         "reviewer": reviewer,
         "testimony_url": reverse("testimony-new", args=[incident.pk]) if addable else None,
@@ -192,5 +233,229 @@ def incident_evidence(request: HttpRequest, pk: int) -> HttpResponse:
         "approved_count": services.approved_evidence_count(incident),
     }
     response = render(request, "evidence/incident.html", context)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Changing evidence on pages: sent back for changes, sources, witnesses -------------------------
+
+
+def _visible(request: HttpRequest, model: type, pk: int) -> Any:
+    return get_object_or_404(model.objects.visible_to(request.user).select_related("incident"), pk=pk)
+
+
+def _author_and_editable(request: HttpRequest, record: Any, back: str) -> HttpResponse | None:
+    """A refusal page unless the user is the record's author and it may be changed now."""
+    if record.created_by_id != request.user.pk:
+        return refusal(request, _("Only the author may change this record."), 403, back=back)
+    if not record.is_editable:
+        return refusal(
+            request,
+            _("This record is %(status)s and cannot be changed now.") % {"status": record.get_status_display()},
+            409,
+            back=back,
+        )
+    return None
+
+
+def _service_refusal(request: HttpRequest, exc: Exception, back: str) -> HttpResponse:
+    status = 403 if isinstance(exc, PermissionDenied) else 409
+    return refusal(request, message_of(exc), status, back=back)
+
+
+def _changes_comment(record: Any) -> Any:
+    from incidents.views import last_comments
+
+    if record.status != Status.CHANGES_REQUESTED:
+        return None
+    return last_comments(type(record), [record.pk], Status.CHANGES_REQUESTED).get(record.pk)
+
+
+@login_required
+def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The author changes a testimony (a draft, or one sent back for changes), then submits it again."""
+    from .forms import TestimonyEditForm
+
+    testimony = _visible(request, Testimony, pk)
+    back = reverse("incident-detail", args=[testimony.incident_id]) + f"#testimonies-{pk}"
+    refused = _author_and_editable(request, testimony, back)
+    if refused is not None:
+        return refused
+    form = TestimonyEditForm(request.POST or None, instance=testimony, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_testimony(actor=request.user, testimony=testimony, **form.changes())
+        except (PermissionDenied, IllegalTransition) as exc:
+            return _service_refusal(request, exc, back)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Testimony saved. Submit it again when it is ready."))
+            return redirect(back)
+    context = {
+        "form": form,
+        "record": testimony,
+        "incident": testimony.incident,
+        "comment": _changes_comment(testimony),
+    }
+    return render(request, "evidence/testimony_edit.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def media_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The author changes a media item's description; the sealed file is never replaced."""
+    from .forms import MediaDescriptionForm
+
+    item = get_object_or_404(MediaItem.objects.visible_to(request.user).select_related("incident", "original"), pk=pk)
+    back = reverse("incident-detail", args=[item.incident_id]) + f"#media-{pk}"
+    refused = _author_and_editable(request, item, back)
+    if refused is not None:
+        return refused
+    form = MediaDescriptionForm(request.POST or None, initial={"description": item.description})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_media(actor=request.user, item=item, description=form.cleaned_data["description"])
+        except (PermissionDenied, IllegalTransition) as exc:
+            return _service_refusal(request, exc, back)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Description saved. Submit the item again when it is ready."))
+            return redirect(back)
+    context = {"form": form, "record": item, "incident": item.incident, "comment": _changes_comment(item)}
+    return render(request, "evidence/media_edit.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@once_per_form
+def source_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a documented source (URL, archived copy, title, date, note) to an incident."""
+    from .forms import SourceForm
+
+    incident = visible_incident(request, pk)
+    back = reverse("incident-detail", args=[pk]) + "#sources"
+    if not may_add_evidence(request.user, incident):
+        return refusal(
+            request,
+            _("Evidence can be added only to your own editable incidents or to verified incidents."),
+            403,
+            back=back,
+        )
+    form = SourceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_source(author=request.user, incident=incident, **form.source_fields())
+        except (PermissionDenied, IllegalTransition) as exc:
+            return _service_refusal(request, exc, back)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Source added. It counts as evidence once a reviewer approves it."))
+            return redirect(back)
+    context = {"form": form, "incident": incident, "record": None}
+    return render(request, "evidence/source_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    from .forms import SourceForm
+
+    source = _visible(request, Source, pk)
+    back = reverse("incident-detail", args=[source.incident_id]) + f"#sources-{pk}"
+    refused = _author_and_editable(request, source, back)
+    if refused is not None:
+        return refused
+    form = SourceForm(request.POST or None, instance=source)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_source(actor=request.user, source=source, **form.changes())
+        except (PermissionDenied, IllegalTransition) as exc:
+            return _service_refusal(request, exc, back)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Source saved."))
+            return redirect(back)
+    source.refresh_from_db()
+    context = {"form": form, "incident": source.incident, "record": source, "comment": _changes_comment(source)}
+    return render(request, "evidence/source_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    source = _visible(request, Source, pk)
+    back = reverse("incident-detail", args=[source.incident_id]) + "#sources"
+    try:
+        services.delete_source(actor=request.user, source=source)
+    except (PermissionDenied, IllegalTransition) as exc:
+        return _service_refusal(request, exc, back)
+    messages.success(request, _("Source deleted."))
+    return redirect(back)
+
+
+@login_required
+def witness_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The documenter who registered a witness corrects the protected identity (each showing is audited)."""
+    from .forms import WitnessIdentityForm
+    from .models import Witness
+
+    witness = get_object_or_404(Witness.objects.visible_to(request.user), pk=pk)
+    back = request.GET.get("back") or reverse("home")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("home")
+    if not (services.may_see_identity(request.user, witness) and request.user.has_perm("evidence.change_witness")):
+        return refusal(request, _("Only the documenter who registered this witness may change the identity."), 403)
+    if request.method == "POST":
+        form = WitnessIdentityForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_witness(actor=request.user, witness=witness, **form.cleaned_data)
+            except PermissionDenied as exc:
+                return refusal(request, message_of(exc), 403)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Witness %(code)s updated.") % {"code": witness.code})
+                return redirect(back)
+    else:
+        form = WitnessIdentityForm(initial=services.witness_identity(actor=request.user, witness=witness) or {})
+    response = render(
+        request,
+        "evidence/witness_form.html",
+        {"form": form, "witness": witness, "back": back},
+        status=400 if form.errors else 200,
+    )
+    response["Cache-Control"] = "private, no-store"  # the identity is never kept in a cache
+    return response
+
+
+@login_required
+@require_POST
+def record_submit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """The author submits one record again (e.g. a testimony sent back while its incident is verified)."""
+    from incidents import workflow
+
+    if kind not in workflow.KINDS:
+        raise Http404
+    record = get_object_or_404(workflow.KINDS[kind].model.objects.visible_to(request.user), pk=pk)
+    incident_id = record.pk if kind == "incidents" else record.incident_id
+    back = reverse("incident-detail", args=[incident_id])
+    try:
+        workflow.submit(request.user, record)
+    except (PermissionDenied, IllegalTransition) as exc:
+        return _service_refusal(request, exc, back)
+    messages.success(request, _("Submitted for review again."))
+    return redirect(back)
+
+
+@login_required
+def media_custody(request: HttpRequest, pk: int) -> HttpResponse:
+    """A media item's chain of custody as a page (the API gives the same as JSON)."""
+    if not roles.is_staff_member(request.user):
+        raise PermissionDenied
+    item = get_object_or_404(MediaItem.objects.visible_to(request.user).select_related("incident", "original"), pk=pk)
+    events = item.custody.select_related("actor").order_by("at", "pk")
+    response = render(request, "evidence/custody.html", {"item": item, "events": events, "incident": item.incident})
     response["Cache-Control"] = "private, no-store"
     return response

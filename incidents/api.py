@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import CharField, F, Value
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -59,11 +59,38 @@ class ReviewSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=["approve", "reject"]), required=False, allow_empty=True
     )
 
+    evidence = serializers.DictField(
+        child=serializers.DictField(child=serializers.ChoiceField(choices=["approve", "reject"]), allow_empty=True),
+        required=False,
+        allow_empty=True,
+        help_text='For an incident: {"sources" | "testimonies" | "media": {"<id>": "approve" | "reject"}}, decided '
+        "before the incident (so approved evidence counts towards its evidence minimum); all or nothing.",
+    )
+
     def validate_victims(self, value: dict[str, str]) -> dict[int, str]:
         try:
             return {int(key): decision for key, decision in value.items()}
         except ValueError:
             raise serializers.ValidationError(_("Victim ids are integers.")) from None
+
+    def validate_evidence(self, value: dict[str, dict[str, str]]) -> dict[str, dict[int, str]]:
+        unknown = sorted(set(value) - set(workflow.evidence_kinds()))
+        if unknown:
+            raise serializers.ValidationError(_("Unknown evidence kinds: %(kinds)s.") % {"kinds": ", ".join(unknown)})
+        try:
+            return {
+                kind: {_positive_id(key): decision for key, decision in decisions.items()}
+                for kind, decisions in value.items()
+            }
+        except ValueError:
+            raise serializers.ValidationError(_("Evidence ids are whole numbers.")) from None
+
+
+def _positive_id(value: Any) -> int:
+    number = int(str(value))
+    if not 0 < number <= 2**63 - 1:
+        raise ValueError(value)
+    return number
 
 
 class ReopenSerializer(serializers.Serializer):
@@ -101,6 +128,7 @@ class WorkflowActionsMixin:
             decision.validated_data["decision"],
             decision.validated_data["comment"],
             decision.validated_data.get("victims"),
+            decision.validated_data.get("evidence"),
         )
         return Response(self.get_serializer(record).data)
 
@@ -263,3 +291,41 @@ def _id_list(params: Any, name: str) -> list[int]:
     if not all(part.isascii() and part.isdigit() for part in parts):
         raise serializers.ValidationError({name: [_("Give ids as whole numbers separated by commas.")]})
     return [int(part) for part in parts]
+
+
+class BulkReviewSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["incidents", "victims", "testimonies", "media", "sources"])
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=workflow.MAX_BULK,
+    )
+    decision = serializers.ChoiceField(choices=workflow.DECISIONS)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+
+
+class BulkReviewView(APIView):
+    """One decision for many records of one kind: each id is its own transition with every check of
+    `review/` (four eyes, compare-and-set, audit entry); one id's refusal does not stop the others.
+    200 with `{"results": {"<id>": "ok" | code}}`; the codes are workflow.BULK_CODES (docs/using-the-site.md)."""
+
+    permission_classes = [HasRole]
+
+    @extend_schema(
+        request=BulkReviewSerializer,
+        parameters=[SECOND_FACTOR_HEADER],
+        responses=inline_serializer(
+            "BulkReviewResults", {"results": serializers.DictField(child=serializers.CharField())}
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        body = BulkReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        results = workflow.review_many(
+            request.user,
+            body.validated_data["kind"],
+            body.validated_data["ids"],
+            body.validated_data["decision"],
+            body.validated_data["comment"],
+        )
+        return Response({"results": results})

@@ -1,11 +1,16 @@
-"""List filters for incidents and victims (status, date range, place and party subtrees)."""
+"""List filters for incidents and victims (status, date range, place and party subtrees, weapon, category,
+source list, author, "mine", search). The API's lists and the pages' lists (listing.py) use the same ones."""
 
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import BaseCSVWidget
 
-from .models import MAX_KEY, Category, CivilianStatus, Incident, Location, Perpetrator, Sex, Status, Victim
+from . import search
+from .models import MAX_KEY, Category, CivilianStatus, Incident, Location, Perpetrator, Sex, Status, Victim, Weapon
 
 
 def _ids(value: str) -> list[int]:
@@ -39,6 +44,31 @@ class SubtreeFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
         return qs.filter(**{f"{self.field_name}__in": ids})
 
 
+class SearchFilter(django_filters.CharFilter):
+    """`?search=words`: Arabic-aware, typo-tolerant search (search.py); every word must match. Results come
+    best match first (a list's own sort, applied afterwards, replaces that order)."""
+
+    def __init__(self, *args, searcher, ranker, **kwargs) -> None:
+        self.searcher, self.ranker = searcher, ranker
+        kwargs.setdefault("label", _("Search"))
+        kwargs.setdefault("max_length", 200)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value: str | None) -> QuerySet:
+        if not value or not value.strip():
+            return qs
+        return self.ranker(self.searcher(qs, value), value)
+
+
+def filter_mine(filterset: django_filters.FilterSet, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+    if value is None:
+        return qs
+    user = filterset.request.user if filterset.request is not None else None
+    if user is None or not user.is_authenticated:
+        return qs.none() if value else qs
+    return qs.filter(created_by=user) if value else qs.exclude(created_by=user)
+
+
 # distinct=False on the choice filters: none crosses a to-many relation, and django-filter's default
 # DISTINCT over every column made each page's COUNT(*) de-duplicate the whole table (bench/README.md).
 class IncidentFilter(django_filters.FilterSet):
@@ -48,16 +78,14 @@ class IncidentFilter(django_filters.FilterSet):
     location = SubtreeFilter(field_name="location_id", tree_model=Location)
     perpetrator = SubtreeFilter(field_name="perpetrator_id", tree_model=Perpetrator)
     mine = django_filters.BooleanFilter(method="filter_mine")
+    author = IdFilter(field_name="created_by_id")
+    search = SearchFilter(searcher=search.search_incidents, ranker=search.rank_incidents)
 
     class Meta:
         model = Incident
         fields = ["status", "weapon", "date_precision"]
 
-    def filter_mine(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
-        if value is None:
-            return qs
-        user = self.request.user
-        return qs.filter(created_by=user) if value else qs.exclude(created_by=user)
+    filter_mine = filter_mine
 
 
 class VictimFilter(django_filters.FilterSet):
@@ -73,7 +101,118 @@ class VictimFilter(django_filters.FilterSet):
     perpetrator = SubtreeFilter(field_name="incident__perpetrator_id", tree_model=Perpetrator)
     # By id, not by a choice among all incidents: a hidden incident must read exactly like an absent one.
     incident = IdFilter(field_name="incident_id")
+    weapon = django_filters.MultipleChoiceFilter(field_name="incident__weapon", choices=Weapon.choices, distinct=False)
+    # The source list an imported victim came from (`origin.source` in the API).
+    source = django_filters.CharFilter(field_name="origin_source", max_length=200)
+    mine = django_filters.BooleanFilter(method="filter_mine")
+    author = IdFilter(field_name="created_by_id")
+    search = SearchFilter(searcher=search.search_victims, ranker=search.rank_victims)
 
     class Meta:
         model = Victim
         fields = ["status"]
+
+    filter_mine = filter_mine
+
+
+# --- The same filters on pages: widgets a person can use (incidents/listing.py) ----------------------
+
+
+class SelectOne(forms.Select):
+    """One choice on the page, read as the list a multiple-choice filter expects (`?status=a&status=b`
+    from a bookmarked address still works)."""
+
+    def value_from_datadict(self, data, files, name):
+        # "Any" (the empty choice) sent by the form means no filter, not a choice named "".
+        return [value for value in forms.SelectMultiple().value_from_datadict(data, files, name) if value]
+
+
+class CSVSelect(BaseCSVWidget, forms.Select):
+    """A tree picker for a subtree filter (`?location=5`)."""
+
+
+def _page_widgets(filterset: django_filters.FilterSet, language: str) -> None:
+    from .forms import tree_choices
+
+    blanks = {
+        "status": _("Any state"),
+        "category": _("Any category"),
+        "weapon": _("Any weapon"),
+        "civilian_status": _("Any civilian status"),
+        "sex": _("Any sex"),
+    }
+    fields = filterset.form.fields
+    for name, blank in blanks.items():
+        if name in fields:
+            widget = SelectOne if isinstance(fields[name], forms.MultipleChoiceField) else forms.Select
+            choices = [choice for choice in fields[name].choices if choice[0] != ""]
+            fields[name].widget = widget(choices=[("", blank), *choices])
+    for name, model, blank in (
+        ("location", Location, _("All places")),
+        ("perpetrator", Perpetrator, _("All perpetrators")),
+    ):
+        if name in fields:
+            fields[name].widget = CSVSelect(choices=tree_choices(model, language, blank=blank))
+            fields[name].widget.attrs["data-searchable"] = ""
+    for name in ("occurred_from", "occurred_to", "died_from", "died_to"):
+        if name in fields:
+            fields[name].widget = forms.DateInput(attrs={"type": "date"})
+    if "mine" in fields:
+        fields["mine"].widget = forms.Select(
+            choices=[("", _("Anyone's")), ("true", _("Mine")), ("false", _("Other people's"))]
+        )
+    if "author" in fields:
+        # User names are left-to-right identifiers (user data, not the page's words).
+        fields["author"].widget = forms.Select(choices=[("", _("Anyone")), *_authors(filterset)], attrs={"dir": "ltr"})
+    if "source" in fields:
+        sources = (
+            Victim.objects.exclude(origin_source="").order_by("origin_source").values_list("origin_source", flat=True)
+        )
+        fields["source"].widget = forms.Select(
+            choices=[("", _("Any source list")), *((s, s) for s in sources.distinct()[:200])]
+        )
+    labels = {
+        "status": _("Status"),
+        "occurred_from": _("From (incident date)"),
+        "occurred_to": _("To (incident date)"),
+        "died_from": _("Died from"),
+        "died_to": _("Died until"),
+        "location": _("Place"),
+        "perpetrator": _("Perpetrator"),
+        "weapon": _("Weapon"),
+        "category": _("Category"),
+        "civilian_status": _("Civilian status"),
+        "sex": _("Sex"),
+        "mine": _("Recorded by me"),
+        "author": _("Recorded by"),
+        "source": _("Source list"),
+        "date_precision": _("Date precision"),
+    }
+    for name, label in labels.items():
+        if name in fields:
+            fields[name].label = label
+    for name in ("incident", "date_precision"):
+        fields.pop(name, None)
+
+
+def _authors(filterset: django_filters.FilterSet) -> list[tuple[int, str]]:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(groups__name="documenter", is_active=True).order_by("username")
+    return list(users.values_list("pk", "username")[:500])
+
+
+class IncidentPageFilter(IncidentFilter):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from django.utils.translation import get_language
+
+        _page_widgets(self, get_language())
+
+
+class VictimPageFilter(VictimFilter):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from django.utils.translation import get_language
+
+        _page_widgets(self, get_language())

@@ -174,26 +174,73 @@ class ReviewForm(forms.Form):
         help_text=_("Required when you reject or request changes: tell the author what to fix."),
     )
 
-    def __init__(self, *args: Any, victims: list[Victim] | None = None, **kwargs: Any) -> None:
+    LATER = ("", _("Leave for later"))
+
+    def __init__(
+        self,
+        *args: Any,
+        victims: list[Victim] | None = None,
+        evidence: list[tuple[str, Any]] | None = None,
+        decide_record: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.victims = victims or []
+        self.evidence = evidence or []
+        self.decide_record = decide_record
+        if not decide_record:
+            # The case itself is not waiting (e.g. new evidence on a verified incident): decide its items only.
+            del self.fields["decision"]
         for victim in self.victims:
+            choices = [("approve", _("Approve")), ("reject", _("Reject"))]
             self.fields[f"victim_{victim.pk}"] = forms.ChoiceField(
                 label=str(victim),
-                choices=[("approve", _("Approve")), ("reject", _("Reject"))],
-                initial="approve",
+                choices=choices if decide_record else [self.LATER, *choices],
+                initial="approve" if decide_record else "",
+                widget=forms.RadioSelect,
+                required=False,
+            )
+        for kind, item in self.evidence:
+            self.fields[f"evidence_{kind}_{item.pk}"] = forms.ChoiceField(
+                label=str(item),
+                choices=[self.LATER, ("approve", _("Approve")), ("reject", _("Reject"))],
+                initial="",
                 widget=forms.RadioSelect,
                 required=False,
             )
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.decide_record and not (self.chosen_evidence() or self.chosen_victims()):
+            raise forms.ValidationError(_("Choose a decision for at least one victim or piece of evidence."))
+        return cleaned
+
     def victim_fields(self) -> list[tuple[Victim, forms.BoundField]]:
         return [(victim, self[f"victim_{victim.pk}"]) for victim in self.victims]
+
+    def evidence_fields(self) -> list[tuple[str, Any, forms.BoundField]]:
+        return [(kind, item, self[f"evidence_{kind}_{item.pk}"]) for kind, item in self.evidence]
 
     def victim_decisions(self) -> dict[int, str] | None:
         """Per-victim decisions, only when approving with victims to decide."""
         if self.cleaned_data.get("decision") != "approve" or not self.victims:
             return None
         return {victim.pk: self.cleaned_data.get(f"victim_{victim.pk}") or "approve" for victim in self.victims}
+
+    def chosen_victims(self) -> dict[int, str]:
+        """Victims given a decision, when only the case's items are decided."""
+        data = getattr(self, "cleaned_data", {})
+        return {v.pk: data[f"victim_{v.pk}"] for v in self.victims if data.get(f"victim_{v.pk}")}
+
+    def chosen_evidence(self) -> dict[str, dict[int, str]]:
+        """{"sources" | "testimonies" | "media": {id: decision}} for the evidence given a decision."""
+        data = getattr(self, "cleaned_data", {})
+        chosen: dict[str, dict[int, str]] = {}
+        for kind, item in self.evidence:
+            value = data.get(f"evidence_{kind}_{item.pk}")
+            if value:
+                chosen.setdefault(kind, {})[item.pk] = value
+        return chosen
 
 
 class ReopenForm(forms.Form):

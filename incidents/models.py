@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -463,6 +463,19 @@ class Victim(Reviewable):
     )
     category = models.GeneratedField(
         expression=CATEGORY_EXPRESSION, output_field=models.CharField(max_length=8), db_persist=True
+    )
+    # The names folded for search (names.normalise_arabic; the database function arabic_fold, see search.py):
+    # stored generated columns, so the database keeps them right for every writer (services, bulk_create,
+    # COPY) and a search reads them instead of folding every candidate row again.
+    name_folded = models.GeneratedField(
+        expression=Func(F("name"), function="arabic_fold", output_field=models.TextField()),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+    name_ar_folded = models.GeneratedField(
+        expression=Func(F("name_ar"), function="arabic_fold", output_field=models.TextField()),
+        output_field=models.TextField(),
+        db_persist=True,
     )
 
     objects = VictimQuerySet.as_manager()

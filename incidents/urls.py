@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import list_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,7 +13,10 @@ urlpatterns = [
     path("incidents/<int:pk>/victims/", views.victim_add, name="victim-add"),
     path("victims/<int:pk>/", views.victim_edit, name="victim-edit"),
     path("victims/<int:pk>/delete/", views.victim_delete, name="victim-delete"),
-    path("review/", views.review_queue, name="review-queue"),
+    path("incidents/", list_views.incidents, name="incident-list"),
+    path("victims/", list_views.victims, name="victim-list"),
+    path("review/", list_views.review_queue, name="review-queue"),
+    path("review/bulk/", list_views.review_bulk, name="review-bulk"),
     path("review/<str:kind>/<int:pk>/", views.review_record, name="review-record"),
     path("review/<str:kind>/<int:pk>/reopen/", views.reopen_record, name="review-reopen"),
 ]

@@ -27,8 +27,8 @@ from accounts.idempotency import once_per_form
 from audit.models import AuditEntry
 
 from . import roles, services, workflow
-from .forms import IncidentForm, ReopenForm, ReviewForm, VictimForm, tree_choices
-from .models import Category, Incident, Location, Perpetrator, Status, Victim
+from .forms import IncidentForm, ReopenForm, ReviewForm, VictimForm
+from .models import Category, Incident, Status, Victim
 from .workflow import IllegalTransition
 
 STATUS_ORDER = [Status.CHANGES_REQUESTED, Status.DRAFT, Status.SUBMITTED, Status.VERIFIED, Status.REJECTED]
@@ -104,37 +104,24 @@ def require_reviewer(request: HttpRequest) -> None:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's home: their cases by state (sent back first, with the reviewer's comment)."""
-    incidents = list(
-        Incident.objects.visible_to(request.user)
-        .filter(created_by=request.user)
-        .select_related("location", "perpetrator")
-        .order_by("-updated_at")[:500]
-    )
-    comments = last_comments(
-        Incident, [i.pk for i in incidents if i.status == Status.CHANGES_REQUESTED], Status.CHANGES_REQUESTED
-    )
-    groups = []
-    for state in STATUS_ORDER:
-        rows = [i for i in incidents if i.status == state]
-        for incident in rows:
-            incident.review_comment = comments.get(incident.pk)
-        groups.append({"status": state, "label": Status(state).label, "incidents": rows})
+    """The signed-in user's home: what was sent back for changes (with the reviewer's comment) first, then
+    every case of theirs as a list with search, filters and pages (list_views.home_context)."""
+    from .list_views import home_context
+
+    context = home_context(request)
     queue_size = None
     if roles.can_review(request.user):
-        queue_size = sum(qs.count() for _kind, qs in workflow.review_queue(request.user))
-    return render(
-        request,
-        "incidents/home.html",
+        queue_size = workflow.case_queue(request.user).count()
+    context.update(
         {
-            "groups": groups,
-            "incidents": incidents,
             "can_document": roles.can_document(request.user),
             "can_review": roles.can_review(request.user),
             "can_manage_counts": roles.can_manage_counts(request.user),
             "queue_size": queue_size,
-        },
+        }
     )
+    listing = context.get("listing")
+    return render(request, "incidents/home.html", context, status=listing.status if listing else 200)
 
 
 def _autosave_response(incident: Incident) -> JsonResponse:
@@ -387,44 +374,6 @@ def _int_or_none(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-@login_required
-def review_queue(request: HttpRequest) -> HttpResponse:
-    """Submitted records awaiting a decision (not the reviewer's own), oldest first, with filters."""
-    require_reviewer(request)
-    kind_names = list(workflow.KINDS)
-    kind = request.GET.get("kind", "")
-    location_id = _int_or_none(request.GET.get("location"))
-    perpetrator_id = _int_or_none(request.GET.get("perpetrator"))
-    places = Location.objects.subtree_ids([location_id]) if location_id else None
-    parties = Perpetrator.objects.subtree_ids([perpetrator_id]) if perpetrator_id else None
-    rows = []
-    for queue_kind, queryset in workflow.review_queue(request.user, [kind] if kind in kind_names else None):
-        prefix = f"{queue_kind.incident_path}__" if queue_kind.incident_path else ""
-        if places is not None:
-            queryset = queryset.filter(**{f"{prefix}location_id__in": places})
-        if parties is not None:
-            queryset = queryset.filter(**{f"{prefix}perpetrator_id__in": parties})
-        related = [f"{prefix}location", f"{prefix}perpetrator", "created_by"]
-        for record in queryset.select_related(*related)[:500]:
-            incident = record if not queue_kind.incident_path else getattr(record, queue_kind.incident_path)
-            rows.append({"kind": queue_kind.name, "record": record, "incident": incident, "since": record.updated_at})
-    rows.sort(key=lambda row: (row["since"], row["kind"], row["record"].pk))
-    language = get_language()
-    return render(
-        request,
-        "incidents/review_queue.html",
-        {
-            "rows": rows,
-            "kinds": [(name, KIND_LABELS.get(name, name)) for name in kind_names],
-            "kind": kind,
-            "locations": tree_choices(Location, language, blank=_("All places")),
-            "perpetrators": tree_choices(Perpetrator, language, blank=_("All perpetrators")),
-            "location_id": location_id,
-            "perpetrator_id": perpetrator_id,
-        },
-    )
-
-
 KIND_LABELS = {
     "incidents": gettext_lazy("Incidents"),
     "victims": gettext_lazy("Victims"),
@@ -448,12 +397,23 @@ def review_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     record = _record_for_review(request, kind, pk)
     incident = record if isinstance(record, Incident) else getattr(record, "incident", None)
     is_own = record.created_by_id == request.user.pk
-    decidable_victims = []
+    decidable_victims: list[Victim] = []
+    decidable_evidence: list[tuple[str, Any]] = []
+    decide_record = record.status == Status.SUBMITTED and not is_own
     if isinstance(record, Incident):
         decidable_victims = list(
             record.victims.filter(status=Status.SUBMITTED).exclude(created_by=request.user).order_by("pk")
         )
-    form = ReviewForm(request.POST or None, victims=decidable_victims)
+        for name, evidence_kind in workflow.evidence_kinds().items():
+            items = evidence_kind.model.objects.filter(incident=record, status=Status.SUBMITTED)
+            decidable_evidence += [(name, item) for item in items.exclude(created_by=request.user).order_by("pk")]
+    items_only = isinstance(record, Incident) and not decide_record and bool(decidable_victims or decidable_evidence)
+    form = ReviewForm(
+        request.POST or None,
+        victims=decidable_victims,
+        evidence=decidable_evidence,
+        decide_record=not items_only,
+    )
     reopen_form = ReopenForm()
     status = 200
     back = reverse("review-record", args=[kind, pk])
@@ -461,13 +421,23 @@ def review_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 with transaction.atomic():
-                    workflow.review(
-                        request.user,
-                        record,
-                        form.cleaned_data["decision"],
-                        form.cleaned_data["comment"],
-                        form.victim_decisions() if isinstance(record, Incident) else None,
-                    )
+                    if items_only:
+                        workflow.decide_case_items(
+                            request.user,
+                            record,
+                            victims=form.chosen_victims(),
+                            evidence=form.chosen_evidence(),
+                            comment=form.cleaned_data["comment"],
+                        )
+                    else:
+                        workflow.review(
+                            request.user,
+                            record,
+                            form.cleaned_data["decision"],
+                            form.cleaned_data["comment"],
+                            form.victim_decisions() if isinstance(record, Incident) else None,
+                            form.chosen_evidence() if isinstance(record, Incident) else None,
+                        )
             except PermissionDenied as exc:
                 return refusal(request, message_of(exc), 403, back=back)
             except IllegalTransition as exc:
@@ -475,11 +445,14 @@ def review_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(
-                    request,
-                    _("Decision recorded: %(decision)s.")
-                    % {"decision": dict(ReviewForm.DECISIONS)[form.cleaned_data["decision"]]},
-                )
+                if items_only:
+                    messages.success(request, _("Decisions recorded for the chosen victims and evidence."))
+                else:
+                    messages.success(
+                        request,
+                        _("Decision recorded: %(decision)s.")
+                        % {"decision": dict(ReviewForm.DECISIONS)[form.cleaned_data["decision"]]},
+                    )
                 return redirect("review-queue")
         status = 400
     victims = []
@@ -499,6 +472,7 @@ def review_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             "form": form,
             "reopen_form": reopen_form,
             "is_own": is_own,
+            "items_only": items_only,
             "history": workflow.history(record),
             "evidence": evidence_for(request, incident) if incident is not None else {},
         },

@@ -33,11 +33,11 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "scree
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
-# Text on an Arabic page that is not the page's own words: user data (<bdi>), code, anything marked
+# Text on an Arabic page that is not the page's own words: user data (<bdi>, form fields), code, anything marked
 # as another language, and left-to-right literals (dates in ISO form, coordinates).
 VISIBLE_OWN_TEXT = """() => {
   const root = document.body.cloneNode(true);
-  const foreign = 'bdi, code, script, style, input, [lang]:not([lang="ar"]), [dir="ltr"]';
+  const foreign = 'bdi, code, script, style, input, textarea, [lang]:not([lang="ar"]), [dir="ltr"]';
   root.querySelectorAll(foreign).forEach((e) => e.remove());
   return root.textContent;
 }"""
@@ -51,7 +51,8 @@ WIDEST = """() => Array.from(document.querySelectorAll('body *'))
 
 def launch_chromium():
     """Playwright and Chromium for the whole session: the `chromium` fixture (tests/conftest.py) shared by
-    every module's browser tests, since one thread runs one Playwright."""
+    every module's browser tests, since one thread runs one Playwright (a second sync_playwright() in the
+    same thread would run inside the first one's event loop and fail)."""
     if not Path(CHROMIUM).exists():
         skip_or_fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -79,8 +80,10 @@ def launch_chromium():
 class Session:
     """One signed-in (or anonymous) browser context, refusing every request that leaves 127.0.0.1."""
 
-    def __init__(self, browser, base_url: str, language: str, viewport: dict, prefix: str):
-        self.context = browser.new_context(viewport=viewport, locale="ar" if language == "ar" else "en-GB")
+    def __init__(self, browser, base_url: str, language: str, viewport: dict, prefix: str, **context_options):
+        self.context = browser.new_context(
+            viewport=viewport, locale="ar" if language == "ar" else "en-GB", **context_options
+        )
         self.language = language
         self.base_url = base_url
         self.prefix = prefix
@@ -308,17 +311,14 @@ def test_document_review_count_and_publish_in_the_browser(
     reviewer_session.sign_in(reviewer.username)
     reviewer_session.go("/review/")
     reviewer_session.check_page("review-queue")
-    assert page.locator("table.records tbody tr").count() == 6  # the incident, 2 victims, testimony, 2 photos
-    for kind in ("testimonies", "media", "media"):
-        page.click(f"a[href^='/{language}/review/{kind}/'] >> nth=0")
-        if kind == "media" and not reviewer_session.shots_of("review-media"):
-            assert page.locator(".gps-map svg .gps-point").count() == 1  # GPS, for reviewers only
-            reviewer_session.check_page("review-media")
-        page.check("input[name=decision][value=approve]")
-        page.click(".review-decision button[type=submit]")
-        page.wait_for_url(f"{base}/{language}/review/")
+    # The queue is by case: one row for the incident with its 2 victims, testimony and 2 photos.
+    assert page.locator("table.records tbody tr").count() == 1
     page.click(f"a[href='/{language}/review/incidents/{incident.pk}/']")
+    assert page.locator(".gps-map svg .gps-point").count() == 1  # GPS, for reviewers only
     reviewer_session.check_page("review-incident")
+    # The case and its evidence in one step: each piece of evidence approved here counts at once.
+    for radio in page.locator(".evidence-decisions input[type=radio][value=approve]").all():
+        radio.check()
     page.check("input[name=decision][value=approve]")
     page.fill("#id_comment", words["comment"])
     page.click(".review-decision button[type=submit]")

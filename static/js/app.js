@@ -1,6 +1,8 @@
 /* Progressive enhancement for the server-rendered pages. Every page works without this file;
    with it: searchable place/party pickers, drafts that save as you type, confirmations,
-   several uploads at once with progress, and live progress of long-running work.
+   several uploads at once with progress, live progress of long-running work, a local draft of
+   every form (and a warning before leaving unsaved changes), one-time form tokens that survive the
+   Back button, focus on the first error, and copy buttons.
    Loaded from our own origin with `defer`; no inline scripts or styles (CSP without unsafe-inline).
    Translated messages come from data- attributes on <body>, rendered by Django. */
 (function () {
@@ -90,6 +92,7 @@
               if (window.history && window.history.replaceState) window.history.replaceState(null, "", result.url);
             }
             show(text("saved", "Draft saved at") + " " + result.saved_at);
+            form.dispatchEvent(new CustomEvent("autosaved"));
           } else if (response.status === 400) {
             show(text("incomplete", "Not saved yet: fill in the required fields."));
           } else {
@@ -227,5 +230,158 @@
         .catch(function () { setTimeout(poll, 5000); });
     }
     setTimeout(poll, 800);
+  });
+
+  /* 6. No lost work: every form keeps a local draft in this browser (localStorage) while it is being
+     filled in, offers it back after a crash or a closed tab, warns before leaving unsaved changes, and
+     forgets the draft once the form is sent. Left out: passwords, files, hidden fields, and anything
+     marked data-no-draft (a witness's identity never goes into the browser's storage). */
+  var storage = null;
+  try { storage = window.localStorage; storage.setItem("draft-probe", "1"); storage.removeItem("draft-probe"); } catch (e) { storage = null; }
+  var leaving = false;
+  var unsaved = [];
+
+  function draftFields(form) {
+    return Array.prototype.filter.call(form.elements, function (field) {
+      if (!field.name || field.disabled || field.hasAttribute("data-no-draft")) return false;
+      var type = (field.type || "").toLowerCase();
+      if (["password", "file", "hidden", "submit", "button", "reset"].indexOf(type) !== -1) return false;
+      return field.name !== "csrfmiddlewaretoken" && field.name !== "form_token";
+    });
+  }
+  function snapshot(form) {
+    var values = {};
+    draftFields(form).forEach(function (field) {
+      var type = (field.type || "").toLowerCase();
+      if (type === "checkbox" || type === "radio") {
+        if (field.checked) (values[field.name] = values[field.name] || []).push(field.value);
+        else values[field.name] = values[field.name] || [];
+      } else if (field.multiple) {
+        values[field.name] = Array.prototype.filter.call(field.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+      } else {
+        values[field.name] = [field.value];
+      }
+    });
+    return values;
+  }
+  function restore(form, values) {
+    draftFields(form).forEach(function (field) {
+      var saved = values[field.name];
+      if (!saved) return;
+      var type = (field.type || "").toLowerCase();
+      if (type === "checkbox" || type === "radio") field.checked = saved.indexOf(field.value) !== -1;
+      else if (field.multiple) Array.prototype.forEach.call(field.options, function (o) { o.selected = saved.indexOf(o.value) !== -1; });
+      else field.value = saved[0] || "";
+    });
+  }
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+  function enhanceDraft(form, index) {
+    if (form.hasAttribute("data-no-draft") || (form.method || "").toLowerCase() !== "post") return;
+    if (!draftFields(form).length) return;  // a button-only form (submit, delete) holds no work
+    var key = "draft:" + window.location.pathname + ":" + (form.getAttribute("action") || "") + ":" + index;
+    var initial = snapshot(form);
+    var state = { dirty: false };
+    unsaved.push(state);
+    var saved = null;
+    if (storage) { try { saved = JSON.parse(storage.getItem(key) || "null"); } catch (e) { saved = null; } }
+    if (saved && saved.values && !same(saved.values, initial)) {
+      var note = document.createElement("div");
+      note.className = "callout draft-restored";
+      note.setAttribute("role", "status");
+      var words = document.createElement("span");
+      words.textContent = text("draft-restored", "Your unsaved changes from this browser were put back.") + " ";
+      var discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "link";
+      discard.textContent = text("draft-discard", "Discard them");
+      note.appendChild(words); note.appendChild(discard);
+      form.insertBefore(note, form.firstChild);
+      restore(form, saved.values);
+      state.dirty = true;
+      discard.addEventListener("click", function () {
+        restore(form, initial);
+        storage.removeItem(key);
+        state.dirty = false;
+        note.parentNode.removeChild(note);
+      });
+    }
+    var timer = null;
+    function remember() {
+      state.dirty = !same(snapshot(form), initial);
+      if (!storage) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(function () {
+        try {
+          if (state.dirty) storage.setItem(key, JSON.stringify({ values: snapshot(form), at: Date.now() }));
+          else storage.removeItem(key);
+        } catch (e) { /* storage full or refused: the warning before leaving still protects the work */ }
+      }, 300);
+    }
+    form.addEventListener("input", remember);
+    form.addEventListener("change", remember);
+    // A draft saved on the server in the background (section 2) is no longer unsaved work.
+    form.addEventListener("autosaved", function () {
+      if (timer) clearTimeout(timer);
+      initial = snapshot(form);
+      state.dirty = false;
+      if (storage) storage.removeItem(key);
+    });
+    form.addEventListener("submit", function () {
+      leaving = true;
+      if (timer) clearTimeout(timer);
+      // Sent: the server has the work now (and shows it back with any errors), so the draft goes.
+      if (storage) storage.removeItem(key);
+      state.dirty = false;
+    });
+  }
+  document.querySelectorAll("main form").forEach(enhanceDraft);
+  window.addEventListener("beforeunload", function (event) {
+    if (leaving || !unsaved.some(function (state) { return state.dirty; })) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  // Signing out forgets every draft kept in this browser.
+  document.querySelectorAll("form[action$='/logout/']").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      leaving = true;
+      if (!storage) return;
+      Object.keys(storage).forEach(function (name) { if (name.indexOf("draft:") === 0 || name.indexOf("formtoken:") === 0) storage.removeItem(name); });
+    });
+  });
+
+  /* 7. Back + Save creates nothing new: a form's one-time token is kept for this page in this tab, and a
+     page reached again with the Back button sends the same token, so the server answers with the record
+     the first send created instead of creating another. A page opened afresh gets a fresh token. */
+  var navigation = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+  var cameBack = navigation && navigation.type === "back_forward";
+  var session = null;
+  try { session = window.sessionStorage; } catch (e) { session = null; }
+  if (session) {
+    document.querySelectorAll("input[name=form_token]").forEach(function (input, index) {
+      var key = "formtoken:" + window.location.pathname + ":" + index;
+      var kept = session.getItem(key);
+      if (cameBack && kept) input.value = kept;
+      else session.setItem(key, input.value);
+    });
+  }
+
+  /* 8. Forms with errors: focus moves to the first field in error (every error is shown at once). */
+  var firstInvalid = document.querySelector("main [aria-invalid=true]");
+  var alertBox = document.querySelector("main .form-errors, main [role=alert]");
+  if (firstInvalid) firstInvalid.focus();
+  else if (alertBox) { alertBox.setAttribute("tabindex", "-1"); alertBox.focus(); }
+
+  /* 9. Copy buttons (hashes): the text of the element named by data-copy. */
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var label = button.innerHTML;
+    button.addEventListener("click", function () {
+      var target = document.querySelector(button.getAttribute("data-copy"));
+      if (!target || !navigator.clipboard) return;
+      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+        button.textContent = button.getAttribute("data-copied") || "Copied";
+        setTimeout(function () { button.innerHTML = label; }, 2000);
+      });
+    });
   });
 })();

@@ -38,6 +38,8 @@ TABLE: dict[str, dict] = {
     "api-docs": {"GET": "200 200 200 200 200"},
     "api-root": {"GET": "401 200 200 200 200"},
     "review-queue": {"GET": "401 403 403 200 200"},
+    # One decision for many ids: 200 with a result per id for reviewers and admins (issue 15).
+    "review-bulk": {"POST": "401 403 403 200 200"},
     # --- Reference data -----------------------------------------------------------------------
     "location-list": REFERENCE,
     "location-detail": REFERENCE_DETAIL,
@@ -799,6 +801,77 @@ TABLE: dict[str, dict] = {
             R: "302 400 404 400 400",
         },
     },
+    # --- Issue 15: lists, bulk decisions on pages, evidence changed on pages, notices -------------------
+    "page:incident-list": {"GET": "302 200 200 200 200"},
+    "page:victim-list": {"GET": "302 200 200 200 200"},
+    "page:evidence-list": {"GET": "302 200 200 200 200"},
+    "page:notice-list": {"GET": "302 200 200 200 200"},
+    "page:review-bulk": {"POST": "302 403 403 302 302"},
+    "page:source-new": {
+        "GET": {
+            D: "302 200 404 404 404",
+            S: "302 403 404 403 403",
+            C: "302 200 404 403 403",
+            V: "302 200 200 403 200",
+            R: "302 403 404 403 403",
+        },
+        "POST": {
+            D: "302 400 404 404 404",
+            S: "302 403 404 403 403",
+            C: "302 400 404 403 403",
+            V: "302 400 400 403 400",
+            R: "302 403 404 403 403",
+        },
+    },
+    # Changing one piece of evidence: its author, while it is a draft or sent back.
+    **{
+        key: {
+            "GET": {
+                D: "302 200 404 404 404",
+                S: "302 409 404 403 403",
+                C: "302 200 404 403 403",
+                V: "302 409 403 403 403",
+                R: "302 409 404 403 403",
+            },
+            "POST": {
+                D: "302 400 404 404 404",
+                S: "302 409 404 403 403",
+                C: "302 400 404 403 403",
+                V: "302 409 403 403 403",
+                R: "302 409 404 403 403",
+            },
+        }
+        for key in ("page:source-edit", "page:testimony-edit", "page:media-edit")
+    },
+    "page:source-delete": {
+        "POST": {
+            D: "302 302 404 404 404",
+            S: "302 409 404 403 403",
+            C: "302 409 404 403 403",
+            V: "302 409 403 403 403",
+            R: "302 409 404 403 403",
+        },
+    },
+    "page:record-submit": {
+        "POST": {
+            D: "302 302 404 404 404",
+            S: "302 409 404 403 403",
+            C: "302 302 404 403 403",
+            V: "302 409 403 403 403",
+            R: "302 409 404 403 403",
+        },
+    },
+    "page:media-custody": {
+        "GET": {
+            D: "302 200 404 404 404",
+            S: "302 200 404 200 200",
+            C: "302 200 404 200 200",
+            V: "302 200 200 200 200",
+            R: "302 200 404 200 200",
+        },
+    },
+    # The witness's identity: the documenter who registered them (and holders of the identity right).
+    "page:witness-edit": {"GET": "302 200 404 403 200", "POST": "302 400 404 403 400"},
 }
 
 # --- The second-factor dimension ----------------------------------------------------------------

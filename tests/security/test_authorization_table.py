@@ -121,7 +121,7 @@ class World:
         self.period = ReportingPeriod.objects.create(
             name="Test period", name_ar="فترة", start=dt.date(2019, 1, 1), end=dt.date(2019, 12, 31)
         )
-        if key.partition("-")[0] in {"witness", "testimony", "source", "media"}:
+        if key.removeprefix("page:").partition("-")[0] in {"witness", "testimony", "source", "media", "record"}:
             self._evidence(documenter)
         if "count" in key or key.startswith("page:public"):
             self._count(actors["admin"])
@@ -282,6 +282,13 @@ class World:
             ), None
         if key in simple:
             return getattr(api, m)(simple[key]), None
+        if key == "review-bulk":
+            body = {"kind": "incidents", "ids": [i], "decision": "approve"}
+            return api.post("/api/v1/review/bulk/", body, format="json"), None
+        if key in EVIDENCE_PAGE_ROUTES:
+            template, body = EVIDENCE_PAGE_ROUTES[key]
+            path = template.format(i=i, s=self.source.pk, t=self.testimony.pk, m=self.media.pk, w=self.witness.pk)
+            return (web.get(path) if m == "get" else web.post(path, body)), None
         if key in {"location-list", "perpetrator-list", "period-list"}:
             path = (
                 "/api/v1/"
@@ -446,6 +453,8 @@ class World:
                 n=getattr(getattr(self, "list_import", None), "pk", 0),
                 kind="incidents",
             )
+            if key == "page:review-bulk":
+                body = {**body, "ids": str(i)}
             return (web.get(path) if m == "get" else web.post(path, body)), None
         pages = {
             "healthz": ("/healthz", {}),
@@ -513,6 +522,23 @@ PAGE_ROUTES: dict[str, tuple[str, dict]] = {
     "page:import-progress": ("/en/imports/{n}/progress/", {}),
     "page:import-carry-out": ("/en/imports/{n}/import/", {}),
     "page:import-run-again": ("/en/imports/{n}/run-again/", {}),
+    "page:incident-list": ("/en/incidents/", {}),
+    "page:victim-list": ("/en/victims/", {}),
+    "page:evidence-list": ("/en/evidence/", {}),
+    "page:notice-list": ("/en/notices/", {}),
+    "page:review-bulk": ("/en/review/bulk/", {"kind": "incidents", "ids": "{i}", "decision": "approve"}),
+    "page:source-new": ("/en/incidents/{i}/sources/new/", {"title": "", "url": ""}),
+}
+
+# Pages about one piece of evidence (World._evidence made them, in the row's state).
+EVIDENCE_PAGE_ROUTES: dict[str, tuple[str, dict]] = {
+    "page:source-edit": ("/en/sources/{s}/", {"title": "", "url": "", "kind": "web_page"}),
+    "page:source-delete": ("/en/sources/{s}/delete/", {}),
+    "page:testimony-edit": ("/en/testimonies/{t}/", {"statement": ""}),
+    "page:media-edit": ("/en/media/{m}/", {"description": "x" * 2001}),
+    "page:media-custody": ("/en/media/{m}/custody/", {}),
+    "page:witness-edit": ("/en/witnesses/{w}/", {"name": ""}),
+    "page:record-submit": ("/en/records/testimonies/{t}/submit/", {}),
 }
 
 
