@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from knox.models import AuthToken
 
+from counts.models import CountSnapshot
 from evidence import services as evidence
-from incidents.models import CountSnapshot, Location, Perpetrator, Status
+from incidents.models import Location, Perpetrator, Status
 from tests.accounts.test_second_factor import current_code, enrolled, sign_in
 from tests.conftest import client_for, make_incident
 
