@@ -36,7 +36,7 @@ item = MediaItem.objects.get()
 record_event(actor=user, action="test.runtime_role")
 services.open_original(actor=user, item=item)
 services.check_fixity(item.original_id)
-print(json.dumps({"custody": CustodyEvent.objects.filter(item=item).count()}))
+print(json.dumps(sorted(CustodyEvent.objects.filter(item=item).values_list("action", flat=True))))
 """
 
 
@@ -91,7 +91,13 @@ def test_the_runtime_role_appends_to_the_chains_but_cannot_rewrite_or_unprotect_
         cwd=str(settings.BASE_DIR),
     )
     assert work.returncode == 0, work.stderr[-3000:]
-    assert json.loads(work.stdout.strip().splitlines()[-1]) == {"custody": 3}  # uploaded, downloaded, fixity
+    actions = json.loads(work.stdout.strip().splitlines()[-1])
+    # The upload's working copy may be derived meanwhile by a worker (REDIS_URL is set under CI): not this test's.
+    assert [a for a in actions if a not in ("derived", "derivation_failed")] == [
+        "downloaded",
+        "fixity_checked",
+        "uploaded",
+    ]
     # What an intruder holding the run-time role's credentials tries.
     with psycopg.connect(url_for(runtime_role), autocommit=True) as intruder:
         for table, trigger in TABLES.items():
