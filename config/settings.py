@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     # management commands only in installed apps.
     "bench",
     "intake",
+    "matching",
     "notices",
 ]
 
