@@ -382,3 +382,34 @@ def test_after_any_sequence_of_writes_the_rollups_equal_a_full_recompute(
             filters["perpetrators"] = (world.parties[party_filter].pk,)
         assert_window_equals_exact(tuple(window), ALL_TIME, **filters)
         transaction.set_rollback(True)
+
+
+# --- The commands --------------------------------------------------------------------------------------
+
+
+def test_compute_count_window_prints_the_window_count(documenter):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    world = sc.build(documenter)
+    out = StringIO()
+    call_command("compute_count", "--from", "2020-01-12", "--to", "2020-01-27", "--window", stdout=out)
+    assert json.loads(out.getvalue()) == {"result": json.loads(json.dumps(sc.expected_result(world)))}
+
+
+def test_rebuild_rollups_finds_a_drifted_rollup_and_puts_it_right(postgresql, documenter):
+    from django.core.management import CommandError, call_command
+
+    sc.build(documenter)
+    call_command("rebuild_rollups", "--check")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE counts_victim_rollup SET total = total + 1, men = men + 1 "
+            "WHERE id = (SELECT MIN(id) FROM counts_victim_rollup)"
+        )
+    with pytest.raises(CommandError):
+        call_command("rebuild_rollups", "--check")
+    call_command("rebuild_rollups")
+    assert_rollups_right()
