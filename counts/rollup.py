@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from incidents.models import CivilianStatus, Location, Perpetrator, Status, Victim
 
@@ -371,7 +371,11 @@ def window_count(parameters: counting.CountParameters) -> dict[str, Any]:
     if connection.vendor != "postgresql":
         return counting.compute_portable(parameters).result
     sql, params = _window_sql(parameters)
-    with counting.consistent_read(), connection.cursor() as cursor, counting._statement_settings(cursor):
+    # One statement sees one state of the rollups (no REPEATABLE READ needed); JIT compiling its
+    # expressions would cost more than running it. SET LOCAL ends with this transaction (or, inside a
+    # caller's, with the caller's).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)")
         cursor.execute(sql, params)
         tallies, _ = counting.tallies_from_rows(cursor.fetchall())
     return counting.shape(parameters, tallies, "").result
