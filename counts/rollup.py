@@ -160,7 +160,11 @@ def _victim_function(operation: str) -> str:
     removed = f"SELECT -1 AS sign, {columns_old} FROM {{old}} o JOIN incidents_incident i ON i.id = o.incident_id WHERE {_counted_condition('o', 'i')}"  # noqa: E501
     if operation == "insert":
         counted = added.format(new="new_rows")
-        lock = _share_incidents("SELECT incident_id FROM new_rows")
+        # Only rows that the victim's own fields let count: the incident's state cannot matter to others.
+        lock = _share_incidents(
+            f"SELECT incident_id FROM new_rows WHERE status = '{VERIFIED}' AND civilian_status = '{CIVILIAN}' "
+            "AND duplicate_of_id IS NULL"
+        )
     elif operation == "delete":
         counted = removed.format(old="old_rows")
         lock = ""
