@@ -261,6 +261,24 @@ ROLE_COLUMNS = tuple(Victim.ROLE_FIELDS.items())
 TOTAL, BY_PERPETRATOR, BY_LOCATION, BY_DATE = 7, 3, 5, 6
 
 
+def place_governorate_sql() -> str:
+    """Every place's governorate as (id, governorate_id): itself at governorate level or above, else
+    the first parent at governorate level (at most PARENTS_TO_GOVERNORATE up), else itself (as
+    `governorate_of`). Binds %(above_governorate)s and %(governorate)s (see `governorate_parameters`)."""
+    joins, whens, previous = [], [], "l"
+    for step in range(1, PARENTS_TO_GOVERNORATE + 1):
+        joins.append(f"LEFT JOIN incidents_location p{step} ON p{step}.id = {previous}.parent_id")
+        whens.append(f"WHEN p{step}.level = %(governorate)s THEN p{step}.id")
+        previous = f"p{step}"
+    return f"""SELECT l.id, CASE WHEN l.level = ANY(%(above_governorate)s) THEN l.id {" ".join(whens)}
+                              ELSE l.id END AS governorate_id
+            FROM incidents_location l {" ".join(joins)}"""  # noqa: S608 (constants only)
+
+
+def governorate_parameters() -> dict[str, Any]:
+    return {"above_governorate": list(LEVELS[:2]), "governorate": Location.Level.GOVERNORATE}
+
+
 def _single_statement_sql(parameters: CountParameters) -> tuple[str, dict[str, Any]]:
     """Rules 1-6 and every figure as one SQL statement (values bound, never interpolated)."""
     params: dict[str, Any] = {
@@ -296,11 +314,6 @@ def _single_statement_sql(parameters: CountParameters) -> tuple[str, dict[str, A
         FROM incidents_victim v JOIN incidents_incident i ON i.id = v.incident_id"""  # noqa: S608 (constants; values bound)
     # The governorate of a place: itself at governorate level or above, else the first parent at
     # governorate level (at most PARENTS_TO_GOVERNORATE up), else itself (as `governorate_of`).
-    joins, whens, previous = [], [], "l"
-    for step in range(1, PARENTS_TO_GOVERNORATE + 1):
-        joins.append(f"LEFT JOIN incidents_location p{step} ON p{step}.id = {previous}.parent_id")
-        whens.append(f"WHEN p{step}.level = %(governorate)s THEN p{step}.id")
-        previous = f"p{step}"
     pivot = ", ".join(
         f"COUNT(*) FILTER (WHERE category = '{category}')"
         for category in (Category.CHILD, Category.WOMAN, Category.MAN, Category.UNKNOWN)
@@ -309,11 +322,7 @@ def _single_statement_sql(parameters: CountParameters) -> tuple[str, dict[str, A
     no_roles = ", ".join("NULL::bigint" for _ in ROLE_COLUMNS)
     sets = "GROUPING SETS ((), (perpetrator_id), (g.governorate_id), ({day}))"
     sql = f"""
-        WITH place_governorate AS MATERIALIZED (
-            SELECT l.id, CASE WHEN l.level = ANY(%(above_governorate)s) THEN l.id {" ".join(whens)}
-                              ELSE l.id END AS governorate_id
-            FROM incidents_location l {" ".join(joins)}
-        ),
+        WITH place_governorate AS MATERIALIZED ({place_governorate_sql()}),
         counted AS MATERIALIZED (
             {select}
             WHERE {common} AND v.date_of_death BETWEEN %(date_from)s AND %(date_to)s
@@ -378,46 +387,53 @@ def compute_in_one_statement(parameters: CountParameters) -> CountFigures:
         with connection.cursor() as cursor, _statement_settings(cursor):
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        groups: dict[int, dict[Any, Row]] = {mask: {} for mask in (TOTAL, BY_PERPETRATOR, BY_LOCATION, BY_DATE)}
-        key_column = {TOTAL: None, BY_PERPETRATOR: 2, BY_LOCATION: 3, BY_DATE: 4}
-        roles_row: tuple = (0,) * len(ROLE_COLUMNS)
-        massacre_rows: list[tuple] = []
-        incidents = injured = 0
-        digest = ""
-        for row in rows:
-            kind, mask = row[0], row[1]
-            if kind == "victims":
-                key = None if key_column[mask] is None else row[key_column[mask]]
-                figures = dict(zip(CATEGORY_FIGURES, (int(value) for value in row[5:9]), strict=True))
-                groups[mask][key] = {"total": sum(figures.values()), **figures, "massacres": 0}
-                if mask == TOTAL:
-                    roles_row = row[9 : 9 + len(ROLE_COLUMNS)]
-            elif kind == "massacres":
-                massacre_rows.append(row)
-            elif kind == "incidents":
-                incidents, injured = int(row[5]), int(row[6])
-            else:
-                digest = row[-1]
-        massacres = 0
-        for row in massacre_rows:  # after the victims' rows, so each lands in its key's row
-            mask = row[1]
-            if mask == TOTAL:
-                massacres = int(row[5])
-                continue
-            entry = groups[mask].setdefault(row[key_column[mask]], dict.fromkeys((*CIVILIAN_FIGURES, "massacres"), 0))
-            entry["massacres"] = int(row[5])
-        totals = groups[TOTAL].get(None, dict.fromkeys(CIVILIAN_FIGURES, 0))
-        tallies = Tallies(
-            civilians={name: totals[name] for name in CIVILIAN_FIGURES},
-            roles={role.value: int(value or 0) for (role, _), value in zip(ROLE_COLUMNS, roles_row, strict=True)},
-            massacres=massacres,
-            injured=injured,
-            incidents=incidents,
-            by_perpetrator=groups[BY_PERPETRATOR],
-            by_location=groups[BY_LOCATION],
-            by_date=groups[BY_DATE],
-        )
+        tallies, digest = tallies_from_rows(rows)
         return shape(parameters, tallies, digest)
+
+
+def tallies_from_rows(rows: list[tuple]) -> tuple[Tallies, str]:
+    """The rows of `_single_statement_sql` (or of the rollup's statement, counts/rollup.py, which
+    answers in the same layout) as tallies, and the fingerprint's digest ("" when none was asked)."""
+    groups: dict[int, dict[Any, Row]] = {mask: {} for mask in (TOTAL, BY_PERPETRATOR, BY_LOCATION, BY_DATE)}
+    key_column = {TOTAL: None, BY_PERPETRATOR: 2, BY_LOCATION: 3, BY_DATE: 4}
+    roles_row: tuple = (0,) * len(ROLE_COLUMNS)
+    massacre_rows: list[tuple] = []
+    incidents = injured = 0
+    digest = ""
+    for row in rows:
+        kind, mask = row[0], row[1]
+        if kind == "victims":
+            key = None if key_column[mask] is None else row[key_column[mask]]
+            figures = dict(zip(CATEGORY_FIGURES, (int(value) for value in row[5:9]), strict=True))
+            groups[mask][key] = {"total": sum(figures.values()), **figures, "massacres": 0}
+            if mask == TOTAL:
+                roles_row = row[9 : 9 + len(ROLE_COLUMNS)]
+        elif kind == "massacres":
+            massacre_rows.append(row)
+        elif kind == "incidents":
+            incidents, injured = int(row[5]), int(row[6])
+        else:
+            digest = row[-1]
+    massacres = 0
+    for row in massacre_rows:  # after the victims' rows, so each lands in its key's row
+        mask = row[1]
+        if mask == TOTAL:
+            massacres = int(row[5])
+            continue
+        entry = groups[mask].setdefault(row[key_column[mask]], dict.fromkeys((*CIVILIAN_FIGURES, "massacres"), 0))
+        entry["massacres"] = int(row[5])
+    totals = groups[TOTAL].get(None, dict.fromkeys(CIVILIAN_FIGURES, 0))
+    tallies = Tallies(
+        civilians={name: totals[name] for name in CIVILIAN_FIGURES},
+        roles={role.value: int(value or 0) for (role, _), value in zip(ROLE_COLUMNS, roles_row, strict=True)},
+        massacres=massacres,
+        injured=injured,
+        incidents=incidents,
+        by_perpetrator=groups[BY_PERPETRATOR],
+        by_location=groups[BY_LOCATION],
+        by_date=groups[BY_DATE],
+    )
+    return tallies, digest
 
 
 # --- Shaping: the one place a count's `result` is put together -----------------------------------

@@ -115,3 +115,70 @@ class CountSnapshot(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.State.DONE, self.State.FAILED)
+
+
+# --- Rollups of counted victims (maintained by the database on PostgreSQL: counts/rollup.py) ----------
+
+
+class VictimRollup(models.Model):
+    """Counted victims by (date of death, place of death, incident's perpetrator): categories and roles
+    as columns. One row per key with at least one counted victim; kept right by the database triggers
+    of migration counts/0003 (counts/rollup.py), never written by application code."""
+
+    death_date = models.DateField()
+    place_id = models.BigIntegerField()
+    perpetrator_id = models.BigIntegerField()
+    total = models.IntegerField(default=0)
+    children = models.IntegerField(default=0)
+    women = models.IntegerField(default=0)
+    men = models.IntegerField(default=0)
+    unknown = models.IntegerField(default=0)
+    role_civil_defense = models.IntegerField(default=0)
+    role_medical = models.IntegerField(default=0)
+    role_media = models.IntegerField(default=0)
+    role_humanitarian = models.IntegerField(default=0)
+    role_education = models.IntegerField(default=0)
+    role_other = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "counts_victim_rollup"
+        constraints = [
+            models.UniqueConstraint(fields=["death_date", "place_id", "perpetrator_id"], name="victim_rollup_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.death_date} place {self.place_id} party {self.perpetrator_id}: {self.total}"
+
+
+class IncidentRollup(models.Model):
+    """Counted victims per incident and (date of death, place of death), with the incident's date,
+    place, perpetrator and injured as part of the key: what massacres, `incidents` and `injured` need."""
+
+    incident_id = models.BigIntegerField()
+    occurred_on = models.DateField()
+    perpetrator_id = models.BigIntegerField()
+    location_id = models.BigIntegerField()
+    injured_count = models.IntegerField()
+    death_date = models.DateField()
+    place_id = models.BigIntegerField()
+    victims = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "counts_incident_rollup"
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "death_date",
+                    "incident_id",
+                    "place_id",
+                    "occurred_on",
+                    "perpetrator_id",
+                    "location_id",
+                    "injured_count",
+                ],
+                name="incident_rollup_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id} {self.death_date} place {self.place_id}: {self.victims}"

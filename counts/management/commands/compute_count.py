@@ -4,6 +4,7 @@ manage.py compute_count --from 2020-01-12 --to 2020-01-27 --location 8 --perpetr
 manage.py compute_count --period 3 --as admin
 manage.py compute_count --snapshot 42          # (re)run a stored pending/running snapshot
 manage.py compute_count --from ... --to ... --dry-run   # figures only, nothing stored
+manage.py compute_count --from ... --to ... --window    # a window count from the rollups (no fingerprint)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from counts import counting, services
+from counts import counting, rollup, services
 from counts.models import CountSnapshot
 from incidents.models import Location, Perpetrator, ReportingPeriod
 
@@ -43,6 +44,11 @@ class Command(BaseCommand):
             "--pending", action="store_true", help="Compute every stored snapshot still pending or running."
         )
         parser.add_argument("--dry-run", action="store_true", help="Print the figures; store nothing.")
+        parser.add_argument(
+            "--window",
+            action="store_true",
+            help="With --dry-run implied: the window count from the rollups (what dashboards read), no fingerprint.",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["pending"]:
@@ -60,7 +66,7 @@ class Command(BaseCommand):
             supersedes = CountSnapshot.objects.get(pk=options["supersedes"]) if options["supersedes"] else None
         except (ReportingPeriod.DoesNotExist, CountSnapshot.DoesNotExist) as exc:
             raise CommandError(str(exc))
-        if options["dry_run"]:
+        if options["dry_run"] or options["window"]:
             self._dry_run(options, period)
             return
         actor = None
@@ -95,9 +101,14 @@ class Command(BaseCommand):
             missing = set(ids) - set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
             if missing:
                 raise CommandError(f"unknown {name} ids: {sorted(missing)}")
-        figures = counting.compute(
-            counting.CountParameters(date_from, date_to, tuple(options["location"]), tuple(options["perpetrator"]))
+        parameters = counting.CountParameters(
+            date_from, date_to, tuple(options["location"]), tuple(options["perpetrator"])
         )
+        if options["window"]:
+            result = rollup.window_count(parameters)
+            self.stdout.write(json.dumps({"result": result}, ensure_ascii=False, indent=2))
+            return
+        figures = counting.compute(parameters)
         self.stdout.write(
             json.dumps({"fingerprint": figures.fingerprint, "result": figures.result}, ensure_ascii=False, indent=2)
         )
