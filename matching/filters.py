@@ -28,6 +28,16 @@ class PlaceFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
         return qs.filter(condition)
 
 
+class UserDataSelect(forms.Select):
+    """A choice of names people gave (source lists): each option marked as text of its own language."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        if value:
+            option["attrs"] = {**option["attrs"], "lang": "", "dir": "auto"}
+        return option
+
+
 class PairFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CandidatePair.State.choices)
     likely = django_filters.BooleanFilter()
@@ -68,6 +78,6 @@ class PairPageFilter(PairFilter):
             Victim.objects.exclude(origin_source="").order_by("origin_source").values_list("origin_source", flat=True)
         )
         fields["source"].label = _("Source list")
-        fields["source"].widget = forms.Select(
+        fields["source"].widget = UserDataSelect(
             choices=[("", _("Any source list")), *((s, s) for s in sources.distinct()[:200])]
         )

@@ -57,7 +57,7 @@ QUEUE_COLUMNS = [
 
 def _with_words(rows: list[CandidatePair]) -> None:
     for pair in rows:
-        pair.reason_words = reason_words.describe(pair.reasons)
+        pair.reason_words = reason_words.describe_html(pair.reasons)
 
 
 @login_required
@@ -128,8 +128,14 @@ def _visible_pair(request: HttpRequest, pk: int) -> CandidatePair:
 
 
 def _display(value: Any) -> str:
+    import datetime as dt
+
+    from django.utils.formats import date_format
+
     if value in (None, ""):
         return "—"
+    if isinstance(value, dt.date):
+        return date_format(value, "j F Y")
     return str(value)
 
 
@@ -212,7 +218,7 @@ def _pair_page(request: HttpRequest, pair: CandidatePair, form: DecisionForm, st
             "reasons": [
                 {"words": words, "differs": reason_words.is_difference(reason)}
                 for words, reason in zip(
-                    reason_words.describe(pair.reasons),
+                    reason_words.describe_html(pair.reasons),
                     pair.reasons if isinstance(pair.reasons, list) else [],
                     strict=False,
                 )
