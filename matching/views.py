@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -301,7 +302,7 @@ def unmerge(request: HttpRequest, pk: int) -> HttpResponse:
     require_decider(request)
     victim = get_object_or_404(Victim.objects.visible_to(request.user), pk=pk)
     back = request.POST.get("back", "")
-    if not back.startswith("/") or back.startswith("//"):
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(back, allowed_hosts=None):
         back = reverse("duplicates-group", args=[victim.pk])
     form = UnmergeForm(request.POST)
     if not form.is_valid():

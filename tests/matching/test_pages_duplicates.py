@@ -171,3 +171,13 @@ def test_the_pages_hold_no_inline_script_or_style(reviewer, pair):
         html = client.get(path).content.decode()
         assert "<script>" not in html and "style=" not in html and "<style" not in html, path
         assert not re.search(r"\son[a-z]+=", html), path
+
+
+@pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/", "/\\evil.example/"])
+def test_unmerging_on_a_page_never_sends_the_reviewer_to_another_site(reviewer, second_reviewer, pair, back):
+    services.decide(pair, reviewer, "confirm", keep=pair.victim_a_id)
+    response = web_client_for(second_reviewer).post(
+        f"/en/duplicates/records/{pair.victim_b_id}/unmerge/", {"reason": "Two men.", "back": back}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/en/duplicates/records/{pair.victim_b_id}/"
