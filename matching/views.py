@@ -331,7 +331,7 @@ def scan(request: HttpRequest) -> HttpResponse:
     try:
         started = scans.start_scan(request.user)
     except scans.ScanAlreadyRunning as exc:
-        running = getattr(exc, "scan", None)
+        running = getattr(exc, "scan", None) or next((a for a in exc.args if isinstance(a, DuplicateScan)), None)
         messages.info(request, _("A scan is already running; here is its progress."))
         if running is not None:
             return redirect("duplicates-scan-progress", pk=running.pk)

@@ -181,3 +181,24 @@ def test_unmerging_on_a_page_never_sends_the_reviewer_to_another_site(reviewer, 
     )
     assert response.status_code == 302
     assert response["Location"] == f"/en/duplicates/records/{pair.victim_b_id}/"
+
+
+def test_the_scan_button_while_a_scan_runs_links_to_the_running_scan(reviewer):
+    pytest.importorskip("matching.scans")
+    running = DuplicateScan.objects.create(status="running")
+    response = web_client_for(reviewer).post("/en/duplicates/scan/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/en/duplicates/scans/{running.pk}/"
+    assert DuplicateScan.objects.count() == 1
+
+
+def test_the_scan_button_without_the_scanner_installed_says_so(reviewer, monkeypatch):
+    import sys
+
+    import matching
+
+    monkeypatch.setitem(sys.modules, "matching.scans", None)  # as before matching.scans lands
+    monkeypatch.delattr(matching, "scans", raising=False)
+    response = web_client_for(reviewer).post("/en/duplicates/scan/")
+    assert response.status_code == 409
+    assert DuplicateScan.objects.count() == 0
