@@ -30,7 +30,7 @@ def test_the_queue_lists_undecided_pairs_highest_score_first(reviewer, documente
     assert response.status_code == 200
     html = response.content.decode()
     assert html.index(f"/en/duplicates/{pair.pk}/") < html.index(f"/en/duplicates/{low.pk}/")
-    assert "same Arabic name after normalisation; ages 34 and 35" in html
+    assert "<li>same Arabic name after normalisation</li><li>ages 34 and 35</li>" in html
 
 
 def test_the_queue_shows_undecided_pairs_unless_another_decision_is_asked_for(reviewer, pair):
