@@ -202,3 +202,15 @@ def test_the_scan_button_without_the_scanner_installed_says_so(reviewer, monkeyp
     response = web_client_for(reviewer).post("/en/duplicates/scan/")
     assert response.status_code == 409
     assert DuplicateScan.objects.count() == 0
+
+
+def test_the_pair_page_lists_the_sources_of_each_records_incident(reviewer, documenter, pair):
+    from evidence import services as evidence
+    from evidence.models import Source
+
+    source = evidence.create_source(
+        author=documenter, incident=pair.victim_a.incident, url="https://example.org/moh-list", title="MoH list, April"
+    )
+    Source.objects.filter(pk=source.pk).update(status="verified")
+    html = web_client_for(reviewer).get(f"/en/duplicates/{pair.pk}/").content.decode()
+    assert "MoH list, April" in html and 'href="https://example.org/moh-list"' in html
