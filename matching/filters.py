@@ -40,7 +40,10 @@ class UserDataSelect(forms.Select):
 
 class PairFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CandidatePair.State.choices)
-    likely = django_filters.BooleanFilter()
+    # `true` or `false`; anything else is a 400 (a silently ignored filter would show every pair).
+    likely = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
+    )
     # A source list's name (`origin.source` of either record; "" is not a list).
     source = django_filters.CharFilter(method="filter_source", max_length=200)
     location = PlaceFilter()

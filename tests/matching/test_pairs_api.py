@@ -84,8 +84,11 @@ def test_the_list_filters_by_place_subtree(reviewer, documenter, pair):
     assert [row["id"] for row in rows] == [there.pk]
 
 
-def test_an_unknown_status_filter_is_a_400(reviewer, pair):
-    assert client_for(reviewer).get("/api/v1/duplicates/", {"status": "merged"}).status_code == 400
+@pytest.mark.parametrize("params", [{"status": "merged"}, {"likely": "maybe"}, {"location": "Idlib"}])
+def test_an_unknown_filter_value_is_a_400(reviewer, pair, params):
+    response = client_for(reviewer).get("/api/v1/duplicates/", params)
+    assert response.status_code == 400
+    assert set(response.json()) == set(params)
 
 
 def test_a_pair_with_a_victim_the_caller_may_not_see_is_not_listed_and_is_404_on_decide(
