@@ -9,6 +9,7 @@ from counts import api as counts_api
 from evidence import api as evidence_api
 from incidents import api as incidents_api
 from intake import api as intake_api
+from matching import api as matching_api
 
 from .api import router
 from .health import healthz
@@ -25,6 +26,9 @@ router.register("testimonies", evidence_api.TestimonyViewSet, basename="testimon
 router.register("media", evidence_api.MediaItemViewSet, basename="media")
 router.register("sources", evidence_api.SourceViewSet, basename="source")
 router.register("imports", intake_api.ImportViewSet, basename="import")
+# --- matching-review: candidate pairs ---
+router.register("duplicates", matching_api.CandidatePairViewSet, basename="duplicate")
+# --- end matching-review ---
 
 api_urlpatterns = [
     path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
@@ -38,6 +42,9 @@ api_urlpatterns = [
         counts_api.CountedVictimsCSVView.as_view(),
         name="count-victims-csv",
     ),
+    # --- matching-review: unmerge a victim (in matching: incidents never imports matching) ---
+    path("victims/<int:pk>/unmerge/", matching_api.UnmergeView.as_view(), name="victim-unmerge"),
+    # --- end matching-review ---
     path("", include(router.urls)),
 ]
 
@@ -54,6 +61,7 @@ urlpatterns += i18n_patterns(
     path("", include("counts.urls")),
     path("", include("intake.urls")),
     path("", include("notices.urls")),
+    path("", include("matching.urls")),  # matching-review: the duplicates pages
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),

@@ -30,6 +30,8 @@ How the figures follow from the rule (RULE_VERSION names this reading; change it
 - `incidents`: incidents with at least one counted victim. `injured`: the sum of `injured_count` over
   those of them dated inside the window.
 - `roles`: counted victims holding each role (a victim may hold several).
+- `excluded_duplicates`: victims every rule but 3 would count, left out because a reviewer confirmed them
+  as duplicates of another record (docs/duplicates.md); beside the figures, never part of them.
 - Filters: each location and perpetrator includes its subtree; the victims are filtered with one
   `IN` over the union of the subtrees, so overlapping filters ("Syrian-Russian alliance" and "Russian
   forces") count each victim once.
@@ -56,13 +58,13 @@ import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Expression, F, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from incidents.models import Category, CivilianStatus, Incident, Location, Perpetrator, Role, Status, Victim
 
@@ -142,6 +144,8 @@ class Tallies:
     by_perpetrator: dict[Any, Row]
     by_location: dict[Any, Row]
     by_date: dict[Any, Row]
+    # Victims counted but for rule 3 (marked as a duplicate of another record).
+    excluded_duplicates: int = 0
 
 
 # --- The rule, as querysets ----------------------------------------------------------------------
@@ -152,6 +156,31 @@ def counted_victims(parameters: CountParameters) -> QuerySet[Victim]:
     return Victim.objects.counted(
         parameters.date_from, parameters.date_to, parameters.locations, parameters.perpetrators
     ).order_by()
+
+
+def excluded_as_duplicates(parameters: CountParameters) -> int:
+    """How many victims rules 1, 2 and 4-6 would count but rule 3 excludes: records confirmed as
+    duplicates of another (matching, docs/duplicates.md). Reported beside the figures, never in them."""
+    queryset = (
+        Victim.objects.filter(
+            status=Status.VERIFIED,
+            incident__status=Status.VERIFIED,
+            civilian_status=CivilianStatus.CIVILIAN,
+            duplicate_of__isnull=False,
+        )
+        .annotate(
+            death_date=Coalesce(F("date_of_death"), F("incident__occurred_on")),
+            death_place_id=Coalesce(F("place_of_death_id"), F("incident__location_id")),
+        )
+        .filter(death_date__gte=parameters.date_from, death_date__lte=parameters.date_to)
+    )
+    if parameters.locations:
+        queryset = queryset.filter(death_place_id__in=sorted(Location.objects.subtree_ids(parameters.locations)))
+    if parameters.perpetrators:
+        queryset = queryset.filter(
+            incident__perpetrator_id__in=sorted(Perpetrator.objects.subtree_ids(parameters.perpetrators))
+        )
+    return queryset.order_by().count()
 
 
 def massacre_incident_ids(victims: QuerySet[Victim], threshold: int) -> QuerySet:
@@ -250,6 +279,7 @@ def compute_portable(parameters: CountParameters) -> CountFigures:
                 victims.values(key=victim_governorate()), massacres.values(key=governorate_of("location__"))
             ),
             by_date=_rows(victims.values(key=F("death_date")), massacres.values(key=F("occurred_on"))),
+            excluded_duplicates=excluded_as_duplicates(parameters),
         )
         return shape(parameters, tallies, fingerprint(parameters, victims))
 
@@ -388,6 +418,7 @@ def compute_in_one_statement(parameters: CountParameters) -> CountFigures:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         tallies, digest = tallies_from_rows(rows)
+        tallies = replace(tallies, excluded_duplicates=excluded_as_duplicates(parameters))  # same consistent read
         return shape(parameters, tallies, digest)
 
 
@@ -458,6 +489,7 @@ def shape(parameters: CountParameters, tallies: Tallies, digest: str) -> CountFi
         "by_date": [
             {"date": _iso(key), **row} for key, row in sorted(tallies.by_date.items(), key=lambda kv: _iso(kv[0]))
         ],
+        "excluded_duplicates": tallies.excluded_duplicates,
     }
     return CountFigures(
         result=result,

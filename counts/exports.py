@@ -71,6 +71,9 @@ def render(snapshot: CountSnapshot, export_format: str) -> tuple[bytes, str]:
 
 # --- The tables ---------------------------------------------------------------------------------
 
+# Victims left out of the figures because a reviewer confirmed them as duplicates (counting rule 3).
+DUPLICATES_LABEL = ("Excluded as duplicates", "استُبعدوا لأنهم مكرَّرون")
+
 TABLE_HEADER = ["table", "id", "name", "name_ar", "date", *FIGURES]
 
 
@@ -92,6 +95,20 @@ def table_rows(snapshot: CountSnapshot) -> Iterator[list[Any]]:
         yield ["role", role.value, english, arabic, "", result.get("roles", {}).get(role.value, 0), "", "", "", "", ""]
     yield ["injured", "", "Injured", "الجرحى", "", result.get("injured", 0), "", "", "", "", ""]
     yield ["incidents", "", "Incidents", "الحوادث", "", result.get("incidents", 0), "", "", "", "", ""]
+    if "excluded_duplicates" in result:  # snapshots computed since the duplicates review (docs/duplicates.md)
+        yield [
+            "excluded_duplicates",
+            "",
+            DUPLICATES_LABEL[0],
+            DUPLICATES_LABEL[1],
+            "",
+            result["excluded_duplicates"],
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
 
 
 def _figures(row: dict[str, Any]) -> list[int]:
@@ -168,6 +185,8 @@ def to_xlsx(snapshot: CountSnapshot) -> bytes:
         ("Injured", result.get("injured", 0)),
         ("Incidents", result.get("incidents", 0)),
     ]
+    if "excluded_duplicates" in result:
+        facts.append((DUPLICATES_LABEL[0], result["excluded_duplicates"]))
     for label, value in facts:
         _append(about, [label, value])
     about.column_dimensions["A"].width = 24

@@ -141,6 +141,7 @@ def expected_result(scenario: Scenario) -> dict:
         "injured": 16,  # I1 10 + I2 4 + I7 2 (I8's incident lies before the window)
         "incidents": 4,  # I1, I2, I7, I8
         "roles": {"civil_defense": 1, "medical": 1, "media": 0, "humanitarian": 0, "education": 1, "other": 0},
+        "excluded_duplicates": 1,  # the duplicate of the man of 30 (I1)
         "by_perpetrator": [
             {"perpetrator": named(p["regime"]), **row(6, 1, 1, 2, 2, 1)},
             {"perpetrator": named(p["russia"]), **row(4, 2, 1, 1, 0, 0)},

@@ -13,6 +13,8 @@ the same must hold when the list is filtered by the record's own status.
 
 from __future__ import annotations
 
+import importlib.util
+
 ROLES = ("anonymous", "documenter", "second_documenter", "reviewer", "admin")
 STATES = ("draft", "submitted", "changes_requested", "verified", "rejected")
 
@@ -872,6 +874,26 @@ TABLE: dict[str, dict] = {
     },
     # The witness's identity: the documenter who registered them (and holders of the identity right).
     "page:witness-edit": {"GET": "302 200 404 403 200", "POST": "302 400 404 403 400"},
+    # --- matching-review: duplicates across sources (issue 14). A candidate pair of the documenter's two
+    #     victims, both (and their incident) in the row's state; for unmerge the second is marked a
+    #     duplicate of the first. Reviewers and admins only; a pair with a hidden victim is "not found". ---
+    "duplicate-list": {
+        "GET": dict.fromkeys(STATES, "401 403 403 200 200"),
+        "visible": {D: "- - - n n", S: "- - - y y", C: "- - - y y", V: "- - - y y", R: "- - - y y"},
+    },
+    "duplicate-decide": {"POST": {**dict.fromkeys(STATES, "401 403 403 200 200"), D: "401 403 403 404 404"}},
+    "victim-unmerge": {"POST": {**dict.fromkeys(STATES, "401 403 403 200 200"), D: "401 403 403 404 404"}},
+    "page:duplicates-queue": {"GET": "302 403 403 200 200"},
+    "page:duplicates-pair": {"GET": {**dict.fromkeys(STATES, "302 403 403 200 200"), D: "302 403 403 404 404"}},
+    "page:duplicates-decide": {"POST": {**dict.fromkeys(STATES, "302 403 403 302 302"), D: "302 403 403 404 404"}},
+    "page:duplicates-group": {"GET": {**dict.fromkeys(STATES, "302 403 403 200 200"), D: "302 403 403 404 404"}},
+    "page:duplicates-unmerge": {"POST": {**dict.fromkeys(STATES, "302 403 403 302 302"), D: "302 403 403 404 404"}},
+    # The scan itself is matching-engine's (matching.scans): until it is installed the button says so (409).
+    "page:duplicates-scan": {
+        "POST": "302 403 403 302 302" if importlib.util.find_spec("matching.scans") else "302 403 403 409 409"
+    },
+    "page:duplicates-scan-progress": {"GET": "302 403 403 200 200"},
+    # --- end matching-review ---
 }
 
 # --- The second-factor dimension ----------------------------------------------------------------

@@ -127,6 +127,23 @@ class World:
             self._count(actors["admin"])
         if "import" in key:
             self._import(documenter)
+        if "duplicate" in key or "unmerge" in key:  # matching-review
+            self._duplicates(documenter, merged="unmerge" in key)
+
+    def _duplicates(self, documenter, merged: bool) -> None:
+        """A candidate pair of the documenter's two victims in the row's state (merged: the second marked a
+        duplicate of the first, the pair confirmed), and a finished scan."""
+        from incidents.models import Victim
+        from matching.models import CandidatePair, DuplicateScan
+
+        self.victim2 = make_victim(documenter, self.incident, status=self.state)
+        self.pair = CandidatePair.objects.create(
+            victim_a=self.victim, victim_b=self.victim2, score=0.9, likely=True, reasons=[{"code": "sex_same"}]
+        )
+        if merged:
+            Victim.objects.filter(pk=self.victim2.pk).update(duplicate_of=self.victim)
+            CandidatePair.objects.filter(pk=self.pair.pk).update(status="confirmed", kept=self.victim)
+        self.scan = DuplicateScan.objects.create(status="done")
 
     def _evidence(self, documenter) -> None:
         """A witness, a testimony, a source and a media item on the incident, all in the row's state."""
@@ -242,6 +259,7 @@ class World:
         "count-list": "counts",
         "public-count-list": "public/counts",
         "import-list": "imports",
+        "duplicate-list": "duplicates",
     }
 
     def list_ids(self, key: str, role: str, **filters: str) -> set[int]:
@@ -251,6 +269,8 @@ class World:
             filters = {"status": self.snapshot.status}
         if key == "import-list":
             filters = {"status": self.list_import.status}
+        if key == "duplicate-list":
+            filters = {"status": self.pair.status}
         user = self.actors.get(role)
         response = (client_for(user) if user else APIClient()).get(f"/api/v1/{self.LISTS[key]}/", filters)
         assert response.status_code == 200
@@ -444,6 +464,21 @@ class World:
                 "import-errors": lambda: api.get(f"/api/v1/imports/{n}/errors/", {"format": "csv"}),
                 "import-run-again": lambda: api.post(f"/api/v1/imports/{n}/run-again/"),
             }[key](), None
+        if key in {"duplicate-list", "duplicate-decide", "victim-unmerge"}:  # matching-review
+            if key == "duplicate-list":
+                return api.get("/api/v1/duplicates/"), self.pair.pk
+            if key == "duplicate-decide":
+                body = {"decision": "confirm", "keep": v}
+                return api.post(f"/api/v1/duplicates/{self.pair.pk}/decide/", body, format="json"), None
+            return api.post(
+                f"/api/v1/victims/{self.victim2.pk}/unmerge/", {"reason": "Two people."}, format="json"
+            ), None
+        if key in DUPLICATE_PAGE_ROUTES:  # matching-review
+            template, body = DUPLICATE_PAGE_ROUTES[key]
+            path = template.format(
+                p=self.pair.pk, v=v, v2=self.victim2.pk, s=getattr(getattr(self, "scan", None), "pk", 0)
+            )
+            return (web.get(path) if m == "get" else web.post(path, body)), None
         if key in PAGE_ROUTES:
             template, body = PAGE_ROUTES[key]
             path = template.format(
@@ -528,6 +563,17 @@ PAGE_ROUTES: dict[str, tuple[str, dict]] = {
     "page:notice-list": ("/en/notices/", {}),
     "page:review-bulk": ("/en/review/bulk/", {"kind": "incidents", "ids": "{i}", "decision": "approve"}),
     "page:source-new": ("/en/incidents/{i}/sources/new/", {"title": "", "url": ""}),
+}
+
+# matching-review: the duplicates pages (World._duplicates made the pair, the merge and the scan).
+DUPLICATE_PAGE_ROUTES: dict[str, tuple[str, dict]] = {
+    "page:duplicates-queue": ("/en/duplicates/?status=candidate", {}),
+    "page:duplicates-pair": ("/en/duplicates/{p}/", {}),
+    "page:duplicates-decide": ("/en/duplicates/{p}/decide/", {"decision": "dismiss", "version": "1"}),
+    "page:duplicates-group": ("/en/duplicates/records/{v}/", {}),
+    "page:duplicates-unmerge": ("/en/duplicates/records/{v2}/unmerge/", {"reason": "Two people."}),
+    "page:duplicates-scan": ("/en/duplicates/scan/", {}),
+    "page:duplicates-scan-progress": ("/en/duplicates/scans/{s}/", {}),
 }
 
 # Pages about one piece of evidence (World._evidence made them, in the row's state).
