@@ -90,9 +90,7 @@ class CandidatePair(models.Model):
     # What matched and what differed: a list of {"code": ..., "params": {...}} rendered in words (EN/AR)
     # by reasons.py, so the stored pair never holds sentences in one language (nor identity numbers).
     reasons = models.JSONField(default=list, blank=True)
-    status = models.CharField(
-        _("status"), max_length=9, choices=State.choices, default=State.CANDIDATE, db_index=True
-    )
+    status = models.CharField(_("status"), max_length=9, choices=State.choices, default=State.CANDIDATE, db_index=True)
     kept = models.ForeignKey("incidents.Victim", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
