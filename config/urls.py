@@ -9,6 +9,7 @@ from counts import api as counts_api
 from evidence import api as evidence_api
 from incidents import api as incidents_api
 from intake import api as intake_api
+from matching import api as matching_api
 
 from .api import router
 from .health import healthz
@@ -25,6 +26,9 @@ router.register("testimonies", evidence_api.TestimonyViewSet, basename="testimon
 router.register("media", evidence_api.MediaItemViewSet, basename="media")
 router.register("sources", evidence_api.SourceViewSet, basename="source")
 router.register("imports", intake_api.ImportViewSet, basename="import")
+# --- duplicate scans (matching-engine) ---
+router.register("duplicates/scans", matching_api.ScanViewSet, basename="duplicate-scan")
+# --- end duplicate scans ---
 
 api_urlpatterns = [
     path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
@@ -38,6 +42,9 @@ api_urlpatterns = [
         counts_api.CountedVictimsCSVView.as_view(),
         name="count-victims-csv",
     ),
+    # --- duplicate scans (matching-engine) ---
+    path("duplicates/scan/", matching_api.StartScanView.as_view(), name="duplicate-scan-start"),
+    # --- end duplicate scans ---
     path("", include(router.urls)),
 ]
 

@@ -27,6 +27,7 @@ import logging
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -113,9 +114,8 @@ def _none(value: str) -> str | None:
     return value or None
 
 
-def features(record: dict[str, Any], is_new: bool = True) -> dict[str, Any]:
-    """One victim's comparable features (see the module docstring)."""
-    name, name_ar = record.get("name") or "", record.get("name_ar") or ""
+@lru_cache(maxsize=100_000)
+def _name_features(name: str, name_ar: str) -> dict[str, str | None]:
     # A name field may hold Arabic (some lists put it in `name`): read each by its script.
     ar_text = name_ar if names.has_arabic(name_ar) else (name if names.has_arabic(name) else "")
     lat_text = name if not names.has_arabic(name) else (name_ar if not names.has_arabic(name_ar) else "")
@@ -126,11 +126,7 @@ def features(record: dict[str, Any], is_new: bool = True) -> dict[str, Any]:
     sk_lat = names.skeleton_words(lat_words)
     sk_words = sk_ar or sk_lat
     sg, sf, sgf, sfam = names.name_parts(sk_words)
-    sex = record.get("sex") or ""
-    age = record.get("age")
     return {
-        "id": int(record["id"]),
-        "src": record.get("source") or "",
         "ar": _none(" ".join(ar_words)),
         "ar_ns": _none("".join(ar_words)),
         "g": _none(g),
@@ -147,6 +143,18 @@ def features(record: dict[str, Any], is_new: bool = True) -> dict[str, Any]:
         "sk_fam": _none(sfam),
         "sk_ar": _none(" ".join(sk_ar)),
         "sk_lat": _none(" ".join(sk_lat)),
+    }
+
+
+def features(record: dict[str, Any], is_new: bool = True) -> dict[str, Any]:
+    """One victim's comparable features (see the module docstring)."""
+    name_features = _name_features(record.get("name") or "", record.get("name_ar") or "")
+    sex = record.get("sex") or ""
+    age = record.get("age")
+    return {
+        "id": int(record["id"]),
+        "src": record.get("source") or "",
+        **name_features,
         "sex": sex if sex in ("male", "female") else None,
         "age": int(age) if age is not None and age != "" and int(age) >= 0 else None,
         "dob": _date_or_none(record.get("dob")),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from incidents.names import normalise_arabic
 
@@ -51,6 +52,7 @@ def has_arabic(text: str | None) -> bool:
     return bool(text) and bool(_ARABIC_LETTER.search(text))
 
 
+@lru_cache(maxsize=200_000)
 def _fold_arabic_word(word: str) -> str:
     word = word.replace("\u0621", "")  # a hamza on the line: dropped or not, the same name
     if word.endswith("هللا"):
@@ -141,6 +143,7 @@ _VOWELS = re.compile(r"[aeiouyw]")
 _REPEATS = re.compile(r"(.)\1+")
 
 
+@lru_cache(maxsize=200_000)
 def skeleton(word: str) -> str:
     """A consonant key shared by an Arabic word and its Latin spellings ("Mahmoud", "محمود" → "mhmd").
 

@@ -590,6 +590,10 @@ TABLE: dict[str, dict] = {
             R: "401 409 404 403 409",
         },
     },
+    # --- Duplicate scans (matching-engine): reviewers and admins start and follow a scan -------------------
+    "duplicate-scan-start": {"POST": "401 403 403 202 202"},
+    "duplicate-scan-detail": {"GET": "401 403 403 200 200"},
+    # --- end duplicate scans --------------------------------------------------------------------------------
     "page:imports": {
         "GET": "302 200 200 403 200",
         "POST": "302 400 400 403 400",  # no file attached: the form again, with its error

@@ -127,6 +127,12 @@ class World:
             self._count(actors["admin"])
         if "import" in key:
             self._import(documenter)
+        # --- duplicate scans (matching-engine) ---
+        if key.startswith("duplicate-scan"):
+            from matching.models import DuplicateScan
+
+            self.scan = DuplicateScan.objects.create(status=DuplicateScan.State.DONE)
+        # --- end duplicate scans ---
 
     def _evidence(self, documenter) -> None:
         """A witness, a testimony, a source and a media item on the incident, all in the row's state."""
@@ -444,6 +450,12 @@ class World:
                 "import-errors": lambda: api.get(f"/api/v1/imports/{n}/errors/", {"format": "csv"}),
                 "import-run-again": lambda: api.post(f"/api/v1/imports/{n}/run-again/"),
             }[key](), None
+        # --- duplicate scans (matching-engine) ---
+        if key == "duplicate-scan-start":
+            return api.post("/api/v1/duplicates/scan/", {}, format="json"), None
+        if key == "duplicate-scan-detail":
+            return api.get(f"/api/v1/duplicates/scans/{self.scan.pk}/"), None
+        # --- end duplicate scans ---
         if key in PAGE_ROUTES:
             template, body = PAGE_ROUTES[key]
             path = template.format(
