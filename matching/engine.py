@@ -164,7 +164,7 @@ def features(record: dict[str, Any], is_new: bool = True) -> dict[str, Any]:
         "lat": record.get("latitude"),
         "lon": record.get("longitude"),
         "incident": record.get("incident_id"),
-        "is_new": is_new,
+        "is_new": record.get("is_new", is_new),
     }
 
 
