@@ -347,7 +347,8 @@ class Matcher:
         db_api = DuckDBAPI(connection=self.con)
         table = db_api.register("fb", table_name="victims")
         model = load_model(rules)
-        linker = Linker(table, model, log_level=logging.WARNING if logger.isEnabledFor(logging.DEBUG) else None)
+        logging.getLogger("splink").setLevel(logging.WARNING)  # its INFO lines are timings, not for our logs
+        linker = Linker(table, model, log_level=None)
         predictions = linker.inference.predict(threshold_match_probability=floor)
         self.pairs_compared = self.count_blocked(rules)
         name = predictions.physical_name

@@ -151,9 +151,21 @@ def _since(scan: DuplicateScan) -> Any:
 
 def _run(scan: DuplicateScan, on_progress: Progress | None) -> str:
     since = _since(scan) if scan.incremental else None
-    victims = considered_victims()
+    pairs, victims, compared = compute_pairs(
+        considered_victims(), since, lambda stage, d, t: _report(scan, stage, d, t, on_progress)
+    )
+    stored = store_pairs(scan, pairs, lambda d, t: _report(scan, "storing", d, t, on_progress))
+    return _finish(scan, victims=victims, compared=compared, candidates=stored)
+
+
+def compute_pairs(
+    victims, since: Any = None, report: Progress | None = None
+) -> tuple[list[engine.ScoredPair], int, int]:
+    """Read `victims` into the matcher and score them (only pairs with a victim changed at or after `since`
+    when given). Returns (pairs at or above the candidate floor, victims read, pairs compared)."""
+    report = report or (lambda stage, done, total: None)
     total = victims.count()
-    _report(scan, "reading", 0, total, on_progress)
+    report("reading", 0, total)
     matcher = engine.Matcher()
     try:
         done = new = 0
@@ -161,15 +173,13 @@ def _run(scan: DuplicateScan, on_progress: Progress | None) -> str:
             matcher.add(batch)
             done += len(batch)
             new += sum(1 for record in batch if record["is_new"])
-            _report(scan, "reading", done, total, on_progress)
-        _report(scan, "scoring", 0, 0, on_progress)
+            report("reading", done, total)
+        report("scoring", 0, 0)
         incremental = since is not None
         pairs = [] if incremental and not new else list(matcher.pairs(incremental=incremental))
-        compared = matcher.pairs_compared
+        return pairs, done, matcher.pairs_compared
     finally:
         matcher.close()
-    stored = store_pairs(scan, pairs, lambda d, t: _report(scan, "storing", d, t, on_progress))
-    return _finish(scan, victims=done, compared=compared, candidates=stored)
 
 
 FIELDS = (
@@ -191,19 +201,17 @@ FIELDS = (
 
 
 def read_victims(victims, since: Any) -> Iterator[list[dict[str, Any]]]:
-    """The considered victims' matcher input in batches: date and place of death fall back to the
-    incident's (the counting rule's reading), coordinates are the place's."""
+    """The considered victims' matcher input in batches. Date and place of death are the victim's own (when
+    recorded): an incident's date and place say when and where it was documented as a whole (a list imported
+    as one incident has one date for everybody), and the incident itself is compared as such."""
     from django.db.models import F
-    from django.db.models.functions import Coalesce
 
     rows = (
         victims.annotate(
-            dod=Coalesce(F("date_of_death"), F("incident__occurred_on")),
-            place=Coalesce(F("place_of_death_id"), F("incident__location_id")),
-        )
-        .annotate(
-            latitude=Coalesce(F("place_of_death__latitude"), F("incident__location__latitude")),
-            longitude=Coalesce(F("place_of_death__longitude"), F("incident__location__longitude")),
+            dod=F("date_of_death"),
+            place=F("place_of_death_id"),
+            latitude=F("place_of_death__latitude"),
+            longitude=F("place_of_death__longitude"),
         )
         .order_by("id")
         .values_list(*FIELDS)
