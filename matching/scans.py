@@ -47,6 +47,8 @@ LOCK_CLASS = 727_274_014  # the advisory-lock namespace of running scans (intake
 BATCH = 5000
 FAILED = gettext_lazy("The scan stopped on an unexpected error; start it again, or tell the technical team.")
 
+INTERRUPTED = gettext_lazy("The scan was interrupted before it finished; start it again.")
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -71,7 +73,7 @@ def start_scan(user: Any, *, incremental: bool = False, enqueue: bool = True) ->
     if not may_scan(user):
         raise PermissionDenied(_("Only reviewers and admins may scan for duplicates."))
     running = unfinished_scan()
-    if running is not None:
+    if running is not None and not _interrupted(running):
         raise ScanAlreadyRunning(running)
     try:
         with transaction.atomic():
@@ -91,6 +93,22 @@ def start_scan(user: Any, *, incremental: bool = False, enqueue: bool = True) ->
             raise
         raise ScanAlreadyRunning(running) from None
     return scan
+
+
+def _interrupted(scan: DuplicateScan) -> bool:
+    """A scan `running` whose lock nobody holds was interrupted (its process died and no task will resume it
+    — a killed command): it is marked failed so that it does not block every later scan. PostgreSQL only."""
+    if scan.status != State.RUNNING or connection.vendor != "postgresql":
+        return False
+    with _exclusive(scan.pk) as acquired:
+        if not acquired:
+            return False
+        moved = DuplicateScan.objects.filter(pk=scan.pk, status=State.RUNNING).update(
+            status=State.FAILED, finished_at=timezone.now(), error=str(INTERRUPTED)
+        )
+    if moved:
+        record_event(action="duplicates.scan_failed", target=scan, from_state=State.RUNNING, to_state=State.FAILED)
+    return bool(moved)
 
 
 # --- Running ------------------------------------------------------------------------------------------------------
@@ -246,18 +264,19 @@ def read_victims(victims, since: Any) -> Iterator[list[dict[str, Any]]]:
 
 def store_pairs(scan: DuplicateScan, pairs: list[engine.ScoredPair], report: Callable[[int, int], None]) -> int:
     """Add new candidates, refresh undecided ones, leave decided ones alone; returns how many were added."""
-    added = 0
     total = len(pairs)
     report(0, total)
+    # The pairs already stored, once (id and state by the two victims): a few bytes per pair.
+    existing = {
+        (a, b): (pk, state)
+        for pk, a, b, state in CandidatePair.objects.values_list("pk", "victim_a_id", "victim_b_id", "status")
+        .order_by()
+        .iterator(chunk_size=20_000)
+    }
+    added = 0
     for start in range(0, total, BATCH):
         chunk = pairs[start : start + BATCH]
-        existing = {
-            (p.victim_a_id, p.victim_b_id): p
-            for p in CandidatePair.objects.filter(
-                victim_a_id__in={p.a for p in chunk}, victim_b_id__in={p.b for p in chunk}
-            )
-        }
-        new, refreshed = [], []
+        new, refreshed = [], {}
         for pair in chunk:
             found = existing.get((pair.a, pair.b))
             if found is None:
@@ -271,16 +290,24 @@ def store_pairs(scan: DuplicateScan, pairs: list[engine.ScoredPair], report: Cal
                         found_by=scan,
                     )
                 )
-            elif found.status == CandidatePair.State.CANDIDATE:
-                found.score, found.likely, found.reasons = pair.score, pair.likely, pair.reasons
-                refreshed.append(found)
+            elif found[1] == CandidatePair.State.CANDIDATE:
+                refreshed[found[0]] = pair
         with transaction.atomic():
-            CandidatePair.objects.bulk_create(new, ignore_conflicts=True)
-            # Only pairs still undecided are refreshed (a decision taken meanwhile wins).
-            for found in refreshed:
-                CandidatePair.objects.filter(pk=found.pk, status=CandidatePair.State.CANDIDATE).update(
-                    score=found.score, likely=found.likely, reasons=found.reasons, updated_at=timezone.now()
+            CandidatePair.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+            if refreshed:
+                # Only pairs still undecided are refreshed (a decision taken meanwhile wins: locked, re-read).
+                still_open = (
+                    CandidatePair.objects.select_for_update()
+                    .filter(pk__in=list(refreshed), status=CandidatePair.State.CANDIDATE)
+                    .only("pk")
                 )
+                now = timezone.now()
+                rows = []
+                for row in still_open:
+                    pair = refreshed[row.pk]
+                    row.score, row.likely, row.reasons, row.updated_at = pair.score, pair.likely, pair.reasons, now
+                    rows.append(row)
+                CandidatePair.objects.bulk_update(rows, ["score", "likely", "reasons", "updated_at"], batch_size=500)
         added += len(new)
         report(min(start + BATCH, total), total)
     return added
