@@ -143,3 +143,14 @@ def test_the_command_runs_a_scan_and_reports_its_figures_without_personal_data(d
     assert DuplicateScan.objects.get().status == DuplicateScan.State.DONE
     reasons = repr(CandidatePair.objects.get().reasons)
     assert "identity_same" in reasons and "800111222" not in reasons and "2004" not in reasons
+
+
+def test_a_running_scan_whose_process_died_does_not_block_a_new_one(reviewer):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the lock that tells a live scan from a dead one is PostgreSQL's")
+    dead = DuplicateScan.objects.create(status=DuplicateScan.State.RUNNING, requested_by=reviewer)
+    scan = scans.start_scan(reviewer, enqueue=False)
+    dead.refresh_from_db()
+    assert dead.status == DuplicateScan.State.FAILED and scan.status == DuplicateScan.State.PENDING
