@@ -293,7 +293,7 @@ def store_pairs(scan: DuplicateScan, pairs: list[engine.ScoredPair], report: Cal
             elif found[1] == CandidatePair.State.CANDIDATE:
                 refreshed[found[0]] = pair
         with transaction.atomic():
-            CandidatePair.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+            _insert(new)
             if refreshed:
                 # Only pairs still undecided are refreshed (a decision taken meanwhile wins: locked, re-read).
                 still_open = (
@@ -311,6 +311,41 @@ def store_pairs(scan: DuplicateScan, pairs: list[engine.ScoredPair], report: Cal
         added += len(new)
         report(min(start + BATCH, total), total)
     return added
+
+
+COPY_COLUMNS = (
+    "victim_a_id",
+    "victim_b_id",
+    "score",
+    "likely",
+    "reasons",
+    "status",
+    "comment",
+    "version",
+    "found_by_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _insert(new: list[CandidatePair]) -> None:
+    """New pairs: COPY on PostgreSQL (one scan runs at a time and `existing` said they are new), else bulk."""
+    if not new:
+        return
+    if connection.vendor != "postgresql":
+        CandidatePair.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+        return
+    import json
+
+    now = timezone.now()
+    table = CandidatePair._meta.db_table
+    sql = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for pair in new:
+            reasons = json.dumps(pair.reasons, ensure_ascii=False)
+            state = CandidatePair.State.CANDIDATE
+            copy.write_row((pair.victim_a_id, pair.victim_b_id, pair.score, pair.likely, reasons, state, "", 1,
+                            pair.found_by_id, now, now))  # fmt: skip
 
 
 def _finish(scan: DuplicateScan, *, victims: int, compared: int, candidates: int) -> str:
