@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results.json"
 ALL_TIME = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
-ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7")
+ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 ONE_YEAR = (dt.date(2015, 1, 1), dt.date(2015, 12, 31))
 
 
@@ -725,6 +725,14 @@ def goal_met(figure: dict) -> bool:
         checks.append(figure["measured_peak_rss_mb"] <= goal["peak_rss_mb_at_most"])
     if "hash_speed_share_of_sha256sum_at_least" in goal:
         checks.append(figure["ratio"] >= goal["hash_speed_share_of_sha256sum_at_least"])
+    # Duplicate matching (bench/matching.py): quality on the ministry's lists.
+    for key, field in (
+        ("precision_at_least", "precision"),
+        ("recall_at_least", "recall"),
+        ("candidate_recall_at_least", "candidate_recall"),
+    ):
+        if key in goal:
+            checks.append(figure[field] >= goal[key])
     if "figures_match_floor" in figure:
         checks.append(figure["figures_match_floor"])
     if "same_bytes_as_floor" in figure:
@@ -733,6 +741,9 @@ def goal_met(figure: dict) -> bool:
 
 
 GOAL_TEXT = {
+    "precision_at_least": "precision ≥ {}",
+    "recall_at_least": "recall ≥ {}",
+    "candidate_recall_at_least": "candidate recall ≥ {}",
     "ratio_at_most": "≤ {}× the floor",
     "seconds_at_most": "≤ {} s",
     "p95_ms_at_most": "p95 ≤ {} ms",
@@ -808,6 +819,20 @@ def rollup_figures(raw: Any, runs: int, rows: int) -> list[dict]:
     return measure(raw, runs, rows, ALL_TIME, ONE_YEAR)
 
 
+def matching_quality() -> dict:
+    """Figure 8, duplicate matching on the ministry's two lists: measured in bench/matching.py."""
+    from bench.matching import quality
+
+    return quality()
+
+
+def matching_speed(new: int) -> list[dict]:
+    """Figure 9, full and incremental duplicate scans of the database's victims: bench/matching.py."""
+    from bench.matching import speed
+
+    return speed(new)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--victims", type=int, default=1_000_000)
@@ -821,6 +846,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--upload-mb", type=int, default=500)
     parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the list figure 6 imports")
+    parser.add_argument("--matching-new", type=int, default=10_000, help="new victims of figure 9's incremental scan")
     parser.add_argument(
         "--rollup-rows", type=int, default=100_000, help="rows figure 7 copies with and without triggers"
     )
@@ -851,7 +877,7 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     only = {part.strip() for part in args.only.split(",")}
-    if only - {"6"}:  # figure 6 (the import) brings its own rows
+    if only - {"6", "8"}:  # figures 6 (the import) and 8 (matching quality) bring their own rows
         ensure_data(args.victims, args.incidents, args.seed, args.regenerate)
     raw = psycopg.connect(database_url, autocommit=True)
     raw.execute("VACUUM ANALYZE incidents_victim")
@@ -885,6 +911,8 @@ def main(argv: list[str] | None = None) -> int:
         ("5", lambda: [upload_figure(documenter, max(1, min(args.runs, 3)), args.upload_mb)]),
         ("6", lambda: import_figures(raw, documenter, args.import_rows)),  # bench/imports.py
         ("7", lambda: rollup_figures(raw, args.runs, args.rollup_rows)),  # bench/rollups.py
+        ("8", lambda: [matching_quality()]),  # bench/matching.py
+        ("9", lambda: matching_speed(args.matching_new)),  # bench/matching.py
     ]
     for key, step in steps:
         if key not in only:

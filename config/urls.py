@@ -26,6 +26,9 @@ router.register("testimonies", evidence_api.TestimonyViewSet, basename="testimon
 router.register("media", evidence_api.MediaItemViewSet, basename="media")
 router.register("sources", evidence_api.SourceViewSet, basename="source")
 router.register("imports", intake_api.ImportViewSet, basename="import")
+# --- duplicate scans (matching-engine) ---
+router.register("duplicates/scans", matching_api.ScanViewSet, basename="duplicate-scan")
+# --- end duplicate scans ---
 # --- matching-review: candidate pairs ---
 router.register("duplicates", matching_api.CandidatePairViewSet, basename="duplicate")
 # --- end matching-review ---
@@ -45,6 +48,9 @@ api_urlpatterns = [
     # --- matching-review: unmerge a victim (in matching: incidents never imports matching) ---
     path("victims/<int:pk>/unmerge/", matching_api.UnmergeView.as_view(), name="victim-unmerge"),
     # --- end matching-review ---
+    # --- duplicate scans (matching-engine) ---
+    path("duplicates/scan/", matching_api.StartScanView.as_view(), name="duplicate-scan-start"),
+    # --- end duplicate scans ---
     path("", include(router.urls)),
 ]
 

@@ -31,6 +31,9 @@ class DuplicateScan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # An incremental scan compares only the victims added or changed since the last finished scan started
+    # (against all victims); a full one compares every victim.
+    incremental = models.BooleanField(default=False)
     # Progress: victims read (features computed) out of the victims to read, then pairs scored.
     stage = models.CharField(max_length=16, blank=True, default="")
     progress_done = models.PositiveBigIntegerField(default=0)

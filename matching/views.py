@@ -29,7 +29,7 @@ from incidents.views import message_of, refusal
 from incidents.workflow import IllegalTransition
 
 from . import reasons as reason_words
-from . import services
+from . import scans, services
 from .filters import PairPageFilter
 from .models import CandidatePair, DuplicateScan
 
@@ -322,20 +322,13 @@ def unmerge(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def scan(request: HttpRequest) -> HttpResponse:
-    """Start a scan (matching.scans, imported here: it may land after these pages)."""
+    """Start a scan (matching.scans); while one runs, show that one."""
     require_decider(request)
-    try:
-        from matching import scans
-    except ImportError:
-        return refusal(request, _("Scanning for duplicates is not available on this installation yet."), 409)
     try:
         started = scans.start_scan(request.user)
     except scans.ScanAlreadyRunning as exc:
-        running = getattr(exc, "scan", None) or next((a for a in exc.args if isinstance(a, DuplicateScan)), None)
         messages.info(request, _("A scan is already running; here is its progress."))
-        if running is not None:
-            return redirect("duplicates-scan-progress", pk=running.pk)
-        return redirect("duplicates-queue")
+        return redirect("duplicates-scan-progress", pk=exc.scan.pk)
     except PermissionDenied as exc:
         return refusal(request, message_of(exc), 403)
     messages.success(request, _("Scan started."))

@@ -13,8 +13,6 @@ the same must hold when the list is filtered by the record's own status.
 
 from __future__ import annotations
 
-import importlib.util
-
 ROLES = ("anonymous", "documenter", "second_documenter", "reviewer", "admin")
 STATES = ("draft", "submitted", "changes_requested", "verified", "rejected")
 
@@ -592,6 +590,10 @@ TABLE: dict[str, dict] = {
             R: "401 409 404 403 409",
         },
     },
+    # --- Duplicate scans (matching-engine): reviewers and admins start and follow a scan -------------------
+    "duplicate-scan-start": {"POST": "401 403 403 202 202"},
+    "duplicate-scan-detail": {"GET": "401 403 403 200 200"},
+    # --- end duplicate scans --------------------------------------------------------------------------------
     "page:imports": {
         "GET": "302 200 200 403 200",
         "POST": "302 400 400 403 400",  # no file attached: the form again, with its error
@@ -888,10 +890,7 @@ TABLE: dict[str, dict] = {
     "page:duplicates-decide": {"POST": {**dict.fromkeys(STATES, "302 403 403 302 302"), D: "302 403 403 404 404"}},
     "page:duplicates-group": {"GET": {**dict.fromkeys(STATES, "302 403 403 200 200"), D: "302 403 403 404 404"}},
     "page:duplicates-unmerge": {"POST": {**dict.fromkeys(STATES, "302 403 403 302 302"), D: "302 403 403 404 404"}},
-    # The scan itself is matching-engine's (matching.scans): until it is installed the button says so (409).
-    "page:duplicates-scan": {
-        "POST": "302 403 403 302 302" if importlib.util.find_spec("matching.scans") else "302 403 403 409 409"
-    },
+    "page:duplicates-scan": {"POST": "302 403 403 302 302"},
     "page:duplicates-scan-progress": {"GET": "302 403 403 200 200"},
     # --- end matching-review ---
 }

@@ -143,7 +143,7 @@ class World:
         if merged:
             Victim.objects.filter(pk=self.victim2.pk).update(duplicate_of=self.victim)
             CandidatePair.objects.filter(pk=self.pair.pk).update(status="confirmed", kept=self.victim)
-        self.scan = DuplicateScan.objects.create(status="done")
+        self.scan = DuplicateScan.objects.create(status="done")  # also the scan of the duplicate-scan rows
 
     def _evidence(self, documenter) -> None:
         """A witness, a testimony, a source and a media item on the incident, all in the row's state."""
@@ -479,6 +479,12 @@ class World:
                 p=self.pair.pk, v=v, v2=self.victim2.pk, s=getattr(getattr(self, "scan", None), "pk", 0)
             )
             return (web.get(path) if m == "get" else web.post(path, body)), None
+        # --- duplicate scans (matching-engine) ---
+        if key == "duplicate-scan-start":
+            return api.post("/api/v1/duplicates/scan/", {}, format="json"), None
+        if key == "duplicate-scan-detail":
+            return api.get(f"/api/v1/duplicates/scans/{self.scan.pk}/"), None
+        # --- end duplicate scans ---
         if key in PAGE_ROUTES:
             template, body = PAGE_ROUTES[key]
             path = template.format(

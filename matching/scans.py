@@ -1,0 +1,388 @@
+"""Running the matcher: start a scan (reviewers, admins), run it (the task or the command), store its pairs.
+
+Rules:
+1. Reviewers and admins start a scan; at most one is pending or running (`ScanAlreadyRunning` carries it;
+   the database's `one_unfinished_scan` constraint is behind the check). Starting is audited
+   (`duplicates.scan_requested`) and the run is queued after commit through the outbox with the scan's id.
+2. A scan moves pending → running → done | failed, each a compare-and-set; a run delivered twice finds the
+   scan's lock taken (PostgreSQL) or the scan finished, and leaves it alone. The end is audited
+   (`duplicates.scan_finished` / `duplicates.scan_failed`) with figures only.
+3. The victims compared: every victim not already marked `duplicate_of` another (a confirmed duplicate is
+   settled: its kept record stands for it) and not rejected (a rejected record is not a person of the
+   archive). Drafts and records under review are compared: a duplicate is best caught before it is verified.
+4. A full scan compares every victim; an incremental scan (`incremental=True`) compares the victims added or
+   changed since the last finished scan started against all victims.
+5. Storing never touches a decided pair (confirmed or dismissed); an undecided pair found again gets the new
+   score, likely flag and reasons; a new pair is added (lower id as `victim_a`), found by this scan.
+6. Identity numbers and dates of birth are read into the matcher only; nothing personal goes to logs, task
+   messages, audit entries or the scan's error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit.services import record_event
+from incidents import roles
+from incidents.models import Status, Victim
+from outbox import services as outbox
+
+from . import engine
+from .models import CandidatePair, DuplicateScan
+
+logger = logging.getLogger(__name__)
+
+State = DuplicateScan.State
+RUN_TASK = "matching.run_scan"
+LOCK_CLASS = 727_274_014  # the advisory-lock namespace of running scans (intake's imports use ...013)
+BATCH = 5000
+FAILED = gettext_lazy("The scan stopped on an unexpected error; start it again, or tell the technical team.")
+
+INTERRUPTED = gettext_lazy("The scan was interrupted before it finished; start it again.")
+
+Progress = Callable[[str, int, int], None]
+
+
+class ScanAlreadyRunning(Exception):
+    """A scan is already pending or running: `scan` is that one (HTTP 409 with it)."""
+
+    def __init__(self, scan: DuplicateScan) -> None:
+        super().__init__(_("A duplicate scan is already waiting or running."))
+        self.scan = scan
+
+
+def may_scan(user: Any) -> bool:
+    return roles.can_review(user) or roles.can_manage_counts(user)
+
+
+def unfinished_scan() -> DuplicateScan | None:
+    return DuplicateScan.objects.filter(status__in=[State.PENDING, State.RUNNING]).order_by("-id").first()
+
+
+def start_scan(user: Any, *, incremental: bool = False, enqueue: bool = True) -> DuplicateScan:
+    """Record a scan and queue its run (after commit). Raises PermissionDenied or ScanAlreadyRunning."""
+    if not may_scan(user):
+        raise PermissionDenied(_("Only reviewers and admins may scan for duplicates."))
+    running = unfinished_scan()
+    if running is not None and not _interrupted(running):
+        raise ScanAlreadyRunning(running)
+    try:
+        with transaction.atomic():
+            scan = DuplicateScan.objects.create(requested_by=user, incremental=incremental)
+            record_event(
+                actor=user,
+                action="duplicates.scan_requested",
+                target=scan,
+                to_state=State.PENDING,
+                details={"incremental": incremental},
+            )
+            if enqueue:
+                outbox.enqueue(RUN_TASK, scan.pk)
+    except IntegrityError:  # another request started one between our check and our insert
+        running = unfinished_scan()
+        if running is None:
+            raise
+        raise ScanAlreadyRunning(running) from None
+    return scan
+
+
+def _interrupted(scan: DuplicateScan) -> bool:
+    """A scan `running` whose lock nobody holds was interrupted (its process died and no task will resume it
+    — a killed command): it is marked failed so that it does not block every later scan. PostgreSQL only."""
+    if scan.status != State.RUNNING or connection.vendor != "postgresql":
+        return False
+    with _exclusive(scan.pk) as acquired:
+        if not acquired:
+            return False
+        moved = DuplicateScan.objects.filter(pk=scan.pk, status=State.RUNNING).update(
+            status=State.FAILED, finished_at=timezone.now(), error=str(INTERRUPTED)
+        )
+    if moved:
+        record_event(action="duplicates.scan_failed", target=scan, from_state=State.RUNNING, to_state=State.FAILED)
+    return bool(moved)
+
+
+# --- Running ------------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _exclusive(scan_id: int) -> Iterator[bool]:
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, scan_id])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with contextlib.suppress(InterfaceError, OperationalError), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, scan_id])
+
+
+def considered_victims():
+    """The victims a scan compares (rule 3)."""
+    return Victim.objects.filter(duplicate_of__isnull=True).exclude(status=Status.REJECTED)
+
+
+def run_scan(scan_id: int, on_progress: Progress | None = None) -> str:
+    """Run one scan; safe to call twice (a finished scan is left as it is). Returns its state afterwards."""
+    with _exclusive(scan_id) as acquired:
+        if not acquired:
+            return "busy"
+        claimed = DuplicateScan.objects.filter(pk=scan_id, status__in=[State.PENDING, State.RUNNING]).update(
+            status=State.RUNNING, started_at=timezone.now(), stage="reading", progress_done=0, progress_total=0
+        )
+        if not claimed:
+            return DuplicateScan.objects.filter(pk=scan_id).values_list("status", flat=True).first() or "missing"
+        scan = DuplicateScan.objects.select_related("requested_by").get(pk=scan_id)
+        try:
+            return _run(scan, on_progress)
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: the task retries and the scan runs again from the start
+        except Exception as exc:
+            logger.error("duplicate scan failed", extra={"scan_id": scan_id, "error": type(exc).__name__})
+            return _fail(scan, FAILED)
+
+
+def _report(scan: DuplicateScan, stage: str, done: int, total: int, on_progress: Progress | None) -> None:
+    DuplicateScan.objects.filter(pk=scan.pk).update(stage=stage, progress_done=done, progress_total=total)
+    if on_progress is not None:
+        on_progress(stage, done, total)
+
+
+def _since(scan: DuplicateScan) -> Any:
+    """When the last finished scan started (None: none has finished, so the incremental scan is a full one)."""
+    previous = DuplicateScan.objects.filter(status=State.DONE, pk__lt=scan.pk).order_by("-started_at").first()
+    return previous.started_at if previous else None
+
+
+def _run(scan: DuplicateScan, on_progress: Progress | None) -> str:
+    since = _since(scan) if scan.incremental else None
+    pairs, victims, compared = compute_pairs(
+        considered_victims(), since, lambda stage, d, t: _report(scan, stage, d, t, on_progress)
+    )
+    stored = store_pairs(scan, pairs, lambda d, t: _report(scan, "storing", d, t, on_progress))
+    return _finish(scan, victims=victims, compared=compared, candidates=stored)
+
+
+def compute_pairs(
+    victims, since: Any = None, report: Progress | None = None
+) -> tuple[list[engine.ScoredPair], int, int]:
+    """Read `victims` into the matcher and score them (only pairs with a victim changed at or after `since`
+    when given). Returns (pairs at or above the candidate floor, victims read, pairs compared)."""
+    report = report or (lambda stage, done, total: None)
+    total = victims.count()
+    report("reading", 0, total)
+    matcher = engine.Matcher()
+    try:
+        done = new = 0
+        for batch in read_victims(victims, since):
+            matcher.add(batch)
+            done += len(batch)
+            new += sum(1 for record in batch if record["is_new"])
+            report("reading", done, total)
+        report("scoring", 0, 0)
+        incremental = since is not None
+        pairs = [] if incremental and not new else list(matcher.pairs(incremental=incremental))
+        return pairs, done, matcher.pairs_compared
+    finally:
+        matcher.close()
+
+
+FIELDS = (
+    "id",
+    "name",
+    "name_ar",
+    "sex",
+    "age_years",
+    "date_of_birth",
+    "identity_number",
+    "dod",
+    "place",
+    "latitude",
+    "longitude",
+    "incident_id",
+    "origin_source",
+    "updated_at",
+)
+
+
+def read_victims(victims, since: Any) -> Iterator[list[dict[str, Any]]]:
+    """The considered victims' matcher input in batches. Date and place of death are the victim's own (when
+    recorded): an incident's date and place say when and where it was documented as a whole (a list imported
+    as one incident has one date for everybody), and the incident itself is compared as such."""
+    from django.db.models import F
+
+    rows = (
+        victims.annotate(
+            dod=F("date_of_death"),
+            place=F("place_of_death_id"),
+            latitude=F("place_of_death__latitude"),
+            longitude=F("place_of_death__longitude"),
+        )
+        .order_by("id")
+        .values_list(*FIELDS)
+    )
+    batch: list[dict[str, Any]] = []
+    for row in rows.iterator(chunk_size=BATCH):
+        record = dict(zip(FIELDS, row, strict=True))
+        batch.append(
+            {
+                "id": record["id"],
+                "name": record["name"],
+                "name_ar": record["name_ar"],
+                "sex": record["sex"],
+                "age": record["age_years"],
+                "dob": record["date_of_birth"],
+                "identity_number": record["identity_number"],
+                "date_of_death": record["dod"],
+                "place_id": record["place"],
+                "latitude": float(record["latitude"]) if record["latitude"] is not None else None,
+                "longitude": float(record["longitude"]) if record["longitude"] is not None else None,
+                "incident_id": record["incident_id"],
+                "source": record["origin_source"],
+                "is_new": since is None or record["updated_at"] >= since,
+            }
+        )
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def store_pairs(scan: DuplicateScan, pairs: list[engine.ScoredPair], report: Callable[[int, int], None]) -> int:
+    """Add new candidates, refresh undecided ones, leave decided ones alone; returns how many were added."""
+    total = len(pairs)
+    report(0, total)
+    # The pairs already stored, once (id and state by the two victims): a few bytes per pair.
+    existing = {
+        (a, b): (pk, state)
+        for pk, a, b, state in CandidatePair.objects.values_list("pk", "victim_a_id", "victim_b_id", "status")
+        .order_by()
+        .iterator(chunk_size=20_000)
+    }
+    added = 0
+    for start in range(0, total, BATCH):
+        chunk = pairs[start : start + BATCH]
+        new, refreshed = [], {}
+        for pair in chunk:
+            found = existing.get((pair.a, pair.b))
+            if found is None:
+                new.append(
+                    CandidatePair(
+                        victim_a_id=pair.a,
+                        victim_b_id=pair.b,
+                        score=pair.score,
+                        likely=pair.likely,
+                        reasons=pair.reasons,
+                        found_by=scan,
+                    )
+                )
+            elif found[1] == CandidatePair.State.CANDIDATE:
+                refreshed[found[0]] = pair
+        with transaction.atomic():
+            _insert(new)
+            if refreshed:
+                # Only pairs still undecided are refreshed (a decision taken meanwhile wins: locked, re-read).
+                still_open = (
+                    CandidatePair.objects.select_for_update()
+                    .filter(pk__in=list(refreshed), status=CandidatePair.State.CANDIDATE)
+                    .only("pk")
+                )
+                now = timezone.now()
+                rows = []
+                for row in still_open:
+                    pair = refreshed[row.pk]
+                    row.score, row.likely, row.reasons, row.updated_at = pair.score, pair.likely, pair.reasons, now
+                    rows.append(row)
+                CandidatePair.objects.bulk_update(rows, ["score", "likely", "reasons", "updated_at"], batch_size=500)
+        added += len(new)
+        report(min(start + BATCH, total), total)
+    return added
+
+
+COPY_COLUMNS = (
+    "victim_a_id",
+    "victim_b_id",
+    "score",
+    "likely",
+    "reasons",
+    "status",
+    "comment",
+    "version",
+    "found_by_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _insert(new: list[CandidatePair]) -> None:
+    """New pairs: COPY on PostgreSQL (one scan runs at a time and `existing` said they are new), else bulk."""
+    if not new:
+        return
+    if connection.vendor != "postgresql":
+        CandidatePair.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+        return
+    import json
+
+    now = timezone.now()
+    table = CandidatePair._meta.db_table
+    sql = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for pair in new:
+            reasons = json.dumps(pair.reasons, ensure_ascii=False)
+            state = CandidatePair.State.CANDIDATE
+            copy.write_row((pair.victim_a_id, pair.victim_b_id, pair.score, pair.likely, reasons, state, "", 1,
+                            pair.found_by_id, now, now))  # fmt: skip
+
+
+def _finish(scan: DuplicateScan, *, victims: int, compared: int, candidates: int) -> str:
+    with transaction.atomic():
+        moved = DuplicateScan.objects.filter(pk=scan.pk, status=State.RUNNING).update(
+            status=State.DONE,
+            stage="finished",
+            finished_at=timezone.now(),
+            victims=victims,
+            pairs_compared=compared,
+            candidates=candidates,
+            threshold=engine.THRESHOLD,
+            engine=engine.engine_name()[:100],
+        )
+        if moved:
+            record_event(
+                actor=scan.requested_by,
+                action="duplicates.scan_finished",
+                target=scan,
+                from_state=State.RUNNING,
+                to_state=State.DONE,
+                details={"victims": victims, "pairs_compared": compared, "candidates": candidates},
+            )
+    return State.DONE
+
+
+def _fail(scan: DuplicateScan, reason: Any) -> str:
+    with transaction.atomic():
+        moved = DuplicateScan.objects.filter(pk=scan.pk, status=State.RUNNING).update(
+            status=State.FAILED, finished_at=timezone.now(), error=str(reason)
+        )
+        if moved:
+            record_event(
+                actor=scan.requested_by,
+                action="duplicates.scan_failed",
+                target=scan,
+                from_state=State.RUNNING,
+                to_state=State.FAILED,
+            )
+    return State.FAILED
