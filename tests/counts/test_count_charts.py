@@ -98,6 +98,7 @@ def test_the_arabic_day_chart_names_the_months_in_arabic(documenter, admin_user)
     html = web_client_for(admin_user).get(f"/ar/counts/{snapshot.pk}/").content.decode()
     chart = html[html.index('<figure class="day-chart">') : html.index("</figure>", html.index("day-chart"))]
     assert "January" not in chart and "Jan<" not in chart
+    assert ">1 كانون الثاني</text>" in chart  # the month named as on every other Arabic page
     assert 'dir="ltr"' in chart  # the time axis reads left to right, its labels unmirrored
 
 
