@@ -62,7 +62,8 @@ def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         response: HttpResponse = JsonResponse({"detail": message}, status=429)
     else:
-        response = render(request, "accounts/too_many_requests.html", {"message": message}, status=429)
+        # The site's refusal page (templates/429.html): its layout and language, and the wait in minutes.
+        response = render(request, "429.html", {"wait": retry_after}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
 

@@ -304,6 +304,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
+# The site's own lockout page (layout, language, how long to wait) and JSON on the API: accounts/lockout.py.
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False  # lockouts are still logged (WARNING) and audited
 # The client's address, as everywhere else (config/client.py, TRUSTED_PROXIES), not django-ipware's.
 AXES_CLIENT_IP_CALLABLE = "config.client.client_address"

@@ -8,6 +8,7 @@ governorate as a circle whose area is proportional to its figure.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from functools import lru_cache
@@ -41,26 +42,110 @@ def stacked(row: dict[str, Any]) -> list[dict[str, Any]]:
     return segments
 
 
-def day_columns(rows: list[dict[str, Any]], width: int = 600, height: int = 160) -> dict[str, Any]:
-    """A column per day (dates ascending) scaled into a width × height box."""
-    rows = sorted(rows, key=lambda row: row.get("date", ""))
-    largest = max((int(row.get("total") or 0) for row in rows), default=0)
-    step = min(width / max(len(rows), 1), 40)  # a lone day is a column, not a wall
+def nice_ceiling(value: int) -> int:
+    """The smallest 1, 2 or 5 × 10^n at or above `value` (at least 1): the top of a value axis."""
+    if value <= 1:
+        return 1
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= value:
+            return step * magnitude
+    return 10 * magnitude  # pragma: no cover - the loop always returns
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+# Beyond this many days a window is drawn a month per column (a column per day would be a hair wide).
+MAX_DAY_COLUMNS = 190
+
+
+def day_columns(
+    rows: list[dict[str, Any]],
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    width: int = 640,
+    height: int = 240,
+) -> dict[str, Any]:
+    """The day chart: a column per day of the window, days without deaths included (as zero), dates
+    ascending; a month per column when the window is longer than MAX_DAY_COLUMNS days. With the value
+    axis (0, half, top, rounded to 1/2/5 × 10^n), date labels under the axis and, when the columns are
+    wide enough, each column's value above it. `width` × `height` is the whole drawing, axes included."""
+    totals: dict[dt.date, int] = {}
+    massacres: dict[dt.date, int] = {}
+    for row in rows:
+        day = _as_date(row.get("date"))
+        if day is not None:
+            totals[day] = totals.get(day, 0) + int(row.get("total") or 0)
+            massacres[day] = massacres.get(day, 0) + int(row.get("massacres") or 0)
+    first = date_from or min(totals, default=None)
+    last = date_to or max(totals, default=None)
+    if first is None or last is None or last < first:
+        return {"width": width, "height": height, "columns": [], "by_month": False}
+    days = (last - first).days + 1
+    by_month = days > MAX_DAY_COLUMNS
+    buckets: list[tuple[dt.date, int, int]] = []
+    if by_month:
+        month = first.replace(day=1)
+        while month <= last:
+            following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            value = sum(total for day, total in totals.items() if month <= day < following)
+            buckets.append((month, value, sum(n for day, n in massacres.items() if month <= day < following)))
+            month = following
+    else:
+        for n in range(days):
+            day = first + dt.timedelta(days=n)
+            buckets.append((day, totals.get(day, 0), massacres.get(day, 0)))
+    left, right, top, bottom = 44, 8, 18, 40  # room for the value axis, and the date labels below
+    plot_width, plot_height = width - left - right, height - top - bottom
+    top_value = nice_ceiling(max((value for _day, value, _massacres in buckets), default=0))
+    step = plot_width / len(buckets)
+    bar = min(step * 0.8, 36)
     columns = []
-    for index, row in enumerate(rows):
-        value = int(row.get("total") or 0)
-        column_height = height * value / largest if largest else 0
+    for index, (day, value, day_massacres) in enumerate(buckets):
+        column_height = plot_height * value / top_value
+        x = left + index * step + (step - bar) / 2
         columns.append(
             {
-                "date": row.get("date", ""),
+                "date": day,
                 "total": value,
-                "x": round(index * step + step * 0.1, 2),
-                "y": round(height - column_height, 2),
-                "width": round(step * 0.8, 2),
+                "massacres": day_massacres,
+                "x": round(x, 2),
+                "y": round(top + plot_height - column_height, 2),
+                "width": round(bar, 2),
                 "height": round(column_height, 2),
+                "centre": round(x + bar / 2, 2),
+                "empty": value == 0,
             }
         )
-    return {"width": width, "height": height, "columns": columns}
+    label_every = max(1, math.ceil(len(columns) / 6))  # about six date labels, whatever the window
+    labels = [column for index, column in enumerate(columns) if index % label_every == 0]
+    if columns[-1] not in labels and len(columns) > 1:
+        if labels and columns[-1]["centre"] - labels[-1]["centre"] < plot_width / 8:
+            labels.pop()
+        labels.append(columns[-1])
+    ticks = [
+        {"value": value, "y": round(top + plot_height - plot_height * value / top_value, 2)}
+        for value in sorted({0, top_value // 2 if top_value > 1 else 0, top_value})
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "columns": columns,
+        "labels": labels,
+        "ticks": ticks,
+        "by_month": by_month,
+        "show_values": step >= 18,
+        "axis": {"left": left, "right": width - right, "bottom": top + plot_height, "top": top},
+        "label_y": top + plot_height + 16,
+        "empty_days": sum(1 for column in columns if column["empty"]),
+    }
 
 
 @lru_cache(maxsize=4)

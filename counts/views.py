@@ -10,18 +10,19 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.idempotency import once_per_form
 from incidents.views import add_service_errors, message_of, refusal
 from incidents.workflow import IllegalTransition
 
-from . import graphics, services
+from . import counting, graphics, services
 from .api import as_download
 from .forms import CountForm
 from .models import CountSnapshot
@@ -73,9 +74,46 @@ def figures_context(snapshot: Any, language: str) -> dict[str, Any]:
         "by_perpetrator": graphics.bars(by_perpetrator),
         "perpetrator_segments": [(row, graphics.stacked(row)) for row in by_perpetrator],
         "by_location": graphics.bars(by_location),
-        "by_date": graphics.day_columns(result.get("by_date", [])),
-        "by_date_rows": result.get("by_date", []),
+        "by_date": graphics.day_columns(result.get("by_date", []), snapshot.date_from, snapshot.date_to),
+        "has_deaths": int(civilians.get("total") or 0) > 0,
         "map": graphics.proportional_map(points),
+    }
+
+
+# The incident map draws at most this many points (the largest first) and says how many it left out.
+MAX_INCIDENT_POINTS = 2000
+
+
+def incident_points(snapshot: Any) -> dict[str, Any]:
+    """For admins (the count pages are theirs): each incident counted under the snapshot's parameters,
+    read now, at its own coordinates where the record has them, sized by its counted victims. The public
+    sees governorates only; incident positions never leave these pages."""
+    counted = counting.counted_victims(services.parameters_of(snapshot))
+    incidents = list(
+        counted.values("incident_id", "incident__title", "incident__latitude", "incident__longitude")
+        .annotate(victims=Count("id"))
+        .order_by("-victims", "incident_id")
+    )
+    located = [
+        row for row in incidents if row["incident__latitude"] is not None and row["incident__longitude"] is not None
+    ]
+    shown = located[:MAX_INCIDENT_POINTS]
+    points = [
+        {
+            "label": row["incident__title"],
+            "value": row["victims"],
+            "latitude": row["incident__latitude"],
+            "longitude": row["incident__longitude"],
+            "incident_id": row["incident_id"],
+        }
+        for row in shown
+    ]
+    return {
+        "incident_map": graphics.proportional_map(points, max_radius=10) if points else None,
+        "incident_rows": points,
+        "incidents_counted": len(incidents),
+        "incidents_without_coordinates": len(incidents) - len(located),
+        "incidents_left_out": len(located) - len(shown),
     }
 
 
@@ -131,6 +169,7 @@ def count_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"snapshot": snapshot, **count_parameters(snapshot, language)}
     if snapshot.status == CountSnapshot.State.DONE:
         context.update(figures_context(snapshot, language))
+        context.update(incident_points(snapshot))
     return render(request, "counts/count_detail.html", context)
 
 
@@ -146,11 +185,23 @@ def count_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def count_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publishing is a step of its own: GET shows what becomes public and that it cannot be undone (a
+    correction is a new count that supersedes this one); only a POST carrying that page's `confirm`
+    publishes. Works without JavaScript."""
     services.require_manager(request.user)
-    snapshot = get_object_or_404(CountSnapshot, pk=pk)
+    snapshot = get_object_or_404(CountSnapshot.objects.select_related("period"), pk=pk)
     back = reverse("count-detail", args=[pk])
+    if snapshot.is_published:
+        return refusal(request, _("This count is already published; publish a correction instead."), 409, back=back)
+    if snapshot.status != CountSnapshot.State.DONE:
+        return refusal(request, _("Only a finished count can be published."), 409, back=back)
+    confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
+    if not confirmed:
+        context = {"snapshot": snapshot, "unconfirmed": request.method == "POST"}
+        context.update(count_parameters(snapshot, get_language()))
+        return render(request, "counts/publish_confirm.html", context, status=400 if request.method == "POST" else 200)
     try:
         services.publish(actor=request.user, snapshot=snapshot)
     except PermissionDenied as exc:

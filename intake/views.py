@@ -24,10 +24,12 @@ from rest_framework import exceptions as api_exceptions
 from accounts.idempotency import once_per_form
 from evidence.uploads import HashingUploadHandler, UploadTooLarge
 from incidents import roles
+from incidents.listing import Column, Listing
 from incidents.views import message_of, refusal
 from incidents.workflow import IllegalTransition
 
 from . import readers, services
+from .filters import ImportFilter
 from .models import Import
 from .rows import COLUMNS
 
@@ -76,21 +78,42 @@ def _column_guide() -> list[dict[str, str]]:
 
 
 def _list_page(request: HttpRequest, errors: dict[str, str] | None = None, status: int = 200) -> HttpResponse:
-    records = list(Import.objects.visible_to(request.user).select_related("created_by").order_by("-created_at")[:100])
+    """The upload form and the imports list (incidents/listing.py: pages with the total, page size, sorting,
+    and the status, source and kind filters, all in the URL)."""
+    everyone = roles.can_manage_counts(request.user)
+    columns = [
+        Column("number", _("Number"), ("pk",)),
+        Column("source", _("Source list"), ("source", "pk")),
+        Column("kind", _("Kind")),
+        Column("status", _("Status"), ("status", "pk")),
+        Column("rows", _("Rows"), css="num"),
+        Column("errors", _("Errors"), css="num"),
+    ]
+    if everyone:
+        columns.append(Column("by", _("By"), ("created_by__username", "pk")))
+    columns.append(Column("started", _("Started"), ("created_at", "pk")))
+    listing = Listing(
+        request,
+        Import.objects.visible_to(request.user).select_related("created_by"),
+        columns=columns,
+        default_sort="-started",
+        filterset_class=ImportFilter,
+        label=_("Filter the imports"),
+    )
     return render(
         request,
         "intake/imports.html",
         {
-            "records": records,
+            "listing": listing,
             "errors": errors or {},
             "source": request.POST.get("source", "") if request.method == "POST" else "",
             "columns": _column_guide(),
             "may_import": services.may_import(request.user),
             "limit_mb": settings.IMPORT_MAX_UPLOAD_BYTES // (1024 * 1024),
-            "everyone": roles.can_manage_counts(request.user),
+            "everyone": everyone,
             "terms": _terms(),
         },
-        status=status,
+        status=max(status, listing.status),
     )
 
 

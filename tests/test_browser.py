@@ -347,8 +347,11 @@ def run_count_and_public_page(chromium, base: str, language: str, words: dict, a
     page.wait_for_selector("[data-count-status].status-done", timeout=60_000)
     admin_session.check_page("count-done")
     assert "2" in page.locator(".figure .value").first.inner_text()
-    page.click("form[action$='/publish/'] button[type=submit]")
-    page.wait_for_load_state()
+    page.click("a[href$='/publish/']")  # publishing is a step of its own: it says it cannot be undone
+    page.wait_for_url(re.compile(r".*/counts/\d+/publish/$"))
+    admin_session.check_page("count-publish-confirm")
+    page.click(".confirm-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/counts/\d+/$"))
     admin_session.check_page("count-published")
     admin_session.go("/admin/")
     admin_session.page.wait_for_load_state()

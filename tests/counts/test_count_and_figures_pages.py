@@ -105,7 +105,7 @@ def test_publish_then_public_page_shows_the_figures_in_both_languages(
     client = web_client_for(chief)
     _response, snapshot = run_count(client, django_capture_on_commit_callbacks)
     assert Client().get(f"/en/figures/{snapshot.pk}/").status_code == 404  # not yet published
-    assert client.post(f"/en/counts/{snapshot.pk}/publish/").status_code == 302
+    assert client.post(f"/en/counts/{snapshot.pk}/publish/", {"confirm": "yes"}).status_code == 302
     snapshot.refresh_from_db()
     assert snapshot.published_at is not None
     english = Client().get("/en/figures/").content.decode()
@@ -119,8 +119,8 @@ def test_publish_then_public_page_shows_the_figures_in_both_languages(
 def test_publishing_twice_is_a_409_page(chief, verified_killings, django_capture_on_commit_callbacks):
     client = web_client_for(chief)
     _response, snapshot = run_count(client, django_capture_on_commit_callbacks)
-    client.post(f"/en/counts/{snapshot.pk}/publish/")
-    again = client.post(f"/en/counts/{snapshot.pk}/publish/")
+    client.post(f"/en/counts/{snapshot.pk}/publish/", {"confirm": "yes"})
+    again = client.post(f"/en/counts/{snapshot.pk}/publish/", {"confirm": "yes"})
     assert again.status_code == 409
     assert "already published" in again.content.decode()
 

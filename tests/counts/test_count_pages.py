@@ -57,7 +57,7 @@ def test_a_bad_window_is_shown_on_the_form(world, admin_user):
 
 def test_admin_publishes_from_the_page(world, admin_user):
     snapshot = done_snapshot(admin_user)
-    response = web_client_for(admin_user).post(f"/en/counts/{snapshot.pk}/publish/")
+    response = web_client_for(admin_user).post(f"/en/counts/{snapshot.pk}/publish/", {"confirm": "yes"})
     assert response.status_code == 302
     snapshot.refresh_from_db()
     assert snapshot.published_at is not None
@@ -69,7 +69,8 @@ def test_non_admins_cannot_use_the_count_pages(world, admin_user, actor, request
     client = web_client_for(request.getfixturevalue(actor))
     assert client.get("/en/counts/").status_code == 403
     assert client.post("/en/counts/", {"date_from": "2020-01-12", "date_to": "2020-01-27"}).status_code == 403
-    assert client.post(f"/en/counts/{snapshot.pk}/publish/").status_code == 403
+    assert client.get(f"/en/counts/{snapshot.pk}/publish/").status_code == 403
+    assert client.post(f"/en/counts/{snapshot.pk}/publish/", {"confirm": "yes"}).status_code == 403
     assert CountSnapshot.objects.count() == 1
     assert CountSnapshot.objects.get().published_at is None
 
@@ -97,3 +98,59 @@ def test_the_navigation_links_the_count_pages_by_role(world, admin_user, documen
     assert "/en/counts/" in web_client_for(admin_user).get("/en/").content.decode()
     documenter_home = web_client_for(documenter).get("/en/").content.decode()
     assert "/en/figures/" in documenter_home and "/en/counts/" not in documenter_home
+
+
+# --- Publishing with care: a confirmation step that works without JavaScript --------------------------
+
+
+def test_the_count_page_leads_to_a_confirmation_step_instead_of_publishing(world, admin_user):
+    snapshot = done_snapshot(admin_user)
+    html = web_client_for(admin_user).get(f"/en/counts/{snapshot.pk}/").content.decode()
+    assert f'href="/en/counts/{snapshot.pk}/publish/"' in html
+    assert f'<form method="post" action="/en/counts/{snapshot.pk}/publish/"' not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "warning"),
+    [("en", "Publishing cannot be undone"), ("ar", "لا يمكن التراجع عن النشر")],
+)
+def test_the_confirmation_page_says_publishing_cannot_be_undone_and_publishes_nothing(
+    world, admin_user, language, warning
+):
+    snapshot = done_snapshot(admin_user)
+    response = web_client_for(admin_user).get(f"/{language}/counts/{snapshot.pk}/publish/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert warning in html
+    assert snapshot.summary_en in html and snapshot.summary_ar in html
+    assert 'name="confirm" value="yes"' in html
+    snapshot.refresh_from_db()
+    assert snapshot.published_at is None
+
+
+def test_a_publish_request_without_the_confirmation_is_a_400_and_publishes_nothing(world, admin_user):
+    from audit.models import AuditEntry
+
+    snapshot = done_snapshot(admin_user)
+    response = web_client_for(admin_user).post(f"/en/counts/{snapshot.pk}/publish/")
+    assert response.status_code == 400
+    assert "Nothing was published" in response.content.decode()
+    snapshot.refresh_from_db()
+    assert snapshot.published_at is None
+    assert not AuditEntry.objects.filter(action="count.published").exists()
+
+
+def test_the_confirmed_publish_is_audited_once(world, admin_user):
+    from audit.models import AuditEntry
+
+    snapshot = done_snapshot(admin_user)
+    web_client_for(admin_user).post(f"/en/counts/{snapshot.pk}/publish/", {"confirm": "yes"})
+    assert AuditEntry.objects.filter(action="count.published", target_id=snapshot.pk).count() == 1
+
+
+def test_the_confirmation_page_of_a_published_count_is_a_409_that_points_to_a_correction(world, admin_user):
+    snapshot = done_snapshot(admin_user)
+    count_services.publish(actor=admin_user, snapshot=snapshot)
+    response = web_client_for(admin_user).get(f"/en/counts/{snapshot.pk}/publish/")
+    assert response.status_code == 409
+    assert "publish a correction instead" in response.content.decode()

@@ -194,3 +194,30 @@ def test_anyone_exports_a_published_snapshot_and_it_is_audited(snapshot, admin_u
     pdf = anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert anonymous_client.get(f"/api/v1/public/counts/{snapshot.pk}/export/?format=exe").status_code == 400
+
+
+def test_a_long_pdf_report_repeats_the_table_header_on_every_page_and_keeps_rows_whole(documenter, admin_user):
+    """120 days with deaths: the by-date table runs over several pages; each page it runs onto starts with
+    its header again (thead as a table-header-group), and no row is split between two pages."""
+    import datetime as dt
+
+    from pypdf import PdfReader
+
+    first = dt.date(2020, 1, 1)
+    for n in range(120):
+        incident = make_incident(documenter, status=Status.VERIFIED, occurred_on=first + dt.timedelta(days=n))
+        make_victim(documenter, incident, status=Status.VERIFIED, sex="female", age_years=30)
+    pending = count_services.request_count(
+        actor=admin_user, date_from=first, date_to=first + dt.timedelta(days=119), enqueue=False
+    )
+    snapshot = count_services.run_count(pending.pk)
+    response = export(admin_user, snapshot, "pdf")
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(response.content)).pages]
+    header = "Date Total Children Women Men Unknown Massacres"
+    continued = [text for text in pages[1:] if "2020-" in text]
+    assert len(pages) >= 3 and continued, "the by-date table should run over more than one page"
+    assert header in pages[1]
+    assert all(header in text for text in continued)
+    for day in range(120):  # every row whole: the date and its figures on the same page
+        iso = (first + dt.timedelta(days=day)).isoformat()
+        assert sum(f"{iso} 1 0 1 0 0 0" in text for text in pages) == 1, iso

@@ -735,6 +735,14 @@ TABLE: dict[str, dict] = {
         "GET": "302 403 403 403 200",
     },
     "page:count-publish": {
+        # GET: the confirmation step (issue 15: publishing says it cannot be undone); POST confirms it.
+        "GET": {
+            D: "302 403 403 403 409",
+            S: "302 403 403 403 409",
+            C: "302 403 403 403 409",
+            V: "302 403 403 403 409",
+            R: "302 403 403 403 200",
+        },
         "POST": {
             D: "302 403 403 403 409",
             S: "302 403 403 403 409",

@@ -551,7 +551,7 @@ PAGE_ROUTES: dict[str, tuple[str, dict]] = {
     "page:counts": ("/en/counts/", {"date_from": "2020-01-01", "date_to": "2020-03-31"}),
     "page:count-detail": ("/en/counts/{c}/", {}),
     "page:count-status": ("/en/counts/{c}/status/", {}),
-    "page:count-publish": ("/en/counts/{c}/publish/", {}),
+    "page:count-publish": ("/en/counts/{c}/publish/", {"confirm": "yes"}),
     "page:count-export": ("/en/counts/{c}/export/csv/", {}),
     "page:public": ("/en/figures/", {}),
     "page:public-count": ("/en/figures/{c}/", {}),
