@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import errno
 import json
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.core.paginator import Page as DjangoPage
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import DatabaseError, IntegrityError, connections
 from django.db.models import ProtectedError, QuerySet
@@ -24,6 +27,17 @@ from rest_framework.views import set_rollback
 STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
+class ProbedPage(DjangoPage):
+    """A page whose `has_next()` is what the database said (one row fetched past the page), not a count."""
+
+    def __init__(self, object_list: list, number: int, paginator: DjangoPaginator, more: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self._more = more
+
+    def has_next(self) -> bool:
+        return self._more
+
+
 class EstimatingPaginator(DjangoPaginator):
     """Exact counts for lists of up to `API_EXACT_COUNT_LIMIT` rows; above that, PostgreSQL's estimate.
 
@@ -32,6 +46,11 @@ class EstimatingPaginator(DjangoPaginator):
     rows exists (one cheap `LIMIT 1 OFFSET limit` probe), the list reports the planner's row estimate
     (never less than the limit) and says so in the `X-Count-Is-Estimate: true` response header;
     smaller lists, every list on SQLite, and every list when the limit is 0 are counted exactly.
+
+    The estimate never decides which pages exist: each page fetches one row past its end, so `next`
+    is there exactly when a further row is, and a client following `next` reaches every row to the
+    real end whatever the estimate says (too low or too high). A page past the real end is a 404.
+    A `count` that is an estimate is raised to the rows this page proves exist.
     """
 
     @cached_property
@@ -48,14 +67,44 @@ class EstimatingPaginator(DjangoPaginator):
             return super().count
         if not queryset.order_by().values("pk")[limit : limit + 1].exists():
             return super().count
+        self._estimated = True
+        return max(limit, self.planner_estimate(queryset))
+
+    @staticmethod
+    def planner_estimate(queryset: QuerySet) -> int:
+        """PostgreSQL's row estimate for the list (`EXPLAIN`, about a millisecond)."""
         sql, params = queryset.order_by().query.sql_with_params()
         with connections[queryset.db].cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-        self._estimated = True
-        return max(limit, int(plan[0]["Plan"]["Plan Rows"]))
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def validate_number(self, number: Any) -> int:
+        """An integer of at least 1; whether the page has rows is the database's answer, not the count's."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
+
+    def page(self, number: Any) -> ProbedPage:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        more = len(rows) > self.per_page
+        rows = rows[: self.per_page]
+        if not rows and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        seen = bottom + len(rows) + int(more)
+        if self.count_is_estimate and self.count < seen:
+            self.__dict__["count"] = seen  # the estimate was low: never report fewer rows than exist
+        return ProbedPage(rows, number, self, more)
 
 
 class Pagination(PageNumberPagination):
