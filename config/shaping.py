@@ -19,13 +19,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db.models import ForeignKey
 from rest_framework import fields as drf_fields
 from rest_framework import relations
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import ModelSerializer
+from rest_framework.settings import api_settings
+from rest_framework.utils import encoders
 
 # Serializer fields whose output is the column's value itself (None stays None, as in DRF).
 COPIED = (
@@ -124,12 +128,50 @@ def fast_lists_enabled() -> bool:
     return getattr(settings, "API_FAST_LISTS", True)
 
 
+_DRF_DEFAULT = encoders.JSONEncoder().default
+# Times and dataclasses go to DRF's own encoder (its formats, e.g. milliseconds and "Z"), not orjson's.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+class FastJSONRenderer(JSONRenderer):
+    """DRF's JSONRenderer's bytes, written by orjson (several times faster on a page of 50 rows).
+
+    The same compact UTF-8 output with U+2028/U+2029 escaped; anything orjson does not take natively
+    (lazy translations, times, decimals) through DRF's encoder. Indented output (`; indent=4`), ASCII or
+    non-compact settings and anything orjson refuses (a key that is not a string, a huge integer) fall
+    back to DRF's renderer. For lists of strings, integers, booleans and None only: orjson writes floats
+    in exponent form differently from `json` (1e16, not 1e+16), so views returning floats keep DRF's.
+    """
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        if (
+            data is None
+            or not fast_lists_enabled()
+            or self.ensure_ascii
+            or not self.compact
+            or self.get_indent(accepted_media_type, renderer_context or {}) is not None
+        ):
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            rendered = orjson.dumps(data, default=_DRF_DEFAULT, option=_ORJSON_OPTIONS)
+        except (TypeError, orjson.JSONEncodeError):
+            return super().render(data, accepted_media_type, renderer_context)
+        return rendered.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+
+
+def fast_renderers() -> list[type]:
+    """The configured renderers with DRF's JSONRenderer replaced by FastJSONRenderer."""
+    return [FastJSONRenderer if cls is JSONRenderer else cls for cls in api_settings.DEFAULT_RENDERER_CLASSES]
+
+
 class ShapedListMixin:
     """`list()` through a RowShaper: filter and page as DRF does, on `.values()` rows, then shape.
 
     The view defines `row_shaper(self) -> RowShaper` (a module-level shaper, so it compiles once)
     and may define `row_finisher(self)`, a `finish` that depends on the request (who may see what).
     """
+
+    renderer_classes = fast_renderers()
 
     def row_shaper(self) -> RowShaper:
         raise NotImplementedError

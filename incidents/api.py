@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts.auth import SECOND_FACTOR_HEADER
 from accounts.idempotency import IdempotentCreateMixin
 from config.api import Pagination
-from config.shaping import RowShaper, ShapedListMixin, fast_lists_enabled
+from config.shaping import RowShaper, ShapedListMixin, fast_lists_enabled, fast_renderers
 
 from . import roles, services, workflow
 from .filters import IncidentFilter, VictimFilter
@@ -281,6 +281,7 @@ class ReviewQueueView(APIView):
     """Submitted records awaiting a decision, oldest first. Filters: `kind`, `location`, `perpetrator`."""
 
     permission_classes = [HasRole]
+    renderer_classes = fast_renderers()
 
     @extend_schema(responses=QueueItemSerializer(many=True))
     def get(self, request: Request) -> Response:

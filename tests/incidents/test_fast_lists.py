@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils.translation import gettext_lazy
 
 from incidents.models import Incident, Status, Victim
 from tests.conftest import client_for, make_incident, make_victim
@@ -95,3 +96,24 @@ def test_only_the_author_and_reviewers_see_a_victims_personal_data_on_the_fast_p
         "Sara": ("987", "2011-02-03"),
         "Omar": ("55", None),
     }
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "محمد", "line": "a\u2028b\u2029c", "n": 2**53, "none": None, "yes": True, "list": [1, "x", []]},
+        {"at": dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC), "on": dt.date(2020, 1, 15)},
+        {"lazy": gettext_lazy("Invalid page."), "decimal": Decimal("36.2021"), "nested": {"deep": [{"a": "b"}]}},
+        {1: "a key that is not a string", "big": 2**70},
+        [{"kind": Status.VERIFIED, "text": 'quotes " and \\ backslash \n newline \t tab \x01 control'}],
+    ],
+    ids=["text-and-numbers", "times", "lazy-and-decimal", "fallback", "enums-and-escapes"],
+)
+def test_the_fast_json_renderer_writes_exactly_drfs_bytes(data):
+    from rest_framework.renderers import JSONRenderer
+
+    from config.shaping import FastJSONRenderer
+
+    assert FastJSONRenderer().render(data) == JSONRenderer().render(data)
+    indented = "application/json; indent=4"
+    assert FastJSONRenderer().render(data, indented) == JSONRenderer().render(data, indented)
