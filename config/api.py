@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import time
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,34 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+# Estimated counts of large lists, per statement and parameters, for API_COUNT_ESTIMATE_SECONDS: the
+# probe and the EXPLAIN are two of a page's statements, and the estimate of a large list changes slowly
+# (it is only ever an estimate, and pages never depend on it). Exact counts are never kept.
+_ESTIMATES: dict[tuple, tuple[float, int]] = {}
+_ESTIMATES_KEPT = 2048
+
+
+def _estimate_key(queryset: QuerySet) -> tuple | None:
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except Exception:  # an empty result (EmptyResultSet) and the like: nothing worth keeping
+        return None
+    return (queryset.db, sql, tuple(params))
+
+
+def remember_estimate(key: tuple | None, estimate: int) -> None:
+    seconds = getattr(settings, "API_COUNT_ESTIMATE_SECONDS", 0)
+    if key is None or seconds <= 0:
+        return
+    if len(_ESTIMATES) >= _ESTIMATES_KEPT:
+        _ESTIMATES.clear()
+    _ESTIMATES[key] = (time.monotonic() + seconds, estimate)
+
+
+def forget_estimates() -> None:
+    _ESTIMATES.clear()
 
 
 class ProbedPage(DjangoPage):
@@ -65,10 +94,17 @@ class EstimatingPaginator(DjangoPaginator):
         queryset = self.object_list
         if not limit or not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
             return super().count
+        key = _estimate_key(queryset)
+        cached = _ESTIMATES.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            self._estimated = True
+            return cached[1]
         if not queryset.order_by().values("pk")[limit : limit + 1].exists():
             return super().count
         self._estimated = True
-        return max(limit, self.planner_estimate(queryset))
+        estimate = max(limit, self.planner_estimate(queryset))
+        remember_estimate(key, estimate)
+        return estimate
 
     @staticmethod
     def planner_estimate(queryset: QuerySet) -> int:

@@ -11,14 +11,22 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from config.api import EstimatingPaginator
+from config.api import EstimatingPaginator, forget_estimates
 from incidents.models import Incident, Status, Victim
 from tests.conftest import client_for, make_incident, make_victim, skip_or_fail
 
 pytestmark = pytest.mark.django_db
 
 ROWS = 137  # more than the limit below, and not a multiple of the page size
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_estimates():
+    forget_estimates()
+    yield
+    forget_estimates()
 
 
 def many_victims(author, count: int = ROWS) -> set[int]:
@@ -136,3 +144,38 @@ def test_following_next_through_the_review_queue_reaches_every_submitted_record_
     assert sorted(seen) == sorted(Incident.objects.values_list("pk", flat=True))
     assert len(seen) == len(set(seen)) == ROWS
     assert bodies[0]["estimate"] == "true"
+
+
+def test_a_large_lists_estimate_is_kept_so_the_next_page_skips_the_probe_and_the_explain(
+    documenter, reviewer, settings
+):
+    require_postgresql()
+    settings.API_EXACT_COUNT_LIMIT = 20
+    settings.API_COUNT_ESTIMATE_SECONDS = 30
+    many_victims(documenter)
+    client = client_for(reviewer)
+
+    with CaptureQueriesContext(connection) as first:
+        one = client.get("/api/v1/victims/?page_size=25").json()
+    with CaptureQueriesContext(connection) as second:
+        two = client.get("/api/v1/victims/?page_size=25&page=2").json()
+
+    def counting(captured) -> list[str]:  # the probe (LIMIT 1 OFFSET limit) and the EXPLAIN
+        sqls = [q["sql"] for q in captured.captured_queries]
+        return [sql for sql in sqls if sql.startswith("EXPLAIN") or "OFFSET 20" in sql]
+
+    assert len(counting(first)) == 2
+    assert counting(second) == []
+    assert two["count"] == one["count"]
+
+
+def test_an_exact_count_is_never_kept(documenter, reviewer, settings):
+    settings.API_EXACT_COUNT_LIMIT = 1000
+    settings.API_COUNT_ESTIMATE_SECONDS = 30
+    many_victims(documenter, count=30)
+    client = client_for(reviewer)
+    assert client.get("/api/v1/victims/").json()["count"] == 30
+
+    Victim.objects.filter(pk__in=list(Victim.objects.values_list("pk", flat=True)[:5])).delete()
+
+    assert client.get("/api/v1/victims/").json()["count"] == 25
