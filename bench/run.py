@@ -490,16 +490,16 @@ def list_figure(user, clients: int, per_client: int, runs: int, workers: int, th
             for _ in range(runs):
                 baselines.append(load(server, ["/healthz"], None, clients, per_client))
                 samples.append(load(server, paths, token, clients, per_client))
-            p95 = statistics.median(sample["p95_ms"] for sample in samples)
+            p95 = round(statistics.median(sample["p95_ms"] for sample in samples), 1)
             base = statistics.median(sample["p95_ms"] for sample in baselines)
             figures.append(
                 {
                     "name": f"{kind} list, page of 50 with filters, {clients} concurrent clients",
                     "measured_p95_ms": p95,
-                    "measured_p50_ms": statistics.median(sample["p50_ms"] for sample in samples),
-                    "throughput_rps": statistics.median(sample["throughput_rps"] for sample in samples),
+                    "measured_p50_ms": round(statistics.median(sample["p50_ms"] for sample in samples), 1),
+                    "throughput_rps": round(statistics.median(sample["throughput_rps"] for sample in samples), 1),
                     "baseline": "/healthz under the same load (gunicorn + Django + one SELECT 1)",
-                    "baseline_p95_ms": base,
+                    "baseline_p95_ms": round(base, 1),
                     "ratio": round(p95 / base, 2) if base else None,
                     "runs": samples,
                     "baseline_runs": baselines,
