@@ -129,6 +129,22 @@ class EstimatingPaginator(DjangoPaginator):
             raise EmptyPage(self.error_messages["min_page"])
         return number
 
+    def get_page(self, number: Any) -> ProbedPage:
+        """For pages (not the API): a page number that is not one, or past the end, shows the last page
+        (the first when the count is an estimate), as Django's paginator does, never an error."""
+        try:
+            number = self.validate_number(number)
+        except PageNotAnInteger:
+            number = 1
+        except EmptyPage:
+            number = self.num_pages
+        try:
+            return self.page(number)
+        except EmptyPage:
+            # Past the real end: the last page when the count is exact; with an estimate the last page
+            # is not known without counting, so the first.
+            return self.page(1 if self.count_is_estimate else self.num_pages)
+
     def page(self, number: Any) -> ProbedPage:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page

@@ -96,6 +96,8 @@ class ReusableFilterSet(django_filters.FilterSet):
         for filter_ in self.filters.values():
             filter_.model = model
             filter_.parent = self
+            if filter_.method is not None:
+                filter_.method = filter_.method  # binds a fresh FilterMethod to this copy, not the class's filter
 
     def get_form_class(self) -> type[forms.Form]:
         cls = type(self)

@@ -24,6 +24,8 @@ PATHS = [
     "/api/v1/victims/?status=verified",
     "/api/v1/victims/?page_size=3&page=2",
     "/api/v1/victims/?search=Ahmad",
+    "/api/v1/victims/?mine=true",
+    "/api/v1/incidents/?mine=false&author=1",
     "/api/v1/review-queue/",
     "/api/v1/review-queue/?kind=victims",
 ]
