@@ -5,9 +5,10 @@ Runs on PostgreSQL only (DATABASE_URL); refuses otherwise. Fills the database wi
 
 1. a full count snapshot over all time vs. the same figures by hand-written SQL (bench/floor.py);
 2. a one-year window count (and its floor);
-3. the incident and victim list endpoints (pages of 50, with filters) under 20 concurrent clients on
-   gunicorn, against `/healthz` under the same load (the server's own floor); plus the number of SQL
-   queries per page at several page sizes (must not grow with the page);
+3. the incident, victim and review-queue list endpoints (and the duplicates list once it exists; pages
+   of 50, with filters) under 20 concurrent clients on gunicorn, against `/healthz` under the same load
+   (the server's own floor; goal p95 ≤ 1.5× its p95); plus the number of SQL queries per page at
+   several page sizes (must not grow with the page);
 4. the streaming CSV export of every counted victim vs. PostgreSQL's own `COPY ... TO STDOUT` of the
    same rows;
 5. a 500 MB media upload through the API: peak RSS of the web worker, and upload throughput vs.
@@ -395,6 +396,16 @@ def list_paths(kind: str) -> list[str]:
     alliance = Perpetrator.objects.get(name="Syrian-Russian alliance").pk
     regime = Perpetrator.objects.get(name="Syrian regime forces").pk
     some_incident = Incident.objects.filter(status="verified").order_by("id").values_list("pk", flat=True)[1000]
+    if kind == "review-queue":
+        return [
+            "/api/v1/review-queue/",
+            "/api/v1/review-queue/?kind=incidents",
+            "/api/v1/review-queue/?kind=victims",
+            f"/api/v1/review-queue/?location={idlib}",
+            "/api/v1/review-queue/?page=2",
+        ]
+    if kind == "duplicates":
+        return ["/api/v1/duplicates/", "/api/v1/duplicates/?page=2"]
     if kind == "incidents":
         return [
             "/api/v1/incidents/",
@@ -413,21 +424,54 @@ def list_paths(kind: str) -> list[str]:
 
 
 def queries_per_page(user, kind: str) -> dict[str, int]:
-    """SQL statements per list request at page sizes 10, 50 and 200 (must be the same)."""
+    """SQL statements per list request at page sizes 10, 50 and 200 (must be the same), each with no
+    estimated count kept (the first request for a list); "50 warm": the next request for it.
+
+    Counted by an execute wrapper (every statement the request sends, BEGIN and COMMIT aside): the
+    query log is cleared at each request's start, which confuses a CaptureQueriesContext around it.
+    """
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+
+    try:
+        from config.api import forget_estimates
+    except ImportError:  # measuring code from before estimates were kept
+
+        def forget_estimates() -> None:
+            return None
 
     token = token_for(user)
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {token}")
     counts = {}
-    for size in (10, 50, 200):
-        with CaptureQueriesContext(connection) as captured:
+    for size in (10, 50, 200, "50 warm"):
+        if size != "50 warm":
+            forget_estimates()
+        else:
+            size = 50
+        statements: list[str] = []
+
+        def count(execute, sql, params, many, context, statements=statements):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
             response = client.get(f"/api/v1/{kind}/", {"page_size": size})
         if response.status_code != 200:
             raise RuntimeError(f"/api/v1/{kind}/ answered {response.status_code}")
-        counts[str(size)] = len(captured.captured_queries)
+        counts[str(size) if str(size) not in counts else f"{size} warm"] = len(statements)
     return counts
+
+
+def list_kinds() -> list[str]:
+    """The lists measured: incidents, victims, the review queue, and the duplicates list once it exists."""
+    from django.urls import Resolver404, resolve
+
+    kinds = ["incidents", "victims", "review-queue"]
+    try:
+        resolve("/api/v1/duplicates/")
+    except Resolver404:
+        return kinds
+    return [*kinds, "duplicates"]
 
 
 def list_figure(user, clients: int, per_client: int, runs: int, workers: int, threads: int) -> list[dict]:
@@ -435,7 +479,7 @@ def list_figure(user, clients: int, per_client: int, runs: int, workers: int, th
     server = Gunicorn(workers, threads)
     figures = []
     try:
-        for kind in ("incidents", "victims"):
+        for kind in list_kinds():
             paths = list_paths(kind)
             for path in paths:  # warm every worker's connection and the caches
                 for _ in range(workers * max(threads, 1)):
@@ -446,23 +490,23 @@ def list_figure(user, clients: int, per_client: int, runs: int, workers: int, th
             for _ in range(runs):
                 baselines.append(load(server, ["/healthz"], None, clients, per_client))
                 samples.append(load(server, paths, token, clients, per_client))
-            p95 = statistics.median(sample["p95_ms"] for sample in samples)
+            p95 = round(statistics.median(sample["p95_ms"] for sample in samples), 1)
             base = statistics.median(sample["p95_ms"] for sample in baselines)
             figures.append(
                 {
                     "name": f"{kind} list, page of 50 with filters, {clients} concurrent clients",
                     "measured_p95_ms": p95,
-                    "measured_p50_ms": statistics.median(sample["p50_ms"] for sample in samples),
-                    "throughput_rps": statistics.median(sample["throughput_rps"] for sample in samples),
+                    "measured_p50_ms": round(statistics.median(sample["p50_ms"] for sample in samples), 1),
+                    "throughput_rps": round(statistics.median(sample["throughput_rps"] for sample in samples), 1),
                     "baseline": "/healthz under the same load (gunicorn + Django + one SELECT 1)",
-                    "baseline_p95_ms": base,
+                    "baseline_p95_ms": round(base, 1),
                     "ratio": round(p95 / base, 2) if base else None,
                     "runs": samples,
                     "baseline_runs": baselines,
                     "paths": [re.sub(r"incident=\d+", "incident=<id>", path) for path in paths],
                     "queries_per_page": queries_per_page(user, kind),
                     "server": f"gunicorn {workers} workers x {threads} threads",
-                    "goal": {"p95_ms_at_most": 100, "queries_constant": True},
+                    "goal": {"p95_ratio_to_healthz_at_most": 1.5, "queries_constant": True},
                 }
             )
     finally:
@@ -717,10 +761,13 @@ def goal_met(figure: dict) -> bool:
         checks.append(figure["ratio"] <= goal["ratio_at_most"])
     if "seconds_at_most" in goal:
         checks.append(figure["measured_s"] <= goal["seconds_at_most"])
+    if "p95_ratio_to_healthz_at_most" in goal:
+        checks.append(figure["ratio"] <= goal["p95_ratio_to_healthz_at_most"])
     if "p95_ms_at_most" in goal:
         checks.append(figure["measured_p95_ms"] <= goal["p95_ms_at_most"])
     if goal.get("queries_constant"):
-        checks.append(len(set(figure["queries_per_page"].values())) == 1)
+        cold = {size: n for size, n in figure["queries_per_page"].items() if not size.endswith("warm")}
+        checks.append(len(set(cold.values())) == 1)
     if "peak_rss_mb_at_most" in goal:
         checks.append(figure["measured_peak_rss_mb"] <= goal["peak_rss_mb_at_most"])
     if "hash_speed_share_of_sha256sum_at_least" in goal:
@@ -747,6 +794,7 @@ GOAL_TEXT = {
     "ratio_at_most": "≤ {}× the floor",
     "seconds_at_most": "≤ {} s",
     "p95_ms_at_most": "p95 ≤ {} ms",
+    "p95_ratio_to_healthz_at_most": "p95 ≤ {}× /healthz p95",
     "queries_constant": "queries per page constant",
     "peak_rss_mb_at_most": "peak RSS ≤ {} MB",
     "hash_speed_share_of_sha256sum_at_least": "hashing ≥ {}× sha256sum",
@@ -769,7 +817,9 @@ def table_rows(results: dict) -> list[str]:
         elif "measured_p95_ms" in figure:
             measured = (
                 f"p95 {figure['measured_p95_ms']} ms, p50 {figure['measured_p50_ms']} ms, "
-                f"{figure['throughput_rps']} req/s; queries per page (10/50/200): "
+                f"{figure['throughput_rps']} req/s; queries per page ("
+                + "/".join(figure["queries_per_page"])
+                + "): "
                 + "/".join(str(v) for v in figure["queries_per_page"].values())
             )
             baseline = f"/healthz p95 {figure['baseline_p95_ms']} ms"

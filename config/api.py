@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import errno
 import json
+import time
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.core.paginator import Page as DjangoPage
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import DatabaseError, IntegrityError, connections
 from django.db.models import ProtectedError, QuerySet
@@ -24,6 +28,45 @@ from rest_framework.views import set_rollback
 STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
+# Estimated counts of large lists, per statement and parameters, for API_COUNT_ESTIMATE_SECONDS: the
+# probe and the EXPLAIN are two of a page's statements, and the estimate of a large list changes slowly
+# (it is only ever an estimate, and pages never depend on it). Exact counts are never kept.
+_ESTIMATES: dict[tuple, tuple[float, int]] = {}
+_ESTIMATES_KEPT = 2048
+
+
+def _estimate_key(queryset: QuerySet) -> tuple | None:
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except Exception:  # an empty result (EmptyResultSet) and the like: nothing worth keeping
+        return None
+    return (queryset.db, sql, tuple(params))
+
+
+def remember_estimate(key: tuple | None, estimate: int) -> None:
+    seconds = getattr(settings, "API_COUNT_ESTIMATE_SECONDS", 0)
+    if key is None or seconds <= 0:
+        return
+    if len(_ESTIMATES) >= _ESTIMATES_KEPT:
+        _ESTIMATES.clear()
+    _ESTIMATES[key] = (time.monotonic() + seconds, estimate)
+
+
+def forget_estimates() -> None:
+    _ESTIMATES.clear()
+
+
+class ProbedPage(DjangoPage):
+    """A page whose `has_next()` is what the database said (one row fetched past the page), not a count."""
+
+    def __init__(self, object_list: list, number: int, paginator: DjangoPaginator, more: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self._more = more
+
+    def has_next(self) -> bool:
+        return self._more
+
+
 class EstimatingPaginator(DjangoPaginator):
     """Exact counts for lists of up to `API_EXACT_COUNT_LIMIT` rows; above that, PostgreSQL's estimate.
 
@@ -32,6 +75,11 @@ class EstimatingPaginator(DjangoPaginator):
     rows exists (one cheap `LIMIT 1 OFFSET limit` probe), the list reports the planner's row estimate
     (never less than the limit) and says so in the `X-Count-Is-Estimate: true` response header;
     smaller lists, every list on SQLite, and every list when the limit is 0 are counted exactly.
+
+    The estimate never decides which pages exist: each page fetches one row past its end, so `next`
+    is there exactly when a further row is, and a client following `next` reaches every row to the
+    real end whatever the estimate says (too low or too high). A page past the real end is a 404.
+    A `count` that is an estimate is raised to the rows this page proves exist.
     """
 
     @cached_property
@@ -46,16 +94,69 @@ class EstimatingPaginator(DjangoPaginator):
         queryset = self.object_list
         if not limit or not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
             return super().count
+        key = _estimate_key(queryset)
+        cached = _ESTIMATES.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            self._estimated = True
+            return cached[1]
         if not queryset.order_by().values("pk")[limit : limit + 1].exists():
             return super().count
+        self._estimated = True
+        estimate = max(limit, self.planner_estimate(queryset))
+        remember_estimate(key, estimate)
+        return estimate
+
+    @staticmethod
+    def planner_estimate(queryset: QuerySet) -> int:
+        """PostgreSQL's row estimate for the list (`EXPLAIN`, about a millisecond)."""
         sql, params = queryset.order_by().query.sql_with_params()
         with connections[queryset.db].cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-        self._estimated = True
-        return max(limit, int(plan[0]["Plan"]["Plan Rows"]))
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def validate_number(self, number: Any) -> int:
+        """An integer of at least 1; whether the page has rows is the database's answer, not the count's."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
+
+    def get_page(self, number: Any) -> ProbedPage:
+        """For pages (not the API): a page number that is not one, or past the end, shows the last page
+        (the first when the count is an estimate), as Django's paginator does, never an error."""
+        try:
+            number = self.validate_number(number)
+        except PageNotAnInteger:
+            number = 1
+        except EmptyPage:
+            number = self.num_pages
+        try:
+            return self.page(number)
+        except EmptyPage:
+            # Past the real end: the last page when the count is exact; with an estimate the last page
+            # is not known without counting, so the first.
+            return self.page(1 if self.count_is_estimate else self.num_pages)
+
+    def page(self, number: Any) -> ProbedPage:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        more = len(rows) > self.per_page
+        rows = rows[: self.per_page]
+        if not rows and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        seen = bottom + len(rows) + int(more)
+        if self.count_is_estimate and self.count < seen:
+            self.__dict__["count"] = seen  # the estimate was low: never report fewer rows than exist
+        return ProbedPage(rows, number, self, more)
 
 
 class Pagination(PageNumberPagination):

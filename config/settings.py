@@ -519,6 +519,8 @@ IDEMPOTENCY_KEEP_HOURS = int(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "48"))
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "outbox.sweep", "schedule": OUTBOX_SWEEP_SECONDS},
     "accounts-idempotency-purge": {"task": "accounts.idempotency.purge_expired", "schedule": timedelta(hours=1)},
+    # Expired API tokens are refused on use; this deletes the unused ones (accounts/auth.py).
+    "accounts-expired-tokens-purge": {"task": "accounts.auth.purge_expired_tokens", "schedule": timedelta(hours=1)},
     "evidence-fixity-check": {
         "task": "evidence.tasks.schedule_fixity_checks",
         "schedule": timedelta(hours=MEDIA_FIXITY_INTERVAL_HOURS),
@@ -557,6 +559,12 @@ COUNT_EXPORT_CACHE_SECONDS = int(os.environ.get("COUNT_EXPORT_CACHE_SECONDS", st
 # Lists with more rows than this report PostgreSQL's row estimate as `count` (response header X-Count-Is-Estimate: true)
 # instead of an exact COUNT(*) on every page; 0 counts exactly always. See config/api.py.
 API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "1000"))
+# A large list's estimated count is kept this long per query and parameters (per process), so most pages
+# skip the probe and the EXPLAIN; 0 keeps none. Small lists are always counted exactly.
+API_COUNT_ESTIMATE_SECONDS = int(os.environ.get("API_COUNT_ESTIMATE_SECONDS", "30"))
+# The incident, victim and review-queue lists shape `.values()` rows without DRF's per-field work
+# (config/shaping.py; tested byte for byte against the serializers). 0: the serializers answer.
+API_FAST_LISTS = env_bool("API_FAST_LISTS", True)
 
 # The counted-victims index (incidents 0005) is a covering index on PostgreSQL; SQLite builds it without
 # the INCLUDE columns, which is all an embedded database needs, so its warning about that is noise.

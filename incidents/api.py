@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.auth import SECOND_FACTOR_HEADER
 from accounts.idempotency import IdempotentCreateMixin
 from config.api import Pagination
+from config.shaping import RowShaper, ShapedListMixin, fast_lists_enabled, fast_renderers
 
 from . import roles, services, workflow
 from .filters import IncidentFilter, VictimFilter
@@ -169,11 +170,48 @@ class ReportingPeriodViewSet(viewsets.ModelViewSet):
     permission_classes = [ReferenceDataPermission]
 
 
-class IncidentViewSet(IdempotentCreateMixin, WorkflowActionsMixin, viewsets.ModelViewSet):
+# The lists' rows, shaped as the serializers shape them without their per-field work (config/shaping.py).
+INCIDENT_ROWS = RowShaper(IncidentSerializer)
+VICTIM_ROWS = RowShaper(
+    VictimSerializer,
+    computed=("roles", "origin"),
+    extra_columns=(*Victim.ROLE_FIELDS.values(), "origin_source", "origin_record_id", "created_by_id"),
+)
+
+
+class _Author:
+    """What roles.may_see_personal_data reads of a victim, from a `.values()` row."""
+
+    __slots__ = ("created_by_id",)
+
+    def __init__(self, created_by_id: int) -> None:
+        self.created_by_id = created_by_id
+
+
+def victim_row_finisher(user: Any):
+    """VictimSerializer.to_representation's own part: roles, origin, personal data for those who may."""
+    role_columns = list(Victim.ROLE_FIELDS.items())
+    personal = VictimSerializer.PERSONAL_FIELDS
+
+    def finish(row: dict[str, Any], data: dict[str, Any]) -> None:
+        data["roles"] = [role for role, column in role_columns if row[column]]
+        source = row["origin_source"]
+        data["origin"] = {"source": source, "record_id": row["origin_record_id"]} if source else None
+        if not roles.may_see_personal_data(user, _Author(row["created_by_id"])):
+            for name in personal:
+                data.pop(name, None)
+
+    return finish
+
+
+class IncidentViewSet(ShapedListMixin, IdempotentCreateMixin, WorkflowActionsMixin, viewsets.ModelViewSet):
     queryset = Incident.objects.all()
     serializer_class = IncidentSerializer
     permission_classes = [HasRole]
     filterset_class = IncidentFilter
+
+    def row_shaper(self) -> RowShaper:
+        return INCIDENT_ROWS
 
     def get_queryset(self):
         return Incident.objects.visible_to(self.request.user).order_by("-occurred_on", "-id")
@@ -190,11 +228,17 @@ class IncidentViewSet(IdempotentCreateMixin, WorkflowActionsMixin, viewsets.Mode
         services.delete_incident(actor=self.request.user, incident=instance)
 
 
-class VictimViewSet(IdempotentCreateMixin, WorkflowActionsMixin, viewsets.ModelViewSet):
+class VictimViewSet(ShapedListMixin, IdempotentCreateMixin, WorkflowActionsMixin, viewsets.ModelViewSet):
     queryset = Victim.objects.all()
     serializer_class = VictimSerializer
     permission_classes = [HasRole]
     filterset_class = VictimFilter
+
+    def row_shaper(self) -> RowShaper:
+        return VICTIM_ROWS
+
+    def row_finisher(self):
+        return victim_row_finisher(self.request.user)
 
     def get_queryset(self):
         return Victim.objects.visible_to(self.request.user).order_by("incident_id", "id")
@@ -230,10 +274,14 @@ class QueueItemSerializer(serializers.Serializer):
     incident = serializers.IntegerField()
 
 
+QUEUE_TIME = QueueItemSerializer().fields["submitted_at"]
+
+
 class ReviewQueueView(APIView):
     """Submitted records awaiting a decision, oldest first. Filters: `kind`, `location`, `perpetrator`."""
 
     permission_classes = [HasRole]
+    renderer_classes = fast_renderers()
 
     @extend_schema(responses=QueueItemSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -282,7 +330,14 @@ class ReviewQueueView(APIView):
             }
             for at, kind, pk, state, author, incident in found
         ]
-        return paginator.get_paginated_response(QueueItemSerializer(page, many=True).data)
+        if not fast_lists_enabled():
+            return paginator.get_paginated_response(QueueItemSerializer(page, many=True).data)
+        # QueueItemSerializer's output without its per-field work: only the time needs formatting.
+        when = QUEUE_TIME.to_representation
+        for item in page:
+            item["submitted_at"] = when(item["submitted_at"]) if item["submitted_at"] is not None else None
+            item["label"] = str(item["label"])
+        return paginator.get_paginated_response(page)
 
 
 def _id_list(params: Any, name: str) -> list[int]:

@@ -758,12 +758,23 @@ class Run:
         return list(ids_in(self.created_incidents))
 
     def analyze(self) -> None:
-        """After a large import, fresh planner statistics (PostgreSQL), so estimates stay sane."""
+        """After a large import, fresh planner statistics (PostgreSQL), so estimates stay sane.
+
+        Large: at least `IMPORT_ANALYZE_AFTER_ROWS` rows, or a tenth of what the statistics last knew
+        of the table (autovacuum's own scale), or any rows at all into a table never analysed: a first
+        import into a fresh database would otherwise leave the lists' estimated counts far off.
+        """
         written = self.summary["victims_created"] + self.summary["updated"]
-        if connection.vendor != "postgresql" or written < settings.IMPORT_ANALYZE_AFTER_ROWS:
+        if connection.vendor != "postgresql" or not written:
             return
+        tables = (Incident._meta.db_table, Victim._meta.db_table, Source._meta.db_table)
         with connection.cursor() as cursor:
-            for table in (Incident._meta.db_table, Victim._meta.db_table, Source._meta.db_table):
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Victim._meta.db_table])
+            row = cursor.fetchone()
+            known = row[0] if row else -1  # -1: never analysed
+            if written < settings.IMPORT_ANALYZE_AFTER_ROWS and known >= 0 and written < known / 10:
+                return
+            for table in tables:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
