@@ -360,6 +360,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CountStatusEnum": "counts.models.CountSnapshot.State",
         "ReviewStatusEnum": "incidents.models.Status",
+        "DuplicateDecisionEnum": "matching.services.DECISIONS",
+        "ReviewDecisionEnum": "incidents.workflow.DECISIONS",
+        "DuplicatePairStatusEnum": "matching.models.CandidatePair.State",
+        "DuplicateScanStatusEnum": "matching.models.DuplicateScan.State",
     },
 }
 
