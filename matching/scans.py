@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
@@ -36,8 +36,10 @@ from incidents import roles
 from incidents.models import Status, Victim
 from outbox import services as outbox
 
-from . import engine
 from .models import CandidatePair, DuplicateScan
+
+if TYPE_CHECKING:  # the matcher (DuckDB, splink, pyarrow) loads only where a scan runs, never in a web worker
+    from .engine import ScoredPair
 
 logger = logging.getLogger(__name__)
 
@@ -176,11 +178,11 @@ def _run(scan: DuplicateScan, on_progress: Progress | None) -> str:
     return _finish(scan, victims=victims, compared=compared, candidates=stored)
 
 
-def compute_pairs(
-    victims, since: Any = None, report: Progress | None = None
-) -> tuple[list[engine.ScoredPair], int, int]:
+def compute_pairs(victims, since: Any = None, report: Progress | None = None) -> tuple[list[ScoredPair], int, int]:
     """Read `victims` into the matcher and score them (only pairs with a victim changed at or after `since`
     when given). Returns (pairs at or above the candidate floor, victims read, pairs compared)."""
+    from . import engine
+
     report = report or (lambda stage, done, total: None)
     total = victims.count()
     report("reading", 0, total)
@@ -262,7 +264,7 @@ def read_victims(victims, since: Any) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
-def store_pairs(scan: DuplicateScan, pairs: list[engine.ScoredPair], report: Callable[[int, int], None]) -> int:
+def store_pairs(scan: DuplicateScan, pairs: list[ScoredPair], report: Callable[[int, int], None]) -> int:
     """Add new candidates, refresh undecided ones, leave decided ones alone; returns how many were added."""
     total = len(pairs)
     report(0, total)
@@ -349,6 +351,8 @@ def _insert(new: list[CandidatePair]) -> None:
 
 
 def _finish(scan: DuplicateScan, *, victims: int, compared: int, candidates: int) -> str:
+    from . import engine
+
     with transaction.atomic():
         moved = DuplicateScan.objects.filter(pk=scan.pk, status=State.RUNNING).update(
             status=State.DONE,

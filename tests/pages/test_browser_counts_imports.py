@@ -92,7 +92,14 @@ def assert_scrolls_in_its_region(session: Session, selector: str) -> None:
         assert hint.is_visible()
         region.focus()
         page.keyboard.press("ArrowRight" if session.language == "en" else "ArrowLeft")
-        assert region.evaluate("(e) => Math.abs(e.scrollLeft) > 0"), "the keyboard scrolls the focused region"
+        # Chromium animates keyboard scrolling: give the animation time on a loaded machine.
+        scrolled = False
+        for _ in range(30):
+            scrolled = region.evaluate("(e) => Math.abs(e.scrollLeft) > 0")
+            if scrolled:
+                break
+            page.wait_for_timeout(100)
+        assert scrolled, "the keyboard scrolls the focused region"
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
 
