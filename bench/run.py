@@ -475,6 +475,7 @@ def list_kinds() -> list[str]:
 
 
 BENCH_PAIR_COMMENT = "bench: synthetic candidate pair"
+BENCH_PAIR_REASONS = [{"code": "incident_same", "params": {}}, {"code": "sex_same", "params": {}}]
 
 
 @contextlib.contextmanager
@@ -492,7 +493,7 @@ def candidate_pairs(pairs: int) -> Iterator[int]:
             f"""
             INSERT INTO {table} (victim_a_id, victim_b_id, score, likely, reasons, status, comment, version,
                                  created_at, updated_at)
-            SELECT a, b, s, s >= 0.995, '[{{"code": "incident_same", "params": {{}}}}, {{"code": "sex_same", "params": {{}}}}]'::jsonb, 'candidate', %s, 1,
+            SELECT a, b, s, s >= 0.995, %s::jsonb, 'candidate', %s, 1,
                    now(), now()
             FROM (
                 SELECT id AS a, lead(id) OVER (PARTITION BY incident_id ORDER BY id) AS b,
@@ -504,7 +505,7 @@ def candidate_pairs(pairs: int) -> Iterator[int]:
             LIMIT %s
             ON CONFLICT DO NOTHING
             """,
-            [BENCH_PAIR_COMMENT, pairs],
+            [json.dumps(BENCH_PAIR_REASONS), BENCH_PAIR_COMMENT, pairs],
         )
         made = cursor.rowcount
         cursor.execute(f"ANALYZE {table}")
