@@ -145,10 +145,14 @@ class EstimatingPaginator(DjangoPaginator):
             # is not known without counting, so the first.
             return self.page(1 if self.count_is_estimate else self.num_pages)
 
+    def fetch(self, start: int, stop: int) -> Any:
+        """The rows `start` to `stop` of the list in its order (a list view may read them another way)."""
+        return self.object_list[start:stop]
+
     def page(self, number: Any) -> ProbedPage:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        rows = list(self.fetch(bottom, bottom + self.per_page + 1))
         more = len(rows) > self.per_page
         rows = rows[: self.per_page]
         if not rows and number > 1:

@@ -115,7 +115,10 @@ class Testimony(Reviewable):
         constraints = [
             models.CheckConstraint(condition=Q(taken_on__gte=EARLIEST_DATE), name="testimony_date_plausible"),
         ]
-        indexes = [models.Index(fields=["incident", "status"], name="testimony_incident_status")]
+        indexes = [
+            models.Index(fields=["incident", "status"], name="testimony_incident_status"),
+            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="testimony_review_queue"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.witness.code} {self.taken_on}"
@@ -155,7 +158,10 @@ class Source(Reviewable):
                 name="source_date_plausible",
             ),
         ]
-        indexes = [models.Index(fields=["incident", "status"], name="source_incident_status")]
+        indexes = [
+            models.Index(fields=["incident", "status"], name="source_incident_status"),
+            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="source_review_queue"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -245,7 +251,10 @@ class MediaItem(Reviewable):
         ordering = ["incident_id", "id"]
         verbose_name = _("media item")
         verbose_name_plural = _("media items")
-        indexes = [models.Index(fields=["incident", "status"], name="media_incident_status")]
+        indexes = [
+            models.Index(fields=["incident", "status"], name="media_incident_status"),
+            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="media_review_queue"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.original.sha256[:12]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connections
 from django.db.models import CharField, F, Value
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.auth import SECOND_FACTOR_HEADER
 from accounts.idempotency import IdempotentCreateMixin
-from config.api import Pagination
+from config.api import EstimatingPaginator, Pagination
 from config.shaping import RowShaper, ShapedListMixin, fast_lists_enabled, fast_renderers
 
 from . import roles, services, workflow
@@ -277,6 +278,39 @@ class QueueItemSerializer(serializers.Serializer):
 QUEUE_TIME = QueueItemSerializer().fields["submitted_at"]
 
 
+class QueuePaginator(EstimatingPaginator):
+    """Reads a page of the review queue as the union of each kind's first rows in queue order.
+
+    A union ordered as a whole is sorted after every submitted record of every kind is read
+    (PostgreSQL does not carry the outer order into the branches: 0.6-1 s at a million victims).
+    Each branch ordered and limited to the page's end instead reads its rows from its partial index
+    on submitted records (`<kind>_review_queue`) and stops there; the page is the first rows of their
+    union in the queue's order, the same rows (a kind's share of a page is its first rows by
+    `updated_at, pk`, the queue's order within one kind). The count, the probe and the estimate still
+    read the whole union. Databases that cannot order inside a union (SQLite) read the whole union."""
+
+    parts: list = []
+
+    def fetch(self, start: int, stop: int) -> Any:
+        if not self.parts or not connections[self.parts[0].db].features.supports_slicing_ordering_in_compound:
+            return super().fetch(start, stop)
+        if len(self.parts) == 1:  # one kind: its own order is the queue's
+            return self.parts[0].order_by("updated_at", "pk")[start:stop]
+        heads = [part.order_by("updated_at", "pk")[:stop] for part in self.parts]
+        return heads[0].union(*heads[1:], all=True).order_by("updated_at", "queue_kind", "pk")[start:stop]
+
+
+class QueuePagination(Pagination):
+    def __init__(self, parts: list) -> None:
+        super().__init__()
+        self.parts = parts
+
+    def django_paginator_class(self, *args: Any, **kwargs: Any) -> QueuePaginator:  # type: ignore[override]
+        paginator = QueuePaginator(*args, **kwargs)
+        paginator.parts = self.parts
+        return paginator
+
+
 class ReviewQueueView(APIView):
     """Submitted records awaiting a decision, oldest first. Filters: `kind`, `location`, `perpetrator`."""
 
@@ -311,7 +345,7 @@ class ReviewQueueView(APIView):
             rows = Incident.objects.none().values_list("pk")
         else:
             rows = parts[0].union(*parts[1:], all=True).order_by("updated_at", "queue_kind", "pk")
-        paginator = Pagination()
+        paginator = QueuePagination(parts)
         found = paginator.paginate_queryset(rows, request, view=self)
         labels = {}
         for name in {row[1] for row in found}:

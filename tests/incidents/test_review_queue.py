@@ -62,3 +62,33 @@ def test_the_review_queue_counts_and_pages_every_submitted_record_beyond_a_thous
     assert len(body["results"]) == 1
     assert body["results"][0]["kind"] == "incidents"
     assert body["results"][0]["label"].endswith(template.title)
+
+
+def test_walking_the_mixed_review_queue_page_by_page_shows_every_record_once_oldest_first(reviewer, documenter):
+    """Each page is read as every kind's first rows (PostgreSQL); the pages must still be the queue's order."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from incidents.models import Victim
+    from tests.conftest import make_victim
+
+    start = timezone.now() - dt.timedelta(days=30)
+    expected = []
+    for n in range(7):
+        incident = make_incident(documenter, status=Status.SUBMITTED)
+        victims = [make_victim(documenter, incident, status=Status.SUBMITTED) for _ in range(2)]
+        # Interleave the kinds in time, with a tie on updated_at between an incident and a victim.
+        Incident.objects.filter(pk=incident.pk).update(updated_at=start + dt.timedelta(hours=3 * n))
+        Victim.objects.filter(pk=victims[0].pk).update(updated_at=start + dt.timedelta(hours=3 * n))
+        Victim.objects.filter(pk=victims[1].pk).update(updated_at=start + dt.timedelta(hours=3 * n + 1))
+        expected += [("incidents", incident.pk), ("victims", victims[0].pk), ("victims", victims[1].pk)]
+    client = client_for(reviewer)
+
+    seen, url = [], "/api/v1/review-queue/?page_size=4"
+    while url:
+        body = client.get(url).json()
+        seen += [(item["kind"], item["id"]) for item in body["results"]]
+        url = body["next"]
+
+    assert seen == expected
