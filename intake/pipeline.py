@@ -200,7 +200,14 @@ class Run:
                 prepared.append((number, cells, None, None))
                 continue
             identity = rows_reader.identify(cells)
-            prepared.append((number, cells, identity, rows_reader.read(number, cells) if parse else None))
+            row = None
+            if parse:
+                row = rows_reader.read(number, cells)
+                if row.ok:  # the digests the decision compares and the insert stores, computed here too
+                    row.victim_fingerprint()
+                    if row.given:
+                        row.incident_fingerprint()
+            prepared.append((number, cells, identity, row))
         return prepared
 
     def _start(self, columns: list[str | None]) -> None:
