@@ -38,7 +38,7 @@ from incidents.models import EDITABLE_STATES, Incident, Location, Perpetrator, S
 from incidents.services import may_add_victim_to
 
 from .models import Import, RowError
-from .readers import Reader, batched
+from .readers import Reader, batched, read_ahead
 from .rows import (
     INCIDENT_FIELDS,
     Identity,
@@ -87,6 +87,10 @@ def ranges(ids: Iterable[int]) -> list[list[int]]:
 def ids_in(spans: Iterable[Iterable[int]]) -> Iterable[int]:
     for first, last in spans:
         yield from range(first, last + 1)
+
+
+# A row as the batches hand it on: (row number, cells, identity, the row read ahead or None).
+Prepared = tuple[int, list[Any] | None, Identity | None, ParsedRow | None]
 
 
 @dataclass(slots=True)
@@ -140,6 +144,9 @@ class Run:
         self.groups: dict[str, Group] = {}
         self.failed_rows: set[int] = set()
         self.rows_reader: RowReader | None = None
+        # Whether the read-ahead also reads each row whole (not only its identity): yes while batches bring
+        # new or changed rows; no on a re-import of unchanged rows, which need only their digest.
+        self.parse_ahead = True
 
     # --- the run ---------------------------------------------------------------------------------------
 
@@ -163,14 +170,45 @@ class Run:
             self.failed_rows = set(
                 RowError.objects.filter(source_import=self.record, row__lte=self.last_row).values_list("row", flat=True)
             )
-        for batch in batched(records, self.batch_size):
-            replay = [item for item in batch if item[0] <= self.last_row]
+        for batch in self._batches(records):
+            replay = [item[:2] for item in batch if item[0] <= self.last_row]
             fresh = [item for item in batch if item[0] > self.last_row]
             if replay:
                 self._replay(replay)
             if fresh:
                 self._process(fresh)
         return True
+
+    def _batches(self, records: Iterable[tuple[int, list[Any] | None]]) -> Iterable[list[Prepared]]:
+        """The file's rows in batches, each row with its identity and (read ahead) its reading.
+
+        With IMPORT_READ_AHEAD a thread prepares the next batch while this one is written (the database's
+        time and the rows' Python overlap); without it each batch is prepared when it is reached. Either
+        way the rows are read by the same code from the same cells: the results are the same.
+        """
+        resume = self.last_row
+        chunks = batched(records, self.batch_size)
+        if not settings.IMPORT_READ_AHEAD:
+            return (self._prepare(batch, resume, parse=False) for batch in chunks)
+        return read_ahead(self._prepare(batch, resume, parse=self.parse_ahead) for batch in chunks)
+
+    def _prepare(self, batch: list[tuple[int, list[Any] | None]], resume: int, parse: bool) -> list[Prepared]:
+        rows_reader = self.rows_reader
+        prepared: list[Prepared] = []
+        for number, cells in batch:
+            if number <= resume or _blank(cells):
+                prepared.append((number, cells, None, None))
+                continue
+            identity = rows_reader.identify(cells)
+            row = None
+            if parse:
+                row = rows_reader.read(number, cells)
+                if row.ok:  # the digests the decision compares and the insert stores, computed here too
+                    row.victim_fingerprint()
+                    if row.given:
+                        row.incident_fingerprint()
+            prepared.append((number, cells, identity, row))
+        return prepared
 
     def _start(self, columns: list[str | None]) -> None:
         from .rows import COLUMNS
@@ -239,30 +277,33 @@ class Run:
 
     # --- a batch ------------------------------------------------------------------------------------------
 
-    def _process(self, items: list[tuple[int, list[Any] | None]]) -> None:
+    def _process(self, items: list[Prepared]) -> None:
         """One batch: which rows are unchanged (by their cells' digest), read the others, decide, write."""
         rows_reader = self.rows_reader
-        batch = [(number, cells, rows_reader.identify(cells)) for number, cells in items if not _blank(cells)]
-        victims = self._existing_victims({identity.record_id for _n, _c, identity in batch if identity})
+        batch = [item for item in items if not _blank(item[1])]
+        victims = self._existing_victims({identity.record_id for _n, _c, identity, _r in batch if identity})
         parsed: dict[int, ParsedRow] = {}
-        for number, cells, identity in batch:
+        for number, cells, identity, ready in batch:
             existing = victims.get(identity.record_id) if identity else None
             if not (existing and self._same_cells(existing, identity)):
-                parsed[number] = rows_reader.read(number, cells)
+                row = parsed[number] = ready if ready is not None else rows_reader.read(number, cells)
                 if identity is not None:
-                    parsed[number].raw_fingerprint = identity.raw_fingerprint
-        incidents = self._existing_incidents([(identity, parsed.get(number)) for number, _c, identity in batch])
+                    row.raw_fingerprint = identity.raw_fingerprint
+        incidents = self._existing_incidents([(identity, parsed.get(number)) for number, _c, identity, _r in batch])
         decisions = []
-        for number, cells, identity in batch:
+        for number, cells, identity, ready in batch:
             row = parsed.get(number)
             if row is None and identity.record_id in self.seen:
-                row = rows_reader.read(number, cells)  # unchanged, yet repeated in this file: say so
+                # unchanged, yet repeated in this file: say so
+                row = ready if ready is not None else rows_reader.read(number, cells)
                 row.raw_fingerprint = identity.raw_fingerprint
             if row is None:
                 decisions.append(self._unchanged(number, cells, identity))
             else:
                 decisions.append(self._decide(row, victims, incidents))
         last_row = items[-1][0]
+        unchanged = sum(1 for decision in decisions if decision.outcome == UNCHANGED)
+        self.parse_ahead = unchanged * 2 < len(decisions)
         if self.dry_run:
             with transaction.atomic():
                 _commit_without_waiting()
@@ -823,7 +864,10 @@ class CopyWriter(BulkWriter):
             )
             ids = [pk for (pk,) in cursor.fetchall()]
             quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
-            with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+            # psycopg's COPY bypasses Django's cursor wrapper: its errors (a unique or foreign key violation,
+            # a value too long) become Django's IntegrityError / DataError here, so the batch is retried row
+            # by row and the refused rows become row errors, as with any other insert.
+            with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for pk, row in zip(ids, rows, strict=True):
                     row = {**row, "id": pk, "created_at": now, "updated_at": now}
                     copy.write_row([row[name] for name in attnames])

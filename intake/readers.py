@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -301,3 +303,51 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+def read_ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """`items`, each prepared by a thread while the caller works on the one before (IMPORT_READ_AHEAD).
+
+    The import's Python (reading and checking rows) then runs while its own thread waits for the database
+    to write the previous batch. At most `depth` items wait, so memory stays a few batches; an exception
+    raised while preparing is raised here, in the caller; leaving early (an error, the worker stopping)
+    stops the thread.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the caller, who raises it
+            put(("error", exc))
+        finally:
+            from django.db import connections
+
+            connections.close_all()  # this thread's own connections, should a check have opened one
+
+    thread = threading.Thread(target=work, name="import-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -477,6 +477,9 @@ class ParsedRow:
     problems: list[Problem] = field(default_factory=list)
     cells: dict[str, Any] = field(default_factory=dict)
     raw_fingerprint: str = ""  # of the row's cells as written (see Identity)
+    # The two digests, once computed (a row is not changed after it is read; the read-ahead computes them).
+    incident_digest: str = ""
+    victim_digest: str = ""
 
     @property
     def ok(self) -> bool:
@@ -486,11 +489,16 @@ class ParsedRow:
         return tuple(self.incident.get(name) for name in INCIDENT_FIELDS)
 
     def incident_fingerprint(self) -> str:
-        return fingerprint(self.incident_values())
+        if not self.incident_digest:
+            self.incident_digest = fingerprint(self.incident_values())
+        return self.incident_digest
 
     def victim_fingerprint(self) -> str:
         """The victim's values (and its incident key), half of what a victim's origin_fingerprint stores."""
-        return fingerprint((self.origin_key, *(self.victim.get(name) for name in VICTIM_FIELDS)))[:16]
+        if not self.victim_digest:
+            values = (self.origin_key, *(self.victim.get(name) for name in VICTIM_FIELDS))
+            self.victim_digest = fingerprint(values)[:16]
+        return self.victim_digest
 
 
 def fingerprint(values: Iterable[Any]) -> str:
