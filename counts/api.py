@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
 from accounts.idempotency import idempotent_create
+from config.downloads import attachment
 
 from . import services
 from .models import CountSnapshot
@@ -44,10 +45,7 @@ class ExportNegotiation(BaseContentNegotiation):
 def as_download(response: HttpResponse | StreamingHttpResponse, filename: str) -> HttpResponse:
     """Every count file leaves as an attachment, never cached by the browser or a proxy, never sniffed.
     (File names are built by the service from ids and dates only.)"""
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment(response, filename)
 
 
 EXPORT_SCHEMA = extend_schema(

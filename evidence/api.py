@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.idempotency import IdempotentCreateMixin, idempotent_create
+from config.downloads import attachment
 from incidents.api import HasRole, WorkflowActionsMixin
 from incidents.models import Incident
 
@@ -36,9 +37,8 @@ from .serializers import (
 from .uploads import HashingUploadHandler, StreamedUpload, UploadTooLarge
 
 # Served files are never rendered by the browser in our origin's context, and never cached.
+# (`config.downloads.attachment` adds nosniff and `private, no-store`.)
 FILE_SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "private, no-store",
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
@@ -74,10 +74,8 @@ class FileRenderer(renderers.BaseRenderer):
 
 
 def _file_response(path, *, content_type: str, filename: str, as_attachment: bool) -> FileResponse:
-    response = FileResponse(open(path, "rb"), as_attachment=as_attachment, filename=filename, content_type=content_type)  # noqa: SIM115
-    for header, value in FILE_SECURITY_HEADERS.items():
-        response[header] = value
-    return response
+    response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115
+    return attachment(response, filename, inline=not as_attachment, extra_headers=FILE_SECURITY_HEADERS)
 
 
 class SensitiveParametersMixin:

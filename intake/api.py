@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
 from accounts.idempotency import idempotent_create
+from config.downloads import attachment
 from evidence.uploads import HashingUploadHandler, StreamedUpload, UploadTooLarge
 from incidents import roles
 
@@ -142,11 +143,7 @@ class ImportViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
         chunks, content_type, filename = services.error_report(
             actor=request.user, record=record, report_format=request.query_params.get("format", "")
         )
-        response = StreamingHttpResponse(chunks, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return attachment(StreamingHttpResponse(chunks, content_type=content_type), filename)
 
     @extend_schema(request=None, responses={202: ImportSerializer})
     @action(detail=True, methods=["post"], url_path="run-again", url_name="run-again")
