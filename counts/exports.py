@@ -317,18 +317,9 @@ VICTIM_ROLES = [role.value for role in Victim.ROLE_FIELDS]
 
 
 def _governorates() -> tuple[dict[int, str], dict[int, str]]:
-    """Every place's English name, and the name of the governorate it lies in (small tables, one query)."""
-    places = {
-        pk: (name, level, parent)
-        for pk, name, level, parent in Location.objects.values_list("pk", "name", "level", "parent_id")
-    }
-    names = {pk: name for pk, (name, _, _) in places.items()}
-    governorate: dict[int, str] = {}
-    for pk in places:
-        node: int | None = pk
-        while node is not None and places[node][1] != Location.Level.GOVERNORATE:
-            node = places[node][2]
-        governorate[pk] = places[node][0] if node is not None else ""
+    """Every place's English name, and the name of the governorate it lies in (small tables)."""
+    names = dict(Location.objects.values_list("pk", "name"))
+    governorate = {pk: names[gov] if gov else "" for pk, gov in Location.objects.governorate_of_each().items()}
     return names, governorate
 
 

@@ -5,20 +5,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from incidents.admin import VisibleOnlyAdmin
+from incidents.admin import ReadOnlyAdmin, VisibleOnlyAdmin
 
 from .models import CustodyEvent, MediaItem, SealedOriginal, Source, Testimony, Witness
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Witness)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -10,19 +9,13 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from config import protected
-from incidents.serializers import not_in_future
+from incidents.serializers import not_in_future, plausible_date
 from incidents.validators import validate_free_text, validate_name_text
 
 from . import crypto, services
 from .models import HTTP_URL, CustodyEvent, MediaItem, Source, Testimony, Witness
 
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
-
-
-def plausible_date(value: dt.date | None) -> dt.date | None:
-    if value is not None and value < dt.date(1900, 1, 1):
-        raise serializers.ValidationError(_("This date is implausibly early."))
-    return value
 
 
 class WitnessSerializer(serializers.ModelSerializer):

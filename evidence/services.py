@@ -4,8 +4,10 @@ Views, serializers, tasks and commands call these functions and hold no rules of
 
 Rules:
 1. Documenters record witnesses, testimony, sources and media; reviewers and admins read them.
-2. Evidence is attached to the documenter's own editable incident, or to a verified incident.
-3. Only the author edits a draft or a record sent back for changes (review moves status).
+2. Evidence is attached to the documenter's own editable incident, or to a verified incident
+   (`incidents.services.may_attach_to`, the one statement of the rule).
+3. Only the author edits a draft or a record sent back for changes (review moves status); evidence
+   stays with its incident; only drafts are deleted (incidents/services.py, rules 3-4).
 4. A witness's identity (name, contact, notes) is shown only to holders of
    `evidence.view_witness_identity` and to the documenter who registered the witness; each showing
    writes an audit entry naming the witness by its code only.
@@ -14,6 +16,8 @@ Rules:
    each download, derivation, export and fixity check adds a custody event. What was read from the
    original (its metadata: GPS, device serials, capture time, document author) follows the same
    rule, `may_see_original`, in the API, on pages and at download.
+6. Every create, change and delete writes one audit entry naming the fields written, never their
+   values (`incidents.services.audit_write`): a witness's identity never reaches the log.
 """
 
 from __future__ import annotations
@@ -34,9 +38,18 @@ from django.utils.translation import gettext as _
 from audit.services import record_event
 from incidents import roles
 from incidents.models import Incident, Status
-from incidents.services import apply_changes, require_author_and_editable, save_changes
+from incidents.services import (
+    apply_changes,
+    audit_write,
+    keep_incident,
+    locked,
+    require_author_and_editable,
+    require_draft,
+    require_may_attach,
+    save_changes,
+    set_fields,
+)
 from incidents.validators import validate_free_text, validate_name_text
-from incidents.workflow import IllegalTransition
 from outbox import services as outbox
 
 from . import crypto, media
@@ -79,11 +92,9 @@ def _require_incident_open_to(user: Any, incident: Incident) -> None:
     """Evidence goes to the documenter's own editable incident, or to any verified incident."""
     if not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
         raise ValidationError({"incident": _("This incident does not exist.")})
-    if incident.status == Status.VERIFIED:
-        return
-    if incident.created_by_id == user.pk and incident.is_editable:
-        return
-    raise PermissionDenied(_("Evidence can be added only to your own editable incidents or to verified incidents."))
+    require_may_attach(
+        user, incident, _("Evidence can be added only to your own editable incidents or to verified incidents.")
+    )
 
 
 # --- Witnesses ------------------------------------------------------------------------------------
@@ -161,14 +172,15 @@ def register_witness(*, author: Any, name: str, contact: str = "", notes: str = 
                 witness.save()
         except IntegrityError:
             continue  # a code collision: draw again
-        record_event(actor=author, action="witness.registered", target=witness, details={"code": witness.code})
+        # The names of the identity fields given, never their values.
+        audit_write(author, "witness.registered", witness, set_fields(identity), code=witness.code)
         return witness
     raise RuntimeError("could not draw a unique witness code")
 
 
 @transaction.atomic
 def update_witness(*, actor: Any, witness: Witness, **changes: str) -> Witness:
-    witness = Witness.objects.select_for_update().get(pk=witness.pk)
+    witness = locked(witness)
     if not (may_see_identity(actor, witness) and actor.has_perm("evidence.change_witness")):
         raise PermissionDenied(_("Only the documenter who registered this witness may change the identity."))
     unknown = set(changes) - set(IDENTITY_FIELDS)
@@ -240,30 +252,32 @@ def create_testimony(*, author: Any, incident: Incident, witness: Witness, **fie
     apply_changes(testimony, fields, TESTIMONY_FIELDS - {"incident", "witness"})
     testimony.full_clean(exclude=["created_by", "interviewer", "incident", "witness"])
     testimony.save()
+    audit_write(
+        author, "testimony.created", testimony, ["incident", "witness", *set_fields(fields)], incident=incident.pk
+    )
     return testimony
 
 
 @transaction.atomic
 def update_testimony(*, actor: Any, testimony: Testimony, **changes: Any) -> Testimony:
-    testimony = Testimony.objects.select_for_update().get(pk=testimony.pk)
+    testimony = locked(testimony)
     require_author_and_editable(actor, testimony)
-    if "incident" in changes and changes["incident"].pk != testimony.incident_id:
-        raise ValidationError({"incident": _("Testimony cannot be moved to another incident; record it there anew.")})
-    changes.pop("incident", None)
+    changes = keep_incident(testimony, changes)
     if "witness" in changes:
         _require_witness_usable(actor, changes["witness"])
     changed = apply_changes(testimony, changes, TESTIMONY_FIELDS - {"incident"})
     if changed:
         save_changes(testimony, changed)
+        audit_write(actor, "testimony.changed", testimony, changed, incident=testimony.incident_id)
     return testimony
 
 
 @transaction.atomic
 def delete_testimony(*, actor: Any, testimony: Testimony) -> None:
-    testimony = Testimony.objects.select_for_update().get(pk=testimony.pk)
+    testimony = locked(testimony)
     require_author_and_editable(actor, testimony)
-    if testimony.status != Status.DRAFT:
-        raise IllegalTransition(_("Only a draft that was never submitted can be deleted."))
+    require_draft(testimony)
+    audit_write(actor, "testimony.deleted", testimony, incident=testimony.incident_id)
     testimony.delete()
 
 
@@ -279,33 +293,30 @@ def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
     if not (source.url or source.archive_url or source.title):
         raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
     source.save()
-    record_event(actor=author, action="sources.created", target=source, details={"incident": incident.pk})
+    audit_write(author, "sources.created", source, ["incident", *set_fields(fields)], incident=incident.pk)
     return source
 
 
 @transaction.atomic
 def update_source(*, actor: Any, source: Source, **changes: Any) -> Source:
-    source = Source.objects.select_for_update().get(pk=source.pk)
+    source = locked(source)
     require_author_and_editable(actor, source)
-    if "incident" in changes and changes["incident"].pk != source.incident_id:
-        raise ValidationError({"incident": _("A source cannot be moved to another incident; record it there anew.")})
-    changes.pop("incident", None)
+    changes = keep_incident(source, changes)
     changed = apply_changes(source, changes, SOURCE_FIELDS - {"incident"})
     if not (source.url or source.archive_url or source.title):
         raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
     if changed:
         save_changes(source, changed)
-        record_event(actor=actor, action="sources.changed", target=source, details={"fields": sorted(changed)})
+        audit_write(actor, "sources.changed", source, changed, incident=source.incident_id)
     return source
 
 
 @transaction.atomic
 def delete_source(*, actor: Any, source: Source) -> None:
-    source = Source.objects.select_for_update().get(pk=source.pk)
+    source = locked(source)
     require_author_and_editable(actor, source)
-    if source.status != Status.DRAFT:
-        raise IllegalTransition(_("Only a draft that was never submitted can be deleted."))
-    record_event(actor=actor, action="sources.deleted", target=source, details={"incident": source.incident_id})
+    require_draft(source)
+    audit_write(actor, "sources.deleted", source, incident=source.incident_id)
     source.delete()
 
 
@@ -425,6 +436,13 @@ def _record_upload(
         # uploader may not see that item, and their view must not depend on it.
         details={"content_type": original.content_type, "original_name": item.original_name, "path": original.path},
     )
+    audit_write(
+        author,
+        "media.created",
+        item,
+        ["incident", "file", *set_fields({"description": description})],
+        incident=incident.pk,
+    )
     return item, True
 
 
@@ -440,16 +458,15 @@ def pending_media_ids(older_than_minutes: int = 10, limit: int = 500) -> list[in
 
 @transaction.atomic
 def update_media(*, actor: Any, item: MediaItem, **changes: Any) -> MediaItem:
-    item = MediaItem.objects.select_for_update().get(pk=item.pk)
+    item = locked(item)
     require_author_and_editable(actor, item)
-    if "incident" in changes and changes["incident"].pk != item.incident_id:
-        raise ValidationError({"incident": _("A media item cannot be moved to another incident.")})
-    changes.pop("incident", None)
+    changes = keep_incident(item, changes)
     if "description" in changes:
         validate_description(changes["description"])
     changed = apply_changes(item, changes, {"description"})
     if changed:
         save_changes(item, changed)
+        audit_write(actor, "media.changed", item, changed, incident=item.incident_id)
     return item
 
 

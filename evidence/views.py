@@ -30,7 +30,8 @@ from accounts.idempotency import once_per_form
 from counts import graphics
 from incidents import roles
 from incidents.models import Incident, Status
-from incidents.views import add_service_errors, message_of, refusal, visible_incident
+from incidents.services import may_attach_to, may_edit
+from incidents.views import add_service_errors, edit_refusal, message_of, refusal, visible_incident
 from incidents.workflow import IllegalTransition
 
 from . import media, services
@@ -41,9 +42,7 @@ from .uploads import HashingUploadHandler, UploadTooLarge
 
 def may_add_evidence(user: Any, incident: Incident) -> bool:
     """Whether to offer the evidence forms (the service decides again on every write)."""
-    if not roles.can_document(user):
-        return False
-    return incident.status == Status.VERIFIED or (incident.created_by_id == user.pk and incident.is_editable)
+    return may_attach_to(user, incident)
 
 
 def _gps(item: MediaItem) -> dict[str, float] | None:
@@ -98,7 +97,7 @@ def evidence_for_incident(request: HttpRequest, incident: Incident) -> dict[str,
         comments = last_comments(type(records[0]), sent_back, Status.CHANGES_REQUESTED) if sent_back else {}
         for record in records:
             record.review_comment = comments.get(record.pk)
-            record.editable_by_me = record.created_by_id == user.pk and record.is_editable
+            record.editable_by_me = may_edit(user, record)
             # Sent back while the incident is not (the incident's own submission takes it along otherwise).
             record.resubmit_alone = record.editable_by_me and (
                 record.status == Status.CHANGES_REQUESTED or incident.status == Status.VERIFIED
@@ -246,16 +245,7 @@ def _visible(request: HttpRequest, model: type, pk: int) -> Any:
 
 def _author_and_editable(request: HttpRequest, record: Any, back: str) -> HttpResponse | None:
     """A refusal page unless the user is the record's author and it may be changed now."""
-    if record.created_by_id != request.user.pk:
-        return refusal(request, _("Only the author may change this record."), 403, back=back)
-    if not record.is_editable:
-        return refusal(
-            request,
-            _("This record is %(status)s and cannot be changed now.") % {"status": record.get_status_display()},
-            409,
-            back=back,
-        )
-    return None
+    return edit_refusal(request, record, back=back)
 
 
 def _service_refusal(request: HttpRequest, exc: Exception, back: str) -> HttpResponse:

@@ -1,10 +1,54 @@
+"""Admin views. Reference data is written through reference.py, as the API writes it (same rules,
+same audit entries); records under review are read-only here (they change through the services)."""
+
+from __future__ import annotations
+
+from django import forms
 from django.contrib import admin
 
+from . import reference
 from .models import Incident, Location, Perpetrator, ReportingPeriod, Victim
 
 
+class ReferenceForm(forms.ModelForm):
+    """Refuses what reference.py refuses, with its messages, before anything is saved."""
+
+    def clean(self):
+        cleaned = super().clean()
+        model = self._meta.model
+        changes = {name: cleaned[name] for name in reference.FIELDS[model] if name in cleaned}
+        instance = self.instance if self.instance.pk else None
+        for name, message in reference.problems(
+            model, reference.values_after(model, instance, changes), instance
+        ).items():
+            self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+
+class ReferenceAdmin(admin.ModelAdmin):
+    """Saves and deletes through reference.py: checked, and audited like the API's writes."""
+
+    form = ReferenceForm
+
+    def save_model(self, request, obj, form, change) -> None:
+        fields = {name: form.cleaned_data[name] for name in reference.FIELDS[self.model] if name in form.cleaned_data}
+        if change:
+            changed = {name: fields[name] for name in form.changed_data if name in fields}
+            saved = reference.change(actor=request.user, row=obj, **changed)
+        else:
+            saved = reference.create(actor=request.user, model=self.model, **fields)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj) -> None:
+        reference.delete(actor=request.user, row=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for row in queryset:
+            reference.delete(actor=request.user, row=row)
+
+
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(ReferenceAdmin):
     list_display = ["name", "name_ar", "level", "parent", "latitude", "longitude"]
     list_filter = ["level"]
     search_fields = ["name", "name_ar"]
@@ -12,13 +56,13 @@ class LocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Perpetrator)
-class PerpetratorAdmin(admin.ModelAdmin):
+class PerpetratorAdmin(ReferenceAdmin):
     list_display = ["name", "name_ar", "parent"]
     search_fields = ["name", "name_ar"]
 
 
 @admin.register(ReportingPeriod)
-class ReportingPeriodAdmin(admin.ModelAdmin):
+class ReportingPeriodAdmin(ReferenceAdmin):
     list_display = ["name", "name_ar", "start", "end"]
 
 

@@ -19,7 +19,7 @@ from accounts.idempotency import IdempotentCreateMixin
 from config.api import EstimatingPaginator, Pagination
 from config.shaping import RowShaper, ShapedListMixin, fast_lists_enabled, fast_renderers
 
-from . import roles, services, workflow
+from . import reference, roles, services, workflow
 from .filters import IncidentFilter, VictimFilter
 from .models import Incident, Location, Perpetrator, ReportingPeriod, Victim
 from .serializers import (
@@ -40,11 +40,8 @@ class ReferenceDataPermission(permissions.BasePermission):
         user = request.user
         if request.method in permissions.SAFE_METHODS:
             return roles.is_staff_member(user)
-        model = view.queryset.model
-        action = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}.get(request.method)
-        return bool(
-            action and user.is_active and user.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
-        )
+        verb = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}.get(request.method)
+        return bool(verb and reference.may_write(user, view.queryset.model, verb))
 
 
 class HasRole(permissions.BasePermission):
@@ -151,24 +148,40 @@ class WorkflowActionsMixin:
         return Response(AuditEntrySerializer(entries, many=True).data)
 
 
-class LocationViewSet(viewsets.ModelViewSet):
+class ReferenceViewSet(viewsets.ModelViewSet):
+    """Places, parties and periods: every write is a call to reference.py (checked, audited)."""
+
+    permission_classes = [ReferenceDataPermission]
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = reference.create(
+            actor=self.request.user, model=self.queryset.model, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = reference.change(
+            actor=self.request.user, row=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Any) -> None:
+        reference.delete(actor=self.request.user, row=instance)
+
+
+class LocationViewSet(ReferenceViewSet):
     queryset = Location.objects.all().order_by("id")
     serializer_class = LocationSerializer
-    permission_classes = [ReferenceDataPermission]
     filterset_fields = ["level", "parent"]
 
 
-class PerpetratorViewSet(viewsets.ModelViewSet):
+class PerpetratorViewSet(ReferenceViewSet):
     queryset = Perpetrator.objects.all().order_by("id")
     serializer_class = PerpetratorSerializer
-    permission_classes = [ReferenceDataPermission]
     filterset_fields = ["parent"]
 
 
-class ReportingPeriodViewSet(viewsets.ModelViewSet):
+class ReportingPeriodViewSet(ReferenceViewSet):
     queryset = ReportingPeriod.objects.all()
     serializer_class = ReportingPeriodSerializer
-    permission_classes = [ReferenceDataPermission]
 
 
 # The lists' rows, shaped as the serializers shape them without their per-field work (config/shaping.py).

@@ -54,6 +54,21 @@ class TreeQuerySet(models.QuerySet):
         return found
 
 
+class LocationQuerySet(TreeQuerySet):
+    def governorate_of_each(self) -> dict[int, int | None]:
+        """Every place's governorate: its first ancestor-or-self at governorate level (None for a place
+        above that level, the country). One query over the small table, the tree walked in Python."""
+        parents = dict(self.model.objects.values_list("pk", "parent_id"))
+        governorates = set(self.model.objects.filter(level="governorate").values_list("pk", flat=True))
+        found: dict[int, int | None] = {}
+        for pk in self.values_list("pk", flat=True):
+            node = pk
+            while node is not None and node not in governorates:
+                node = parents.get(node)
+            found[pk] = node
+        return found
+
+
 class Location(models.Model):
     class Level(models.TextChoices):
         COUNTRY = "country", _("Country")
@@ -87,7 +102,7 @@ class Location(models.Model):
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
 
-    objects = TreeQuerySet.as_manager()
+    objects = LocationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -7,6 +7,8 @@ effect on the next request.
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 DOCUMENT = "incidents.add_incident"
 REVIEW = "incidents.review_record"
@@ -29,6 +31,18 @@ def can_review(user: UserLike) -> bool:
 
 def can_manage_counts(user: UserLike) -> bool:
     return _active(user) and user.has_perm(MANAGE_COUNTS)
+
+
+def require_documenter(user: UserLike, message: str | None = None) -> None:
+    """403 unless `user` documents; the message says who may (the default, or the caller's own)."""
+    if not can_document(user):
+        raise PermissionDenied(message or _("Only documenters may record incidents and victims."))
+
+
+def require_reviewer(user: UserLike, message: str | None = None) -> None:
+    """403 unless `user` reviews (reviewers and admins)."""
+    if not can_review(user):
+        raise PermissionDenied(message or _("Only reviewers and admins may do this."))
 
 
 def is_staff_member(user: UserLike) -> bool:

@@ -10,8 +10,18 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from . import roles
-from .models import Incident, Location, Perpetrator, ReportingPeriod, Role, Victim
+from . import reference, roles
+from .models import (
+    EARLIEST_DATE,
+    AgeGroup,
+    Incident,
+    Location,
+    Perpetrator,
+    ReportingPeriod,
+    Role,
+    Victim,
+    age_group_for,
+)
 
 
 def not_in_future(value: dt.date) -> dt.date:
@@ -20,53 +30,44 @@ def not_in_future(value: dt.date) -> dt.date:
     return value
 
 
-class LocationSerializer(serializers.ModelSerializer):
+def plausible_date(value: dt.date | None) -> dt.date | None:
+    """No date before EARLIEST_DATE (the database refuses them too)."""
+    if value is not None and value < EARLIEST_DATE:
+        raise serializers.ValidationError(_("This date is implausibly early."))
+    return value
+
+
+class ReferenceSerializer(serializers.ModelSerializer):
+    """Places, parties and periods: the tree and period rules are reference.py's, stated there once."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        model = self.Meta.model
+        found = reference.problems(model, reference.values_after(model, self.instance, attrs), self.instance)
+        if found:
+            raise serializers.ValidationError(found)
+        return attrs
+
+
+class LocationSerializer(ReferenceSerializer):
     class Meta:
         model = Location
         fields = ["id", "name", "name_ar", "level", "parent", "latitude", "longitude"]
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        parent = attrs.get("parent", getattr(self.instance, "parent", None))
-        level = attrs.get("level", getattr(self.instance, "level", None))
-        if parent is not None and level is not None:
-            order = Location.LEVEL_ORDER
-            if order.index(level) <= order.index(parent.level):
-                raise serializers.ValidationError({"level": _("A place must sit below its parent's level.")})
-            if self.instance is not None and parent.pk in Location.objects.subtree_ids([self.instance.pk]):
-                raise serializers.ValidationError({"parent": _("A place cannot be moved under itself.")})
-        return attrs
 
-
-class PerpetratorSerializer(serializers.ModelSerializer):
+class PerpetratorSerializer(ReferenceSerializer):
     class Meta:
         model = Perpetrator
         fields = ["id", "name", "name_ar", "parent"]
 
-    def validate_parent(self, parent: Perpetrator | None) -> Perpetrator | None:
-        if (
-            parent is not None
-            and self.instance is not None
-            and parent.pk in Perpetrator.objects.subtree_ids([self.instance.pk])
-        ):
-            raise serializers.ValidationError(_("A party cannot be placed under itself."))
-        return parent
 
-
-class ReportingPeriodSerializer(serializers.ModelSerializer):
+class ReportingPeriodSerializer(ReferenceSerializer):
     class Meta:
         model = ReportingPeriod
         fields = ["id", "name", "name_ar", "start", "end"]
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start = attrs.get("start", getattr(self.instance, "start", None))
-        end = attrs.get("end", getattr(self.instance, "end", None))
-        if start and end and end < start:
-            raise serializers.ValidationError({"end": _("The end must not be before the start.")})
-        return attrs
-
 
 class IncidentSerializer(serializers.ModelSerializer):
-    occurred_on = serializers.DateField(validators=[not_in_future])
+    occurred_on = serializers.DateField(validators=[not_in_future, plausible_date])
 
     class Meta:
         model = Incident
@@ -89,18 +90,13 @@ class IncidentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "status", "created_by", "created_at", "updated_at"]
 
-    def validate_occurred_on(self, value: dt.date) -> dt.date:
-        if value < dt.date(1900, 1, 1):
-            raise serializers.ValidationError(_("This date is implausibly early."))
-        return value
-
 
 class VictimSerializer(serializers.ModelSerializer):
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices), required=False, allow_empty=True, max_length=len(Role)
     )
-    date_of_death = serializers.DateField(required=False, allow_null=True, validators=[not_in_future])
-    date_of_birth = serializers.DateField(required=False, allow_null=True, validators=[not_in_future])
+    date_of_death = serializers.DateField(required=False, allow_null=True, validators=[not_in_future, plausible_date])
+    date_of_birth = serializers.DateField(required=False, allow_null=True, validators=[not_in_future, plausible_date])
     origin = serializers.SerializerMethodField()
 
     # Personal data (docs/api.md, "Victims"): the record's author, reviewers and admins.
@@ -129,14 +125,6 @@ class VictimSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "status", "category", "duplicate_of", "origin"]
 
-    def validate_date_of_death(self, value: dt.date | None) -> dt.date | None:
-        if value is not None and value < dt.date(1900, 1, 1):
-            raise serializers.ValidationError(_("This date is implausibly early."))
-        return value
-
-    def validate_date_of_birth(self, value: dt.date | None) -> dt.date | None:
-        return self.validate_date_of_death(value)
-
     @extend_schema_field(
         inline_serializer(
             "VictimOrigin",
@@ -152,12 +140,10 @@ class VictimSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         age = attrs.get("age_years", getattr(self.instance, "age_years", None))
         group = attrs.get("age_group")
-        if age is not None and group in ("child", "adult"):
-            implied = "child" if age < 18 else "adult"
-            if group != implied:
-                raise serializers.ValidationError(
-                    {"age_group": _("The age group contradicts the age in years (%(age)s).") % {"age": age}}
-                )
+        if age is not None and group in (AgeGroup.CHILD, AgeGroup.ADULT) and group != age_group_for(age):
+            raise serializers.ValidationError(
+                {"age_group": _("The age group contradicts the age in years (%(age)s).") % {"age": age}}
+            )
         return attrs
 
     def to_representation(self, instance: Victim) -> dict[str, Any]:

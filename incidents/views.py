@@ -90,13 +90,22 @@ def visible_incident(request: HttpRequest, pk: int) -> Incident:
 
 
 def require_documenter(request: HttpRequest) -> None:
-    if not roles.can_document(request.user):
-        raise PermissionDenied(_("Only documenters may record incidents and victims."))
+    roles.require_documenter(request.user)
 
 
 def require_reviewer(request: HttpRequest) -> None:
-    if not roles.can_review(request.user):
-        raise PermissionDenied(_("Only reviewers and admins may review records."))
+    roles.require_reviewer(request.user, _("Only reviewers and admins may review records."))
+
+
+def edit_refusal(request: HttpRequest, record: Any, back: str | None = None) -> HttpResponse | None:
+    """The service's author-and-editable rule as a refusal page (403 or 409), or None when the user may edit."""
+    try:
+        services.require_author_and_editable(request.user, record)
+    except PermissionDenied as exc:
+        return refusal(request, message_of(exc), 403, back=back)
+    except IllegalTransition as exc:
+        return refusal(request, message_of(exc), 409, back=back)
+    return None
 
 
 # --- Documenter: my cases, incident, victims ------------------------------------------------------
@@ -163,19 +172,13 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The incident: read-only for everyone who may see it; an edit form and victims for its author."""
     incident = visible_incident(request, pk)
     is_author = incident.created_by_id == request.user.pk
-    editable = is_author and incident.is_editable and roles.can_document(request.user)
+    editable = services.may_edit(request.user, incident) and roles.can_document(request.user)
     form = None
     status = 200
     if request.method == "POST":
-        if not editable:
-            if not is_author:
-                return refusal(request, _("Only the author may change this record."), 403)
-            return refusal(
-                request,
-                _("This incident is %(status)s and cannot be edited now.") % {"status": incident.get_status_display()},
-                409,
-                back=reverse("incident-detail", args=[pk]),
-            )
+        refused = edit_refusal(request, incident, back=reverse("incident-detail", args=[pk]))
+        if refused is not None:
+            return refused
         form = IncidentForm(request.POST, instance=Incident.objects.get(pk=pk), language=get_language())
         if form.is_valid():
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
@@ -221,9 +224,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _may_add_victims(request: HttpRequest, incident: Incident) -> bool:
-    if not roles.can_document(request.user):
-        return False
-    return incident.status == Status.VERIFIED or (incident.created_by_id == request.user.pk and incident.is_editable)
+    return services.may_attach_to(request.user, incident)
 
 
 def _json_or_refusal(request: HttpRequest, message: str, status: int, pk: int) -> HttpResponse:
@@ -321,15 +322,9 @@ def _visible_victim(request: HttpRequest, pk: int) -> Victim:
 def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
     victim = _visible_victim(request, pk)
     back = reverse("incident-detail", args=[victim.incident_id]) + "#victims"
-    if victim.created_by_id != request.user.pk:
-        return refusal(request, _("Only the author may change this record."), 403, back=back)
-    if not victim.is_editable:
-        return refusal(
-            request,
-            _("This victim record is %(status)s and cannot be edited now.") % {"status": victim.get_status_display()},
-            409,
-            back=back,
-        )
+    refused = edit_refusal(request, victim, back=back)
+    if refused is not None:
+        return refused
     form = VictimForm(request.POST or None, instance=victim, incident=victim.incident, language=get_language())
     if request.method == "POST":
         if form.is_valid():

@@ -148,8 +148,7 @@ def _check_actor(actor: Any, record: Any, transition: Transition) -> None:
         if record.created_by_id != getattr(actor, "pk", None) or not roles.can_document(actor):
             raise PermissionDenied(_("Only the record's author may submit it."))
         return
-    if not roles.can_review(actor):
-        raise PermissionDenied(_("Only reviewers and admins may do this."))
+    roles.require_reviewer(actor)
     if transition.who == FOUR_EYES and record.created_by_id == actor.pk:
         raise PermissionDenied(_("Nobody reviews their own work: another reviewer must decide."))
 
@@ -353,8 +352,7 @@ def decide_case_items(
 ) -> None:
     """Decide a case's submitted victims and evidence without deciding the incident (e.g. evidence added to a
     verified incident): all of them or none."""
-    if not roles.can_review(actor):
-        raise PermissionDenied(_("Only reviewers and admins may do this."))
+    roles.require_reviewer(actor)
     if evidence:
         decide_evidence(actor, incident, evidence, comment)
     if victims:
@@ -379,8 +377,7 @@ def review_many(actor: Any, kind_name: str, ids: list[int], decision: str, comme
     Returns {"<id>": "ok" | code} with the codes of BULK_CODES. The request as a whole is refused only for
     what concerns all of it: no reviewer's right (403), an unknown kind or decision, no ids, too many ids,
     or a missing comment where the decision needs one (400)."""
-    if not roles.can_review(actor):
-        raise PermissionDenied(_("Only reviewers and admins may do this."))
+    roles.require_reviewer(actor)
     if kind_name not in KINDS:
         raise ValidationError({"kind": _("Unknown kind: %(kinds)s.") % {"kinds": kind_name}})
     if decision not in DECISIONS:
@@ -429,8 +426,7 @@ def reopen(actor: Any, record: Any, reason: str) -> Any:
 
 def review_queue(actor: Any, kinds: list[str] | None = None) -> list[tuple[Kind, models.QuerySet]]:
     """Submitted records the actor may decide (not their own), per kind, oldest first."""
-    if not roles.can_review(actor):
-        raise PermissionDenied(_("Only reviewers and admins have a review queue."))
+    roles.require_reviewer(actor, _("Only reviewers and admins have a review queue."))
     chosen = [KINDS[name] for name in (kinds or KINDS) if name in KINDS]
     return [
         (
@@ -453,8 +449,7 @@ def case_queue(actor: Any) -> models.QuerySet:
     from django.db.models import Count, DateTimeField, IntegerField, Min, OuterRef, Q, Subquery, Value, When
     from django.db.models.functions import Coalesce, Least
 
-    if not roles.can_review(actor):
-        raise PermissionDenied(_("Only reviewers and admins have a review queue."))
+    roles.require_reviewer(actor, _("Only reviewers and admins have a review queue."))
     far_future = Value(timezone.make_aware(timezone.datetime(9999, 1, 1)), output_field=DateTimeField())
 
     def pending(model: type[models.Model]) -> models.QuerySet:

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import record_event
 from evidence.models import Source, SourceKind
 from incidents.models import EDITABLE_STATES, Incident, Location, Perpetrator, Status, Victim
-from incidents.services import may_add_victim_to
+from incidents.services import may_attach_to
 
 from .models import Import, RowError
 from .readers import Reader, batched, read_ahead
@@ -456,7 +456,7 @@ class Run:
                 status, author = group.status, group.created_by
             else:
                 status = author = None  # a new incident of this import: the importer's own draft
-            if status is not None and not may_add_victim_to(self.actor, _Incidentish(status, author)):
+            if status is not None and not may_attach_to(self.actor, _Incidentish(status, author)):
                 problems.append(
                     self._problem(
                         row,
@@ -883,7 +883,7 @@ _LOCKED = _("This row changed, but its record is under review or verified: reope
 
 @dataclass(frozen=True)
 class _Incidentish:
-    """The two facts `may_add_victim_to` reads, from a looked-up row."""
+    """The two facts `may_attach_to` reads, from a looked-up row."""
 
     status: str
     created_by_id: int | None

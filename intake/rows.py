@@ -46,7 +46,7 @@ from incidents.models import (
     Weapon,
     age_group_for,
 )
-from incidents.serializers import IncidentSerializer, VictimSerializer, not_in_future
+from incidents.serializers import IncidentSerializer, VictimSerializer, not_in_future, plausible_date
 from incidents.validators import validate_name_text
 
 KEY, INCIDENT, VICTIM = "key", "incident", "victim"
@@ -739,7 +739,7 @@ class RowReader:
             self._cell_problem(row, column, exc)
             return None
 
-    def _date(self, row: ParsedRow, column: str, serializer_check: Callable[[dt.date], Any], partial: bool = False):
+    def _date(self, row: ParsedRow, column: str, partial: bool = False):
         parsed = self._parse(row, column, lambda value: parse_date(value, partial=partial))
         if parsed is None:
             return None, None
@@ -747,7 +747,7 @@ class RowReader:
 
         def check() -> None:
             not_in_future(day)  # the API's rules for dates, reused
-            serializer_check(day)
+            plausible_date(day)
 
         if not self._reused(row, check, column):
             return None, None
@@ -784,9 +784,9 @@ class RowReader:
         victim["civilian_status"] = status or CivilianStatus.CIVILIAN
         victim["date_of_birth"] = victim["date_of_death"] = victim["place_of_death"] = None
         if "date_of_birth" in cells:
-            victim["date_of_birth"] = self._date(row, "date_of_birth", self.victim_check.validate_date_of_birth)[0]
+            victim["date_of_birth"] = self._date(row, "date_of_birth")[0]
         if "date_of_death" in cells:
-            victim["date_of_death"] = self._date(row, "date_of_death", self.victim_check.validate_date_of_death)[0]
+            victim["date_of_death"] = self._date(row, "date_of_death")[0]
         if "place_of_death" in cells:
             victim["place_of_death"] = self._parse(row, "place_of_death", self.places.resolve)
         roles: list[str] = []
@@ -810,7 +810,7 @@ class RowReader:
         cells, incident, given = row.cells, row.incident, row.given
         occurred = precision = None
         if "occurred_on" in cells:
-            occurred, precision = self._date(row, "occurred_on", self.incident_check.validate_occurred_on, partial=True)
+            occurred, precision = self._date(row, "occurred_on", partial=True)
             if occurred is not None:
                 given["occurred_on"], given["date_precision"] = occurred, precision
         elif row.victim.get("date_of_death") is not None:

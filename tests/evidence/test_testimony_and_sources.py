@@ -147,7 +147,7 @@ def test_testimony_goes_through_review_with_four_eyes(documenter, reviewer, inci
     assert response.status_code == 200 and response.json()["status"] == "verified"
     assert client_for(reviewer).post(f"{url}review/", {"decision": "approve"}, format="json").status_code == 409
     history = client_for(reviewer).get(f"{url}history/").json()
-    assert [entry["action"] for entry in history] == ["testimonies.submit", "testimonies.approve"]
+    assert [entry["action"] for entry in history] == ["testimony.created", "testimonies.submit", "testimonies.approve"]
 
 
 def test_media_goes_through_review(documenter, reviewer, incident):
