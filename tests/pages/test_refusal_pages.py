@@ -12,8 +12,10 @@ from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import ProtectedError
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
+from django.utils import translation
 from django.views import View
 
 from config.pages import MESSAGE_AND_REDIRECT, RefusalsAsPagesMixin, back_to, refusals_as_pages
@@ -320,3 +322,14 @@ def test_a_refused_user_without_a_role_sees_the_layout_too():
     response = web_client_for(nobody).get("/ar/incidents/new/")
     assert response.status_code == 403
     assert ARABIC_LAYOUT in text(response)
+
+
+def test_a_delete_that_other_records_prevent_is_a_409_with_the_reason_in_arabic(documenter):
+    @refusals_as_pages
+    def deleting(request) -> HttpResponse:
+        raise ProtectedError("referred to", set())
+
+    with translation.override("ar"):
+        response = deleting(_request(documenter, "/ar/x/"))
+    assert response.status_code == 409
+    assert "تشير سجلات أخرى إلى هذا السجل؛ لا يمكن حذفه." in text(response)
