@@ -33,6 +33,8 @@ ARABIC_LAYOUT = 'dir="rtl"'
 @pytest.fixture(autouse=True)
 def no_evidence_needed(settings):
     settings.REVIEW_MIN_EVIDENCE = 0
+    yield
+    translation.deactivate()  # the views called without middleware leave no language behind
 
 
 def text(response) -> str:
