@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,8 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.idempotency import once_per_form
-from incidents.views import add_service_errors, message_of, refusal
-from incidents.workflow import IllegalTransition
+from config.pages import back_to, errors_on, refusal, refusals_as_pages
 
 from . import counting, graphics, services
 from .api import as_download
@@ -133,6 +131,7 @@ def count_parameters(snapshot: Any, language: str) -> dict[str, Any]:
 
 @login_required
 @once_per_form
+@refusals_as_pages
 def counts(request: HttpRequest) -> HttpResponse:
     """Admins: run a count (window or period, places, parties) and see the ones already run."""
     services.require_manager(request.user)
@@ -142,13 +141,9 @@ def counts(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             arguments = form.service_arguments()
             if not form.errors:
-                try:
+                with errors_on(form) as saving:
                     snapshot = services.request_count(actor=request.user, **arguments)
-                except ValidationError as exc:
-                    add_service_errors(form, exc)
-                except PermissionDenied as exc:
-                    return refusal(request, message_of(exc), 403)
-                else:
+                if saving.ok:
                     return redirect("count-detail", snapshot.pk)
         status = 400
     recent = list(CountSnapshot.objects.select_related("period").order_by("-id")[:50])
@@ -186,13 +181,14 @@ def count_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@refusals_as_pages
 def count_publish(request: HttpRequest, pk: int) -> HttpResponse:
     """Publishing is a step of its own: GET shows what becomes public and that it cannot be undone (a
     correction is a new count that supersedes this one); only a POST carrying that page's `confirm`
     publishes. Works without JavaScript."""
     services.require_manager(request.user)
     snapshot = get_object_or_404(CountSnapshot.objects.select_related("period"), pk=pk)
-    back = reverse("count-detail", args=[pk])
+    back = back_to(request, reverse("count-detail", args=[pk]))
     if snapshot.is_published:
         return refusal(request, _("This count is already published; publish a correction instead."), 409, back=back)
     if snapshot.status != CountSnapshot.State.DONE:
@@ -202,29 +198,20 @@ def count_publish(request: HttpRequest, pk: int) -> HttpResponse:
         context = {"snapshot": snapshot, "unconfirmed": request.method == "POST"}
         context.update(count_parameters(snapshot, get_language()))
         return render(request, "counts/publish_confirm.html", context, status=400 if request.method == "POST" else 200)
-    try:
-        services.publish(actor=request.user, snapshot=snapshot)
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
+    services.publish(actor=request.user, snapshot=snapshot)
     messages.success(request, _("Published: the figures and summaries are now public."))
     return redirect(back)
 
 
 @login_required
+@refusals_as_pages
 def count_export(request: HttpRequest, pk: int, export_format: str) -> HttpResponse:
     services.require_manager(request.user)
     snapshot = get_object_or_404(CountSnapshot, pk=pk)
-    back = reverse("count-detail", args=[pk])
-    try:
-        content, content_type, filename = services.export(
-            actor=request.user, snapshot=snapshot, export_format=export_format
-        )
-    except ValidationError as exc:
-        return refusal(request, message_of(exc), 400, back=back)
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
+    back_to(request, reverse("count-detail", args=[pk]))
+    content, content_type, filename = services.export(
+        actor=request.user, snapshot=snapshot, export_format=export_format
+    )
     return as_download(HttpResponse(content, content_type=content_type), filename)
 
 

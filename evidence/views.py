@@ -24,20 +24,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from rest_framework import exceptions as api_exceptions
 
 from accounts.idempotency import once_per_form
+from config.pages import back_to, errors_on, message_of, refusal, refusals_as_pages
 from counts import graphics
 from incidents import roles
 from incidents.models import Incident, Status
 from incidents.services import may_attach_to, may_edit
-from incidents.views import add_service_errors, edit_refusal, message_of, refusal, visible_incident
-from incidents.workflow import IllegalTransition
+from incidents.views import edit_refusal, visible_incident
 
 from . import media, services
 from .forms import TestimonyForm
 from .models import DerivativeStatus, MediaItem, Source, Testimony
-from .uploads import HashingUploadHandler, UploadTooLarge
+from .uploads import HashingUploadHandler
 
 
 def may_add_evidence(user: Any, incident: Incident) -> bool:
@@ -116,11 +115,22 @@ def evidence_for_incident(request: HttpRequest, incident: Incident) -> dict[str,
     }
 
 
+def _testimony_errors(form: TestimonyForm, exc: ValidationError) -> None:
+    """A refusal of the witness identity alone goes on the identity fields; others as the form names them."""
+    from config.pages import add_service_errors
+
+    if hasattr(exc, "error_dict") and set(exc.message_dict) <= set(services.IDENTITY_FIELDS):
+        form.add_identity_errors(exc)
+    else:
+        add_service_errors(form, exc)
+
+
 @login_required
 @once_per_form
+@refusals_as_pages
 def testimony_new(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
-    back = reverse("incident-detail", args=[pk]) + "#testimony"
+    back = back_to(request, reverse("incident-detail", args=[pk]) + "#testimony")
     if not may_add_evidence(request.user, incident):
         return refusal(
             request,
@@ -131,23 +141,15 @@ def testimony_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = TestimonyForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if form.is_valid():
-            try:
-                with transaction.atomic():
-                    witness = form.cleaned_data["witness"]
-                    identity = form.new_witness()
-                    if identity is not None:
-                        witness = services.register_witness(author=request.user, **identity)
-                    services.create_testimony(
-                        author=request.user, incident=incident, witness=witness, **form.testimony_fields()
-                    )
-            except PermissionDenied as exc:
-                return refusal(request, message_of(exc), 403, back=back)
-            except ValidationError as exc:
-                if hasattr(exc, "error_dict") and set(exc.message_dict) <= set(services.IDENTITY_FIELDS):
-                    form.add_identity_errors(exc)
-                else:
-                    add_service_errors(form, exc)
-            else:
+            with errors_on(form, add=_testimony_errors) as saving, transaction.atomic():
+                witness = form.cleaned_data["witness"]
+                identity = form.new_witness()
+                if identity is not None:
+                    witness = services.register_witness(author=request.user, **identity)
+                services.create_testimony(
+                    author=request.user, incident=incident, witness=witness, **form.testimony_fields()
+                )
+            if saving.ok:
                 messages.success(
                     request,
                     _("Testimony recorded. The witness appears everywhere as %(code)s.") % {"code": witness.code},
@@ -172,12 +174,20 @@ def _named_messages(exc: ValidationError, model: type) -> str:
     return " ".join(parts)
 
 
+def _media_refusal(request: HttpRequest, exc: Exception, message: str, status: int) -> HttpResponse | None:
+    """A service's ValidationError of an upload names each field as the form does; others: the page."""
+    if isinstance(exc, ValidationError):
+        return refusal(request, _named_messages(exc, MediaItem), 400, back=getattr(request, "refusal_back", None))
+    return None
+
+
 @csrf_exempt  # the CSRF token is checked below, once the streaming upload handler is in place
 @login_required
+@refusals_as_pages(on_refusal=_media_refusal, statuses={media.UnsupportedType: 415, media.BadFile: 400})
 def media_upload(request: HttpRequest, pk: int) -> HttpResponse:
     """One file without the page's script (with it, files go one by one to the media API)."""
     incident = visible_incident(request, pk)
-    back = reverse("incident-detail", args=[pk]) + "#media"
+    back = back_to(request, reverse("incident-detail", args=[pk]) + "#media")
     if request.method != "POST":
         return redirect(back)
     handler = HashingUploadHandler(request)
@@ -192,18 +202,6 @@ def media_upload(request: HttpRequest, pk: int) -> HttpResponse:
         _item, created = services.upload_media(
             author=request.user, incident=incident, upload=upload, description=request.POST.get("description", "")
         )
-    except UploadTooLarge as exc:
-        return refusal(request, str(exc.detail), 413, back=back)
-    except media.UnsupportedType as exc:
-        return refusal(request, str(exc), 415, back=back)
-    except (media.BadFile, api_exceptions.ValidationError) as exc:
-        detail = getattr(exc, "detail", None)
-        text = " ".join(str(m) for v in detail.values() for m in v) if isinstance(detail, dict) else str(exc)
-        return refusal(request, text, 400, back=back)
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except ValidationError as exc:
-        return refusal(request, _named_messages(exc, MediaItem), 400, back=back)
     finally:
         handler.cleanup()
     if created:
@@ -243,14 +241,9 @@ def _visible(request: HttpRequest, model: type, pk: int) -> Any:
     return get_object_or_404(model.objects.visible_to(request.user).select_related("incident"), pk=pk)
 
 
-def _author_and_editable(request: HttpRequest, record: Any, back: str) -> HttpResponse | None:
+def _author_and_editable(request: HttpRequest, record: Any, back: str | None) -> HttpResponse | None:
     """A refusal page unless the user is the record's author and it may be changed now."""
     return edit_refusal(request, record, back=back)
-
-
-def _service_refusal(request: HttpRequest, exc: Exception, back: str) -> HttpResponse:
-    status = 403 if isinstance(exc, PermissionDenied) else 409
-    return refusal(request, message_of(exc), status, back=back)
 
 
 def _changes_comment(record: Any) -> Any:
@@ -262,24 +255,21 @@ def _changes_comment(record: Any) -> Any:
 
 
 @login_required
+@refusals_as_pages
 def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The author changes a testimony (a draft, or one sent back for changes), then submits it again."""
     from .forms import TestimonyEditForm
 
     testimony = _visible(request, Testimony, pk)
-    back = reverse("incident-detail", args=[testimony.incident_id]) + f"#testimonies-{pk}"
+    back = back_to(request, reverse("incident-detail", args=[testimony.incident_id]) + f"#testimonies-{pk}")
     refused = _author_and_editable(request, testimony, back)
     if refused is not None:
         return refused
     form = TestimonyEditForm(request.POST or None, instance=testimony, user=request.user)
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_on(form) as saving:
             services.update_testimony(actor=request.user, testimony=testimony, **form.changes())
-        except (PermissionDenied, IllegalTransition) as exc:
-            return _service_refusal(request, exc, back)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if saving.ok:
             messages.success(request, _("Testimony saved. Submit it again when it is ready."))
             return redirect(back)
     context = {
@@ -292,24 +282,21 @@ def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@refusals_as_pages
 def media_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The author changes a media item's description; the sealed file is never replaced."""
     from .forms import MediaDescriptionForm
 
     item = get_object_or_404(MediaItem.objects.visible_to(request.user).select_related("incident", "original"), pk=pk)
-    back = reverse("incident-detail", args=[item.incident_id]) + f"#media-{pk}"
+    back = back_to(request, reverse("incident-detail", args=[item.incident_id]) + f"#media-{pk}")
     refused = _author_and_editable(request, item, back)
     if refused is not None:
         return refused
     form = MediaDescriptionForm(request.POST or None, initial={"description": item.description})
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_on(form) as saving:
             services.update_media(actor=request.user, item=item, description=form.cleaned_data["description"])
-        except (PermissionDenied, IllegalTransition) as exc:
-            return _service_refusal(request, exc, back)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if saving.ok:
             messages.success(request, _("Description saved. Submit the item again when it is ready."))
             return redirect(back)
     context = {"form": form, "record": item, "incident": item.incident, "comment": _changes_comment(item)}
@@ -318,12 +305,13 @@ def media_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @once_per_form
+@refusals_as_pages
 def source_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a documented source (URL, archived copy, title, date, note) to an incident."""
     from .forms import SourceForm
 
     incident = visible_incident(request, pk)
-    back = reverse("incident-detail", args=[pk]) + "#sources"
+    back = back_to(request, reverse("incident-detail", args=[pk]) + "#sources")
     if not may_add_evidence(request.user, incident):
         return refusal(
             request,
@@ -333,13 +321,9 @@ def source_new(request: HttpRequest, pk: int) -> HttpResponse:
         )
     form = SourceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_on(form) as saving:
             services.create_source(author=request.user, incident=incident, **form.source_fields())
-        except (PermissionDenied, IllegalTransition) as exc:
-            return _service_refusal(request, exc, back)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if saving.ok:
             messages.success(request, _("Source added. It counts as evidence once a reviewer approves it."))
             return redirect(back)
     context = {"form": form, "incident": incident, "record": None}
@@ -347,23 +331,20 @@ def source_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@refusals_as_pages
 def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     from .forms import SourceForm
 
     source = _visible(request, Source, pk)
-    back = reverse("incident-detail", args=[source.incident_id]) + f"#sources-{pk}"
+    back = back_to(request, reverse("incident-detail", args=[source.incident_id]) + f"#sources-{pk}")
     refused = _author_and_editable(request, source, back)
     if refused is not None:
         return refused
     form = SourceForm(request.POST or None, instance=source)
     if request.method == "POST" and form.is_valid():
-        try:
+        with errors_on(form) as saving:
             services.update_source(actor=request.user, source=source, **form.changes())
-        except (PermissionDenied, IllegalTransition) as exc:
-            return _service_refusal(request, exc, back)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if saving.ok:
             messages.success(request, _("Source saved."))
             return redirect(back)
     source.refresh_from_db()
@@ -373,18 +354,17 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_as_pages
 def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
     source = _visible(request, Source, pk)
-    back = reverse("incident-detail", args=[source.incident_id]) + "#sources"
-    try:
-        services.delete_source(actor=request.user, source=source)
-    except (PermissionDenied, IllegalTransition) as exc:
-        return _service_refusal(request, exc, back)
+    back = back_to(request, reverse("incident-detail", args=[source.incident_id]) + "#sources")
+    services.delete_source(actor=request.user, source=source)
     messages.success(request, _("Source deleted."))
     return redirect(back)
 
 
 @login_required
+@refusals_as_pages
 def witness_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The documenter who registered a witness corrects the protected identity (each showing is audited)."""
     from .forms import WitnessIdentityForm
@@ -399,13 +379,9 @@ def witness_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form = WitnessIdentityForm(request.POST)
         if form.is_valid():
-            try:
+            with errors_on(form) as saving:
                 services.update_witness(actor=request.user, witness=witness, **form.cleaned_data)
-            except PermissionDenied as exc:
-                return refusal(request, message_of(exc), 403)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
+            if saving.ok:
                 messages.success(request, _("Witness %(code)s updated.") % {"code": witness.code})
                 return redirect(back)
     else:
@@ -422,6 +398,7 @@ def witness_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_as_pages
 def record_submit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """The author submits one record again (e.g. a testimony sent back while its incident is verified)."""
     from incidents import workflow
@@ -430,11 +407,8 @@ def record_submit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         raise Http404
     record = get_object_or_404(workflow.KINDS[kind].model.objects.visible_to(request.user), pk=pk)
     incident_id = record.pk if kind == "incidents" else record.incident_id
-    back = reverse("incident-detail", args=[incident_id])
-    try:
-        workflow.submit(request.user, record)
-    except (PermissionDenied, IllegalTransition) as exc:
-        return _service_refusal(request, exc, back)
+    back = back_to(request, reverse("incident-detail", args=[incident_id]))
+    workflow.submit(request.user, record)
     messages.success(request, _("Submitted for review again."))
     return redirect(back)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -20,11 +20,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from config.pages import back_to, refusal, refusals_as_pages
+
 from . import roles, workflow
 from .filters import IncidentPageFilter, VictimPageFilter
 from .listing import Column, Listing
 from .models import Incident, Status, Victim
-from .views import refusal, require_reviewer
+from .views import require_reviewer
 
 
 def require_staff(request: HttpRequest) -> None:
@@ -145,27 +147,25 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 @login_required
 @require_POST
+@refusals_as_pages
 def review_bulk(request: HttpRequest) -> HttpResponse:
     """Several records of one kind decided at once, with one comment: each is its own transition."""
     from django.urls import reverse
 
     require_reviewer(request)
-    back = _safe_next(request, reverse("review-queue"))
+    back = back_to(request, _safe_next(request, reverse("review-queue")))
     raw_ids = request.POST.getlist("ids")
     if not raw_ids:
         return refusal(request, _("Choose at least one record."), 400, back=back)
     if not all(value.isascii() and value.isdigit() and 0 < int(value) <= 2**63 - 1 for value in raw_ids):
         return refusal(request, _("Records are chosen by their numbers."), 400, back=back)
-    try:
-        results = workflow.review_many(
-            request.user,
-            request.POST.get("kind", ""),
-            [int(value) for value in raw_ids],
-            request.POST.get("decision", ""),
-            request.POST.get("comment", "")[:10_000],
-        )
-    except ValidationError as exc:
-        return refusal(request, " ".join(str(m) for m in exc.messages), 400, back=back)
+    results = workflow.review_many(
+        request.user,
+        request.POST.get("kind", ""),
+        [int(value) for value in raw_ids],
+        request.POST.get("decision", ""),
+        request.POST.get("comment", "")[:10_000],
+    )
     decided = [pk for pk, code in results.items() if code == "ok"]
     refused = {pk: code for pk, code in results.items() if code != "ok"}
     if decided:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,11 +25,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.idempotency import once_per_form
 from audit.models import AuditEntry
+from config.pages import add_service_errors, back_to, errors_on, message_of, refusal, refusals_as_pages  # noqa: F401 (importers of incidents.views)
 
 from . import roles, services, workflow
 from .forms import IncidentForm, ReopenForm, ReviewForm, VictimForm
 from .models import Category, Incident, Status, Victim
-from .workflow import IllegalTransition
 
 STATUS_ORDER = [Status.CHANGES_REQUESTED, Status.DRAFT, Status.SUBMITTED, Status.VERIFIED, Status.REJECTED]
 
@@ -37,40 +37,8 @@ STATUS_ORDER = [Status.CHANGES_REQUESTED, Status.DRAFT, Status.SUBMITTED, Status
 # --- Helpers ---------------------------------------------------------------------------------------
 
 
-def refusal(request: HttpRequest, message: str, status: int, back: str | None = None) -> HttpResponse:
-    """A page that says why an action was refused, with the HTTP status that matches."""
-    titles = {
-        400: _("That could not be saved"),
-        403: _("Not allowed"),
-        404: _("Not found"),
-        409: _("Not possible in the record's current state"),
-        413: _("File too large"),
-        415: _("Unsupported file type"),
-    }
-    return render(
-        request,
-        "refusal.html",
-        {"title": titles.get(status, _("Refused")), "message": message, "back": back, "status": status},
-        status=status,
-    )
-
-
-def message_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(str(m) for m in exc.messages)
-    return str(exc.args[0]) if exc.args else str(exc)
-
-
 def wants_json(request: HttpRequest) -> bool:
     return request.headers.get("X-Autosave") == "1"
-
-
-def add_service_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def last_comments(model: type, ids: list[int], state: str) -> dict[int, AuditEntry]:
@@ -103,7 +71,7 @@ def edit_refusal(request: HttpRequest, record: Any, back: str | None = None) -> 
         services.require_author_and_editable(request.user, record)
     except PermissionDenied as exc:
         return refusal(request, message_of(exc), 403, back=back)
-    except IllegalTransition as exc:
+    except workflow.IllegalTransition as exc:
         return refusal(request, message_of(exc), 409, back=back)
     return None
 
@@ -147,16 +115,15 @@ def _autosave_response(incident: Incident) -> JsonResponse:
 
 @login_required
 @once_per_form
+@refusals_as_pages
 def incident_new(request: HttpRequest) -> HttpResponse:
     require_documenter(request)
     form = IncidentForm(request.POST or None, language=get_language())
     if request.method == "POST":
         if form.is_valid():
-            try:
+            with errors_on(form) as saving:
                 incident = services.create_incident(author=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
+            if saving.ok:
                 if wants_json(request):
                     return _autosave_response(incident)
                 messages.success(request, _("Draft saved. Now add the victims."))
@@ -168,6 +135,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@refusals_as_pages
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The incident: read-only for everyone who may see it; an edit form and victims for its author."""
     incident = visible_incident(request, pk)
@@ -182,15 +150,10 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         form = IncidentForm(request.POST, instance=Incident.objects.get(pk=pk), language=get_language())
         if form.is_valid():
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
-            try:
+            back_to(request, reverse("incident-detail", args=[pk]))
+            with errors_on(form) as saving:
                 incident = services.update_incident(actor=request.user, incident=incident, **changes)
-            except IllegalTransition as exc:
-                return _json_or_refusal(request, message_of(exc), 409, pk)
-            except PermissionDenied as exc:
-                return _json_or_refusal(request, message_of(exc), 403, pk)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
+            if saving.ok:
                 if wants_json(request):
                     return _autosave_response(incident)
                 messages.success(request, _("Changes saved."))
@@ -227,12 +190,6 @@ def _may_add_victims(request: HttpRequest, incident: Incident) -> bool:
     return services.may_attach_to(request.user, incident)
 
 
-def _json_or_refusal(request: HttpRequest, message: str, status: int, pk: int) -> HttpResponse:
-    if wants_json(request):
-        return JsonResponse({"saved": False, "error": message}, status=status)
-    return refusal(request, message, status, back=reverse("incident-detail", args=[pk]))
-
-
 # The evidence app (which may import incidents, never the reverse) registers what the incident and
 # review pages show of an incident's testimony and media.
 _EVIDENCE_PROVIDERS: list[Callable[[HttpRequest, Incident], dict[str, Any]]] = []
@@ -253,34 +210,29 @@ def evidence_for(request: HttpRequest, incident: Incident) -> dict[str, Any]:
 
 @login_required
 @require_POST
+@refusals_as_pages
 def incident_submit(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
-    try:
-        workflow.submit(request.user, incident)
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=reverse("incident-detail", args=[pk]))
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=reverse("incident-detail", args=[pk]))
+    back_to(request, reverse("incident-detail", args=[pk]))
+    workflow.submit(request.user, incident)
     messages.success(request, _("Submitted for review. A reviewer will check it; you will see their decision here."))
     return redirect("home")
 
 
 @login_required
 @require_POST
+@refusals_as_pages
 def incident_delete(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
-    try:
-        services.delete_incident(actor=request.user, incident=incident)
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=reverse("incident-detail", args=[pk]))
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=reverse("incident-detail", args=[pk]))
+    back_to(request, reverse("incident-detail", args=[pk]))
+    services.delete_incident(actor=request.user, incident=incident)
     messages.success(request, _("Draft deleted."))
     return redirect("home")
 
 
 @login_required
 @once_per_form
+@refusals_as_pages
 def victim_add(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     require_documenter(request)
@@ -288,13 +240,10 @@ def victim_add(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(reverse("incident-detail", args=[pk]) + "#victims")
     form = VictimForm(request.POST, incident=incident, language=get_language())
     if form.is_valid():
-        try:
+        back_to(request, reverse("incident-detail", args=[pk]))
+        with errors_on(form) as saving:
             victim = services.create_victim(author=request.user, incident=incident, **form.service_fields())
-        except PermissionDenied as exc:
-            return refusal(request, message_of(exc), 403, back=reverse("incident-detail", args=[pk]))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if saving.ok:
             messages.success(
                 request,
                 format_html(
@@ -319,23 +268,18 @@ def _visible_victim(request: HttpRequest, pk: int) -> Victim:
 
 
 @login_required
+@refusals_as_pages
 def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
     victim = _visible_victim(request, pk)
-    back = reverse("incident-detail", args=[victim.incident_id]) + "#victims"
-    refused = edit_refusal(request, victim, back=back)
-    if refused is not None:
-        return refused
+    back = back_to(request, reverse("incident-detail", args=[victim.incident_id]) + "#victims")
+    services.require_author_and_editable(request.user, victim)
     form = VictimForm(request.POST or None, instance=victim, incident=victim.incident, language=get_language())
     if request.method == "POST":
         if form.is_valid():
             changes = {name: form.service_fields()[name] for name in form.changed_data}
-            try:
+            with errors_on(form) as saving:
                 services.update_victim(actor=request.user, victim=victim, **changes)
-            except (PermissionDenied, IllegalTransition) as exc:
-                return refusal(request, message_of(exc), 403 if isinstance(exc, PermissionDenied) else 409, back)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
+            if saving.ok:
                 messages.success(request, _("Changes saved."))
                 return redirect(back)
         return render(
@@ -349,15 +293,11 @@ def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_as_pages
 def victim_delete(request: HttpRequest, pk: int) -> HttpResponse:
     victim = _visible_victim(request, pk)
-    back = reverse("incident-detail", args=[victim.incident_id]) + "#victims"
-    try:
-        services.delete_victim(actor=request.user, victim=victim)
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
+    back = back_to(request, reverse("incident-detail", args=[victim.incident_id]) + "#victims")
+    services.delete_victim(actor=request.user, victim=victim)
     messages.success(request, _("Victim record deleted."))
     return redirect(back)
 
@@ -386,6 +326,7 @@ def _record_for_review(request: HttpRequest, kind: str, pk: int) -> Any:
 
 
 @login_required
+@refusals_as_pages
 def review_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """A record under review with everything the reviewer needs, and the decision form."""
     require_reviewer(request)
@@ -411,35 +352,28 @@ def review_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     )
     reopen_form = ReopenForm()
     status = 200
-    back = reverse("review-record", args=[kind, pk])
+    back_to(request, reverse("review-record", args=[kind, pk]))
     if request.method == "POST":
         if form.is_valid():
-            try:
-                with transaction.atomic():
-                    if items_only:
-                        workflow.decide_case_items(
-                            request.user,
-                            record,
-                            victims=form.chosen_victims(),
-                            evidence=form.chosen_evidence(),
-                            comment=form.cleaned_data["comment"],
-                        )
-                    else:
-                        workflow.review(
-                            request.user,
-                            record,
-                            form.cleaned_data["decision"],
-                            form.cleaned_data["comment"],
-                            form.victim_decisions() if isinstance(record, Incident) else None,
-                            form.chosen_evidence() if isinstance(record, Incident) else None,
-                        )
-            except PermissionDenied as exc:
-                return refusal(request, message_of(exc), 403, back=back)
-            except IllegalTransition as exc:
-                return refusal(request, message_of(exc), 409, back=back)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
+            with errors_on(form) as saving, transaction.atomic():
+                if items_only:
+                    workflow.decide_case_items(
+                        request.user,
+                        record,
+                        victims=form.chosen_victims(),
+                        evidence=form.chosen_evidence(),
+                        comment=form.cleaned_data["comment"],
+                    )
+                else:
+                    workflow.review(
+                        request.user,
+                        record,
+                        form.cleaned_data["decision"],
+                        form.cleaned_data["comment"],
+                        form.victim_decisions() if isinstance(record, Incident) else None,
+                        form.chosen_evidence() if isinstance(record, Incident) else None,
+                    )
+            if saving.ok:
                 if items_only:
                     messages.success(request, _("Decisions recorded for the chosen victims and evidence."))
                 else:
@@ -477,20 +411,14 @@ def review_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_as_pages
 def reopen_record(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     require_reviewer(request)
     record = _record_for_review(request, kind, pk)
-    back = reverse("review-record", args=[kind, pk])
+    back = back_to(request, reverse("review-record", args=[kind, pk]))
     form = ReopenForm(request.POST)
     if not form.is_valid():
         return refusal(request, _("Give a reason for reopening this record."), 400, back=back)
-    try:
-        workflow.reopen(request.user, record, form.cleaned_data["reason"])
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
-    except ValidationError as exc:
-        return refusal(request, message_of(exc), 400, back=back)
+    workflow.reopen(request.user, record, form.cleaned_data["reason"])
     messages.success(request, _("Reopened: the record is back in the review queue."))
     return redirect(back)

@@ -19,14 +19,12 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from rest_framework import exceptions as api_exceptions
 
 from accounts.idempotency import once_per_form
-from evidence.uploads import HashingUploadHandler, UploadTooLarge
+from config.pages import back_to, message_of, refusals_as_pages
+from evidence.uploads import HashingUploadHandler
 from incidents import roles
 from incidents.listing import Column, Listing
-from incidents.views import message_of, refusal
-from incidents.workflow import IllegalTransition
 
 from . import readers, services
 from .filters import ImportFilter
@@ -117,8 +115,19 @@ def _list_page(request: HttpRequest, errors: dict[str, str] | None = None, statu
     )
 
 
+def _file_refusal(request: HttpRequest, exc: Exception, message: str, status: int) -> HttpResponse | None:
+    """A file that cannot be taken is answered on the imports page, beside the file field."""
+    if status in (400, 413, 415):
+        return _list_page(request, {"file": message}, status)
+    return None
+
+
 @csrf_exempt  # the CSRF token is checked below, once the streaming upload handler is in place
 @login_required
+@refusals_as_pages(
+    on_refusal=_file_refusal,
+    statuses={readers.UnsupportedFile: 415, readers.EmptyFile: 400, readers.UnreadableFile: 400},
+)
 def imports(request: HttpRequest) -> HttpResponse:
     """The user's imports; a new file is checked first (a dry run) and imported from its preview."""
     _require_reader(request)
@@ -144,18 +153,6 @@ def imports(request: HttpRequest) -> HttpResponse:
         record = services.start_import(
             actor=request.user, stored=stored, source=source, dry_run=True, file_name=upload.name or ""
         )
-    except UploadTooLarge as exc:
-        return _list_page(request, {"file": str(exc.detail)}, 413)
-    except readers.UnsupportedFile as exc:
-        return _list_page(request, {"file": str(exc.args[0])}, 415)
-    except (readers.EmptyFile, readers.UnreadableFile) as exc:
-        return _list_page(request, {"file": str(exc.args[0])}, 400)
-    except api_exceptions.ValidationError as exc:
-        detail = exc.detail
-        text = " ".join(str(m) for v in detail.values() for m in v) if isinstance(detail, dict) else str(detail)
-        return _list_page(request, {"file": text}, 400)
-    except ValidationError as exc:
-        return _list_page(request, {"file": message_of(exc)}, 400)
     finally:
         handler.cleanup()
     return redirect("import-page", record.pk)
@@ -263,28 +260,20 @@ def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_POST
 @once_per_form
+@refusals_as_pages
 def import_carry_out(request: HttpRequest, pk: int) -> HttpResponse:
     """Import for real the file a dry run checked."""
     record = _visible(request, pk)
-    back = reverse("import-page", args=[pk])
-    try:
-        created = services.carry_out(actor=request.user, dry_run=record, submit=request.POST.get("submit") == "on")
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
+    back_to(request, reverse("import-page", args=[pk]))
+    created = services.carry_out(actor=request.user, dry_run=record, submit=request.POST.get("submit") == "on")
     return redirect("import-page", created.pk)
 
 
 @login_required
 @require_POST
+@refusals_as_pages
 def import_run_again(request: HttpRequest, pk: int) -> HttpResponse:
     record = _visible(request, pk)
-    back = reverse("import-page", args=[pk])
-    try:
-        services.run_again(actor=request.user, record=record)
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
+    back = back_to(request, reverse("import-page", args=[pk]))
+    services.run_again(actor=request.user, record=record)
     return redirect(back)

@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,11 +22,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from config.pages import back_to, errors_on, refusal, refusals_as_pages
 from incidents import roles
 from incidents.listing import Column, Listing
 from incidents.models import Victim
-from incidents.views import message_of, refusal
-from incidents.workflow import IllegalTransition
 
 from . import reasons as reason_words
 from . import scans, services
@@ -243,14 +242,15 @@ def pair_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_as_pages
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     require_decider(request)
     pair = _visible_pair(request, pk)
     form = DecisionForm(request.POST, pair=pair)
-    back = reverse("duplicates-pair", args=[pair.pk])
+    back_to(request, reverse("duplicates-pair", args=[pair.pk]))
     if not form.is_valid():
         return _pair_page(request, pair, form, status=400)
-    try:
+    with errors_on(form) as saving:
         decided = services.decide(
             pair,
             request.user,
@@ -259,13 +259,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             comment=form.cleaned_data["comment"],
             version=form.cleaned_data["version"],
         )
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
-    except ValidationError as exc:
-        for field, errors in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
-            form.add_error(field if field in form.fields else None, errors)
+    if not saving.ok:
         return _pair_page(request, pair, form, status=400)
     if decided.status == CandidatePair.State.CONFIRMED:
         messages.success(request, _("Confirmed: record #%(kept)s is kept.") % {"kept": decided.kept_id})
@@ -298,29 +292,25 @@ def group(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@refusals_as_pages
 def unmerge(request: HttpRequest, pk: int) -> HttpResponse:
     require_decider(request)
     victim = get_object_or_404(Victim.objects.visible_to(request.user), pk=pk)
     back = request.POST.get("back", "")
     if not back.startswith("/") or not url_has_allowed_host_and_scheme(back, allowed_hosts=None):
         back = reverse("duplicates-group", args=[victim.pk])
+    back_to(request, back)
     form = UnmergeForm(request.POST)
     if not form.is_valid():
         return refusal(request, _("Say why this record is not a duplicate."), 400, back=back)
-    try:
-        services.unmerge(victim, request.user, form.cleaned_data["reason"])
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
-    except ValidationError as exc:
-        return refusal(request, message_of(exc), 400, back=back)
+    services.unmerge(victim, request.user, form.cleaned_data["reason"])
     messages.success(request, _("Unmerged: record #%(id)s is counted on its own again.") % {"id": victim.pk})
     return redirect(back)
 
 
 @login_required
 @require_POST
+@refusals_as_pages
 def scan(request: HttpRequest) -> HttpResponse:
     """Start a scan (matching.scans); while one runs, show that one."""
     require_decider(request)
@@ -329,8 +319,6 @@ def scan(request: HttpRequest) -> HttpResponse:
     except scans.ScanAlreadyRunning as exc:
         messages.info(request, _("A scan is already running; here is its progress."))
         return redirect("duplicates-scan-progress", pk=exc.scan.pk)
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403)
     messages.success(request, _("Scan started."))
     return redirect("duplicates-scan-progress", pk=started.pk)
 
