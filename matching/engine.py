@@ -37,6 +37,7 @@ import pyarrow as pa
 from rapidfuzz.distance import JaroWinkler
 
 from . import names
+from .names import NAME_FEATURES, NAMES_VERSION  # noqa: F401 (the cache's columns and version)
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,11 @@ BLOCKING_KEYS = {
 }
 
 
+def name_features(name: str | None, name_ar: str | None) -> dict[str, str | None]:
+    """The NAME_FEATURES of one victim's names (what the feature cache stores)."""
+    return dict(_name_features(name or "", name_ar or ""))
+
+
 def _none(value: str) -> str | None:
     return value or None
 
@@ -149,7 +155,8 @@ def _name_features(name: str, name_ar: str) -> dict[str, str | None]:
 
 def features(record: dict[str, Any], is_new: bool = True) -> dict[str, Any]:
     """One victim's comparable features (see the module docstring)."""
-    name_features = _name_features(record.get("name") or "", record.get("name_ar") or "")
+    # Cached features when the scan read them (record["names"]), else computed from the names.
+    name_features = record.get("names") or _name_features(record.get("name") or "", record.get("name_ar") or "")
     sex = record.get("sex") or ""
     age = record.get("age")
     return {
@@ -390,6 +397,14 @@ class Matcher:
                 f"UPDATE fb SET {key} = NULL WHERE {key} IN "  # noqa: S608 (our own column names)
                 f"(SELECT {key} FROM fb WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > {MAX_BLOCK})"
             )
+        if incremental:
+            # Only what a new record can meet: the new records and those sharing one of their keys (the common
+            # keys were dropped above over all records, as a full scan drops them).
+            shared = " OR ".join(
+                f"{key} IN (SELECT {key} FROM fb WHERE is_new AND {key} IS NOT NULL)"  # noqa: S608 (our columns)
+                for key in BLOCKING_KEYS
+            )
+            self.con.execute(f"CREATE OR REPLACE TABLE fb AS SELECT * FROM fb WHERE is_new OR {shared}")  # noqa: S608
         extra = " AND (l.is_new OR r.is_new)" if incremental else ""
         return [f"l.{key} = r.{key}{extra}" for key in BLOCKING_KEYS]
 
