@@ -1,7 +1,8 @@
 """Quality on real data at small size: the first 1,500 people of the April list and their August rows,
 two source lists, ids hidden from the matcher (kept only as the rows' record ids) and no identity numbers.
 
-The floors are the goals (bench/README.md has the full lists' figures); the same id in both lists is the same person, pairs inside one list are not judged."""
+The floors are the goals (bench/README.md has the full lists' figures); the same id in both lists is the same
+person, pairs inside one list are not judged."""
 
 from __future__ import annotations
 
