@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import logging
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,6 +37,7 @@ import pyarrow as pa
 from rapidfuzz.distance import JaroWinkler
 
 from . import names
+from .names import NAME_FEATURES, NAMES_VERSION  # noqa: F401 (the cache's columns and version)
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,11 @@ BLOCKING_KEYS = {
 }
 
 
+def name_features(name: str | None, name_ar: str | None) -> dict[str, str | None]:
+    """The NAME_FEATURES of one victim's names (what the feature cache stores)."""
+    return dict(_name_features(name or "", name_ar or ""))
+
+
 def _none(value: str) -> str | None:
     return value or None
 
@@ -148,7 +155,8 @@ def _name_features(name: str, name_ar: str) -> dict[str, str | None]:
 
 def features(record: dict[str, Any], is_new: bool = True) -> dict[str, Any]:
     """One victim's comparable features (see the module docstring)."""
-    name_features = _name_features(record.get("name") or "", record.get("name_ar") or "")
+    # Cached features when the scan read them (record["names"]), else computed from the names.
+    name_features = record.get("names") or _name_features(record.get("name") or "", record.get("name_ar") or "")
     sex = record.get("sex") or ""
     age = record.get("age")
     return {
@@ -183,6 +191,22 @@ ONE_SIDE_LATIN = "(ar_l IS NULL OR ar_r IS NULL)"
 CROSS_SAME = "Arabic and Latin keys the same"
 CROSS_CLOSE = "Arabic and Latin keys JW >= 0.9"
 MANUAL_BY_LABEL = {CROSS_SAME: (0.6, 2e-5), CROSS_CLOSE: (0.3, 4e-4)}
+
+
+# The name parts (given, father's, grandfather's, family) that both records have, and those of them that differ
+# (Jaro-Winkler below 0.8: another name, not another spelling). The whole name's similarity can stay high when one
+# part is another name ("محمد سعيد حسين" / "محمد حمدي حسين"); this comparison says so.
+_PARTS = ("g", "f", "gf", "fam")
+PARTS_NEUTRAL = ("all four parts agree", "the parts both have agree")
+PARTS_BOTH = "(" + " + ".join(f"({p}_l IS NOT NULL AND {p}_r IS NOT NULL)::int" for p in _PARTS) + ")"
+PARTS_DIFFERING = (
+    "("
+    + " + ".join(
+        f"coalesce(({p}_l IS NOT NULL AND {p}_r IS NOT NULL AND jaro_winkler_similarity({p}_l, {p}_r) < 0.8)::int, 0)"
+        for p in _PARTS
+    )
+    + ")"
+)
 
 
 def settings(blocking_rules: list[str]) -> dict[str, Any]:
@@ -225,6 +249,18 @@ def settings(blocking_rules: list[str]) -> dict[str, Any]:
         ),
         name_part("g"),
         name_part("fam"),
+        cl.CustomComparison(
+            output_column_name="parts",
+            comparison_levels=[
+                cll.CustomLevel("ar_l IS NULL OR ar_r IS NULL OR g_l IS NULL OR g_r IS NULL").configure(
+                    is_null_level=True
+                ),
+                cll.CustomLevel(f"{PARTS_DIFFERING} = 0 AND {PARTS_BOTH} = 4", "all four parts agree"),
+                cll.CustomLevel(f"{PARTS_DIFFERING} = 0", "the parts both have agree"),
+                cll.CustomLevel(f"{PARTS_DIFFERING} = 1", "one part differs"),
+                cll.ElseLevel(),
+            ],
+        ),
         cl.CustomComparison(
             output_column_name="sex",
             comparison_levels=[cll.NullLevel("sex"), cll.ExactMatchLevel("sex"), cll.ElseLevel()],
@@ -298,6 +334,33 @@ class ScoredPair:
     reasons: list[dict[str, Any]]
 
 
+def one_partner_per_list(pairs: list[ScoredPair], sources: dict[int, str]) -> None:
+    """A person appears once in a list: between two different source lists, a record's likely partner is its
+    best-scoring one in the other list, and only when that best is unique. A likely pair that is not the best
+    of both its records in the other's list, or ties with another partner there, stays a candidate (not
+    likely): the matcher cannot tell which of the two is the person, a reviewer can. Pairs inside one list,
+    and pairs with a record typed in (no source list), keep their flag."""
+    best: dict[tuple[int, str], float] = {}
+    ties: dict[tuple[int, str], int] = defaultdict(int)
+
+    def keys(pair: ScoredPair) -> tuple[tuple[int, str], tuple[int, str]] | None:
+        src_a, src_b = sources.get(pair.a, ""), sources.get(pair.b, "")
+        if not pair.likely or not src_a or not src_b or src_a == src_b:
+            return None
+        return (pair.a, src_b), (pair.b, src_a)
+
+    for pair in pairs:
+        for key in keys(pair) or ():
+            if pair.score > best.get(key, -1.0):
+                best[key], ties[key] = pair.score, 1
+            elif pair.score == best[key]:
+                ties[key] += 1
+    for pair in pairs:
+        found = keys(pair)
+        if found and any(pair.score < best[key] or ties[key] > 1 for key in found):
+            pair.likely = False
+
+
 class Matcher:
     """Features of the victims to compare, in one DuckDB connection; `pairs()` scores the blocked pairs."""
 
@@ -334,6 +397,14 @@ class Matcher:
                 f"UPDATE fb SET {key} = NULL WHERE {key} IN "  # noqa: S608 (our own column names)
                 f"(SELECT {key} FROM fb WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > {MAX_BLOCK})"
             )
+        if incremental:
+            # Only what a new record can meet: the new records and those sharing one of their keys (the common
+            # keys were dropped above over all records, as a full scan drops them).
+            shared = " OR ".join(
+                f"{key} IN (SELECT {key} FROM fb WHERE is_new AND {key} IS NOT NULL)"  # noqa: S608 (our columns)
+                for key in BLOCKING_KEYS
+            )
+            self.con.execute(f"CREATE OR REPLACE TABLE fb AS SELECT * FROM fb WHERE is_new OR {shared}")  # noqa: S608
         extra = " AND (l.is_new OR r.is_new)" if incremental else ""
         return [f"l.{key} = r.{key}{extra}" for key in BLOCKING_KEYS]
 
@@ -355,6 +426,8 @@ class Matcher:
         columns = ", ".join(f"l.{c}, r.{c}" for c in REASON_COLUMNS)
         sql = f"SELECT p.id_l, p.id_r, p.match_probability, {columns} FROM {name} p"  # noqa: S608
         cursor = self.con.execute(sql + " JOIN f l ON l.id = p.id_l JOIN f r ON r.id = p.id_r")
+        scored: list[ScoredPair] = []
+        sources: dict[int, str] = {}
         while batch := cursor.fetchmany(5000):
             for row in batch:
                 a, b, probability = row[0], row[1], float(row[2])
@@ -363,7 +436,11 @@ class Matcher:
                 if a > b:
                     a, b, left, right = b, a, right, left
                 score = round(probability, 4)
-                yield ScoredPair(a, b, score, score >= THRESHOLD, reasons(left, right))
+                if score >= THRESHOLD:
+                    sources[a], sources[b] = left["src"] or "", right["src"] or ""
+                scored.append(ScoredPair(a, b, score, score >= THRESHOLD, reasons(left, right)))
+        one_partner_per_list(scored, sources)
+        yield from scored
 
     def count_blocked(self, rules: list[str]) -> int:
         """How many distinct pairs the blocking rules form (what is compared)."""
@@ -515,6 +592,11 @@ def train(matcher: Matcher, labels: dict[int, str], seed: int = 1) -> dict[str, 
         for level in levels:
             if level.get("label_for_charts") in MANUAL_BY_LABEL:
                 level["m_probability"], level["u_probability"] = MANUAL_BY_LABEL[level["label_for_charts"]]
+        for level in levels:
+            if level.get("label_for_charts") in PARTS_NEUTRAL:
+                # Agreeing parts repeat what the whole name already says: counting them again would make
+                # every same-name pair more certain. Only a part that is another name weighs (against).
+                level["m_probability"] = level["u_probability"] = 0.5
         for level in levels:  # a level never seen in training: neither for nor against
             level["m_probability"] = level.get("m_probability") or 1e-4
             level["u_probability"] = level.get("u_probability") or 1e-4

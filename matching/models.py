@@ -123,3 +123,39 @@ class CandidatePair(models.Model):
 
     def __str__(self) -> str:
         return f"pair #{self.pk}: {self.victim_a_id} ~ {self.victim_b_id} ({self.score:.3f})"
+
+
+class VictimFeatures(models.Model):
+    """The matcher's name features of one victim, computed once per victim version (a cache, never a source).
+
+    engine.NAME_FEATURES (folded name, parts, consonant and loose keys, the blocking keys' parts), written by
+    `scans.refresh_features` for the victims that have none, whose record changed since (`victim_version`
+    behind the victim's `version`) or whose features came from an older normaliser (`names_version`). A scan
+    then reads these columns instead of folding every name again. Identity numbers and dates of birth are
+    never stored here: they are read from the victim by the scan that compares them."""
+
+    victim = models.OneToOneField(
+        "incidents.Victim", on_delete=models.CASCADE, primary_key=True, related_name="match_features"
+    )
+    victim_version = models.PositiveIntegerField()
+    names_version = models.PositiveSmallIntegerField()
+    ar = models.TextField(null=True)
+    ar_ns = models.TextField(null=True)
+    g = models.TextField(null=True)
+    f = models.TextField(null=True)
+    gf = models.TextField(null=True)
+    fam = models.TextField(null=True)
+    lat_name = models.TextField(null=True)
+    loose = models.TextField(null=True)
+    sk = models.TextField(null=True)
+    sk_ns = models.TextField(null=True)
+    sk_g = models.TextField(null=True)
+    sk_f = models.TextField(null=True)
+    sk_gf = models.TextField(null=True)
+    sk_fam = models.TextField(null=True)
+    sk_ar = models.TextField(null=True)
+    sk_lat = models.TextField(null=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"features of victim #{self.victim_id} v{self.victim_version}"

@@ -38,6 +38,13 @@ __all__ = [
     "transliterate",
 ]
 
+# The name features the matcher computes from a victim's names (engine._name_features), cached per victim
+# version in matching.VictimFeatures, and the version of the code that computes them: raise NAMES_VERSION when
+# this module or engine._name_features change, and the next scan computes every cached row again.
+NAME_FEATURES = ("ar", "ar_ns", "g", "f", "gf", "fam", "lat_name", "loose", "sk", "sk_ns", "sk_g", "sk_f", "sk_gf",
+                 "sk_fam", "sk_ar", "sk_lat")  # fmt: skip
+NAMES_VERSION = 1
+
 PLACEHOLDERS = {"مجهول", "مجهوله", "unknown", "majhool", "majhul"}
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064a]")
 _SEPARATORS = re.compile(r"[\s/\\\-_.,،;:()\[\]\"'`]+")

@@ -16,6 +16,10 @@ Rules:
    score, likely flag and reasons; a new pair is added (lower id as `victim_a`), found by this scan.
 6. Identity numbers and dates of birth are read into the matcher only; nothing personal goes to logs, task
    messages, audit entries or the scan's error.
+7. Name features are computed once per victim version (`VictimFeatures`, the feature cache): before reading, a
+   scan computes them for the victims that have none, changed since (`version`) or were folded by an older
+   normaliser (`NAMES_VERSION`); the others are read as stored. An incremental scan then blocks only the new
+   and changed victims and the cached victims sharing one of their blocking keys.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -36,7 +41,8 @@ from incidents import roles
 from incidents.models import Status, Victim
 from outbox import services as outbox
 
-from .models import CandidatePair, DuplicateScan
+from .models import CandidatePair, DuplicateScan, VictimFeatures
+from .names import NAME_FEATURES, NAMES_VERSION
 
 if TYPE_CHECKING:  # the matcher (DuckDB, splink, pyarrow) loads only where a scan runs, never in a web worker
     from .engine import ScoredPair
@@ -186,6 +192,7 @@ def compute_pairs(victims, since: Any = None, report: Progress | None = None) ->
     report = report or (lambda stage, done, total: None)
     total = victims.count()
     report("reading", 0, total)
+    refresh_features(victims)
     matcher = engine.Matcher()
     try:
         done = new = 0
@@ -200,6 +207,41 @@ def compute_pairs(victims, since: Any = None, report: Progress | None = None) ->
         return pairs, done, matcher.pairs_compared
     finally:
         matcher.close()
+
+
+def stale_features(victims):
+    """The victims among `victims` whose cached name features are missing or out of date (rule 7)."""
+    return victims.filter(
+        Q(match_features__isnull=True)
+        | ~Q(match_features__victim_version=F("version"))
+        | ~Q(match_features__names_version=NAMES_VERSION)
+    )
+
+
+def refresh_features(victims) -> int:
+    """Compute and store the name features of the victims whose cache is stale; returns how many."""
+    from . import engine
+
+    stale = stale_features(victims).order_by("id").values_list("id", "version", "name", "name_ar")
+    refreshed = 0
+    batch: list[VictimFeatures] = []
+
+    def flush() -> None:
+        with transaction.atomic():
+            VictimFeatures.objects.filter(victim_id__in=[row.victim_id for row in batch]).delete()
+            VictimFeatures.objects.bulk_create(batch, batch_size=BATCH)
+
+    for pk, version, name, name_ar in stale.iterator(chunk_size=BATCH):
+        features = engine.name_features(name, name_ar)
+        batch.append(VictimFeatures(victim_id=pk, victim_version=version, names_version=NAMES_VERSION, **features))
+        if len(batch) >= BATCH:
+            flush()
+            refreshed += len(batch)
+            batch = []
+    if batch:
+        flush()
+        refreshed += len(batch)
+    return refreshed
 
 
 FIELDS = (
@@ -218,14 +260,13 @@ FIELDS = (
     "origin_source",
     "updated_at",
 )
+CACHED = tuple(f"match_features__{name}" for name in NAME_FEATURES)
 
 
 def read_victims(victims, since: Any) -> Iterator[list[dict[str, Any]]]:
     """The considered victims' matcher input in batches. Date and place of death are the victim's own (when
     recorded): an incident's date and place say when and where it was documented as a whole (a list imported
     as one incident has one date for everybody), and the incident itself is compared as such."""
-    from django.db.models import F
-
     rows = (
         victims.annotate(
             dod=F("date_of_death"),
@@ -234,14 +275,19 @@ def read_victims(victims, since: Any) -> Iterator[list[dict[str, Any]]]:
             longitude=F("place_of_death__longitude"),
         )
         .order_by("id")
-        .values_list(*FIELDS)
+        .values_list(*FIELDS, *CACHED)
     )
+    width = len(FIELDS)
     batch: list[dict[str, Any]] = []
     for row in rows.iterator(chunk_size=BATCH):
-        record = dict(zip(FIELDS, row, strict=True))
+        record = dict(zip(FIELDS, row[:width], strict=True))
+        cached = row[width:]
         batch.append(
             {
                 "id": record["id"],
+                # The cached name features (refresh_features ran first); None if a victim changed since then,
+                # and the matcher folds its names itself.
+                "names": dict(zip(NAME_FEATURES, cached, strict=True)) if any(cached) else None,
                 "name": record["name"],
                 "name_ar": record["name_ar"],
                 "sex": record["sex"],
