@@ -116,11 +116,45 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DatabaseCpu:
+    """CPU seconds used by the PostgreSQL backends that connected to this database after `since`
+    (the import's worker's connections), read from /proc while they live (the server runs on this machine).
+    On a shared machine wall time grows with the load; CPU time mostly does not, so the figure says both."""
+
+    def __init__(self, raw: Any, since: dt.datetime) -> None:
+        self.raw, self.since, self.used = raw, since, {}
+
+    def poll(self) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_start >= %s",
+                [self.since],
+            )
+            for (pid,) in cursor.fetchall():
+                self.used[pid] = max(self.used.get(pid, 0.0), cpu_seconds(pid))
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.used.values())
+
+
 # --- The floor: COPY of the same rows ------------------------------------------------------------------------
 
 
-def copy_floor(raw: Any, path: Path, user_id: int) -> tuple[float, int]:
-    """COPY the list's incidents and victims (resolved beforehand) into the real tables; roll back."""
+def copy_floor(raw: Any, path: Path, user_id: int) -> tuple[float, int, float]:
+    """COPY the list's incidents and victims (resolved beforehand) into the real tables; roll back.
+    Returns the wall time, the rows, and the CPU seconds of the database backend that ran it."""
     from incidents.models import Location, Perpetrator
 
     places = {
@@ -213,6 +247,10 @@ def copy_floor(raw: Any, path: Path, user_id: int) -> tuple[float, int]:
         "role_other, "
         "identity_number, origin_source, origin_record_id, origin_fingerprint"
     )
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    cpu_before = cpu_seconds(backend)
     started = time.perf_counter()
     with raw.transaction(force_rollback=True), raw.cursor() as cursor:
         with cursor.copy(f"COPY incidents_incident ({incident_columns}) FROM STDIN") as copy:
@@ -220,7 +258,9 @@ def copy_floor(raw: Any, path: Path, user_id: int) -> tuple[float, int]:
         with cursor.copy(f"COPY incidents_victim ({victim_columns}) FROM STDIN") as copy:
             copy.write(victims.getvalue())
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the foreign keys a commit would check, checked here
-    return time.perf_counter() - started, rows
+        elapsed = time.perf_counter() - started
+        database_cpu = cpu_seconds(backend) - cpu_before
+    return elapsed, rows, database_cpu
 
 
 # --- The import, in a worker -------------------------------------------------------------------------------------
@@ -235,11 +275,13 @@ def _worker(queue: str) -> subprocess.Popen:
     return worker
 
 
-def timed_import(user: Any, path: Path, source: str) -> dict[str, Any]:
-    """Run one import of `path` in a separate process; its time, peak memory and summary."""
+def timed_import(user: Any, path: Path, source: str, raw: Any) -> dict[str, Any]:
+    """Run one import of `path` in a separate process; its time, peak memory, CPU (the process's and its
+    database backends') and summary."""
     from intake import services
     from intake.models import Import
 
+    database = DatabaseCpu(raw, dt.datetime.now(dt.UTC))
     stored = services.store_local_file(path)
     record = services.start_import(actor=user, stored=stored, source=source, enqueue=False)
     if os.environ.get("REDIS_URL"):
@@ -254,11 +296,13 @@ def timed_import(user: Any, path: Path, source: str) -> dict[str, Any]:
         started = time.perf_counter()
         code = f"from intake import services; services.run_import({record.pk})"
         worker = subprocess.Popen([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=os.environ.copy())
-    peak = 0.0
+    peak, worker_cpu, cpu_at_start = 0.0, 0.0, cpu_seconds(worker.pid)
     try:
         while True:
             time.sleep(0.5)
             peak = max(peak, peak_rss_mb(worker.pid))
+            worker_cpu = cpu_seconds(worker.pid) or worker_cpu
+            database.poll()
             status = Import.objects.filter(pk=record.pk).values_list("status", flat=True).first()
             if status in (Import.State.DONE, Import.State.FAILED):
                 break
@@ -266,6 +310,8 @@ def timed_import(user: Any, path: Path, source: str) -> dict[str, Any]:
                 raise RuntimeError("the import's process ended before the import did")
         elapsed = time.perf_counter() - started
         peak = max(peak, peak_rss_mb(worker.pid))
+        worker_cpu = cpu_seconds(worker.pid) or worker_cpu
+        database.poll()
     finally:
         if worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
@@ -274,7 +320,15 @@ def timed_import(user: Any, path: Path, source: str) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 worker.kill()
     record.refresh_from_db()
-    return {"seconds": elapsed, "peak_rss_mb": round(peak, 1), "status": record.status, "summary": record.summary}
+    return {
+        "seconds": elapsed,
+        "peak_rss_mb": round(peak, 1),
+        "status": record.status,
+        "summary": record.summary,
+        # The worker's CPU from the task's start (its start-up before is left out), and its database backends'.
+        "worker_cpu_s": round(max(worker_cpu - cpu_at_start, 0.0), 1),
+        "database_cpu_s": round(database.seconds, 1),
+    }
 
 
 def remove_imported(raw: Any, source: str) -> None:
@@ -300,12 +354,12 @@ def import_figures(raw: Any, documenter: Any, rows: int) -> list[dict[str, Any]]
         write_list(path, rows)
     raw.rollback()
     raw.autocommit = True
-    floor_s, counted = copy_floor(raw, path, documenter.pk)
+    floor_s, counted, floor_cpu = copy_floor(raw, path, documenter.pk)
     source = f"bench list {uuid.uuid4().hex[:8]}"
     load = [round(value, 2) for value in os.getloadavg()]
     try:
-        first = timed_import(documenter, path, source)
-        second = timed_import(documenter, path, source)
+        first = timed_import(documenter, path, source, raw)
+        second = timed_import(documenter, path, source, raw)
     finally:
         remove_imported(raw, source)
         raw.autocommit = False
@@ -324,8 +378,15 @@ def import_figures(raw: Any, documenter: Any, rows: int) -> list[dict[str, Any]]
             "floor_rows_per_s": round(counted / floor_s) if floor_s else None,
             "summary": summary,
             "load_average_before": load,
+            "load_average_after": [round(value, 2) for value in os.getloadavg()],
+            "worker_cpu_s": first["worker_cpu_s"],
+            "database_cpu_s": first["database_cpu_s"],
+            "floor_database_cpu_s": round(floor_cpu, 1),
             "detail": (
-                f"{round(rate):,} rows/s, peak RSS {first['peak_rss_mb']} MB; COPY {round(counted / floor_s):,} rows/s"
+                f"{round(rate):,} rows/s, peak RSS {first['peak_rss_mb']} MB; "
+                f"COPY {round(counted / floor_s):,} rows/s; "
+                f"CPU: worker {first['worker_cpu_s']:,} s, database {first['database_cpu_s']:,} s "
+                f"(COPY: database {floor_cpu:,.1f} s); load {load[0]}→{round(os.getloadavg()[0], 2)}"
             ),
         },
         {
@@ -338,7 +399,12 @@ def import_figures(raw: Any, documenter: Any, rows: int) -> list[dict[str, Any]]
             "measured_peak_rss_mb": second["peak_rss_mb"],
             "summary": again,
             "unchanged_is_every_row": again.get("unchanged") == counted and again.get("victims_created") == 0,
-            "detail": f"{round(counted / second['seconds']):,} rows/s, {again.get('unchanged', 0):,} unchanged",
+            "worker_cpu_s": second["worker_cpu_s"],
+            "database_cpu_s": second["database_cpu_s"],
+            "detail": (
+                f"{round(counted / second['seconds']):,} rows/s, {again.get('unchanged', 0):,} unchanged; "
+                f"CPU: worker {second['worker_cpu_s']:,} s, database {second['database_cpu_s']:,} s"
+            ),
         },
     ]
     if first["status"] != "done" or summary.get("victims_created") != counted:
