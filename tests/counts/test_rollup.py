@@ -181,6 +181,49 @@ def test_changing_an_incidents_date_place_and_party_re_attributes_its_victims(po
     assert_window_equals_exact((dt.date(2019, 1, 1), dt.date(2019, 12, 31)), ALL_TIME)
 
 
+def test_moving_a_place_to_another_governorate_moves_its_victims_in_the_window_count(postgresql, documenter):
+    governorates = list(Location.objects.filter(level="governorate").order_by("id")[:2])
+    district = Location.objects.create(name="District", name_ar="منطقة", level="district", parent=governorates[0])
+    incident = make_incident(documenter, Status.VERIFIED, location=district)
+    for _ in range(5):
+        make_victim(documenter, incident, Status.VERIFIED)
+    window = CountParameters(*ALL_TIME)
+    assert [row["location"]["id"] for row in rollup.window_count(window)["by_location"]] == [governorates[0].pk]
+    Location.objects.filter(pk=district.pk).update(parent=governorates[1])
+    result = rollup.window_count(window)
+    assert [row["location"]["id"] for row in result["by_location"]] == [governorates[1].pk]
+    assert (result["by_location"][0]["total"], result["by_location"][0]["massacres"]) == (5, 1)
+    assert_rollups_right()
+    assert_window_equals_exact()
+
+
+def test_confirmed_duplicates_are_read_from_the_rollup_beside_the_figures(postgresql, documenter):
+    incident = make_incident(documenter, Status.VERIFIED)
+    kept, duplicate, other = (make_victim(documenter, incident, Status.VERIFIED) for _ in range(3))
+    Victim.objects.filter(pk__in=[duplicate.pk, other.pk]).update(duplicate_of=kept)
+    result = rollup.window_count(CountParameters(*ALL_TIME))
+    assert (result["civilians"]["total"], result["excluded_duplicates"], result["incidents"]) == (1, 2, 1)
+    assert [row["total"] for row in result["by_date"]] == [1]
+    assert_rollups_right()
+    assert_window_equals_exact()
+
+
+def test_a_window_splits_into_whole_months_and_its_edge_days():
+    assert rollup.month_split(dt.date(2020, 1, 15), dt.date(2020, 3, 10)) == (
+        (dt.date(2020, 2, 1), dt.date(2020, 2, 1)),
+        [(dt.date(2020, 1, 15), dt.date(2020, 1, 31)), (dt.date(2020, 3, 1), dt.date(2020, 3, 10))],
+    )
+    assert rollup.month_split(dt.date(2015, 1, 1), dt.date(2015, 12, 31)) == (
+        (dt.date(2015, 1, 1), dt.date(2015, 12, 1)),
+        [],
+    )
+    assert rollup.month_split(dt.date(2020, 1, 3), dt.date(2020, 1, 20)) == (
+        None,
+        [(dt.date(2020, 1, 3), dt.date(2020, 1, 20))],
+    )
+    assert rollup.month_split(dt.date.min, dt.date.max) == (None, [(dt.date.min, dt.date.max)])
+
+
 def test_bulk_create_counts_every_row(postgresql, documenter):
     incident = make_incident(documenter, Status.VERIFIED)
     Victim.objects.bulk_create(
@@ -274,6 +317,15 @@ ACTIONS = st.one_of(
     st.tuples(st.just("unmark_duplicate"), st.integers(0, 999), st.none()),
     st.tuples(st.just("move_victim"), st.integers(0, 999), st.integers(0, 999)),
     st.tuples(st.just("bulk_insert"), st.integers(0, 999), st.lists(VICTIM, min_size=1, max_size=8)),
+    st.tuples(st.just("move_place"), st.integers(0, 999), st.integers(0, 5)),
+)
+# Windows with random edges, and windows whose edges are month edges (whole months read from the month tier).
+WINDOWS = st.one_of(
+    st.tuples(DAYS, DAYS).map(sorted),
+    st.tuples(
+        st.sampled_from([dt.date(2020, 1, 1), dt.date(2020, 1, 15), dt.date(2020, 2, 1), dt.date(2020, 3, 1)]),
+        st.sampled_from([dt.date(2020, 1, 31), dt.date(2020, 2, 29), dt.date(2020, 3, 15), dt.date(2020, 3, 31)]),
+    ).map(sorted),
 )
 
 
@@ -346,6 +398,9 @@ def apply(world: World, action: tuple) -> None:
         one.update(incident_id=incidents[value % len(incidents)])
     elif name == "bulk_insert":
         Victim.objects.bulk_create([world.victim(incident_id, fields) for fields in value])
+    elif name == "move_place":
+        # The district (with its village) moves under another governorate: their victims change governorate.
+        Location.objects.filter(pk=world.places[6].pk).update(parent=world.places[value])
 
 
 @pytest.mark.django_db
@@ -354,7 +409,7 @@ def apply(world: World, action: tuple) -> None:
     incidents=st.lists(INCIDENT, min_size=1, max_size=4),
     victims=st.lists(st.tuples(st.integers(0, 3), VICTIM), max_size=12),
     actions=st.lists(ACTIONS, max_size=12),
-    window=st.tuples(DAYS, DAYS).map(sorted),
+    window=WINDOWS,
     place_filter=st.one_of(st.none(), st.integers(0, 9)),
     party_filter=st.one_of(st.none(), st.integers(0, 9)),
 )
