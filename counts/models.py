@@ -257,11 +257,13 @@ class IncidentTotal(models.Model):
     class Meta:
         db_table = "counts_incident_total"
         indexes = [
-            # counts/rollup.py MASSACRE_FLOOR: massacres of the incidents wholly inside a window.
+            # counts/rollup.py MASSACRE_FLOOR: massacres of the incidents wholly inside a window, read
+            # from the index alone (it covers what the massacre figures group by).
             models.Index(
-                fields=["first_death", "last_death"],
+                fields=["first_death", "last_death", "victims"],
                 name="incident_total_massacre",
-                condition=models.Q(victims__gte=2),
+                include=["occurred_on", "perpetrator_id", "governorate_id"],
+                condition=models.Q(victims__gte=5),
             ),
         ]
 

@@ -112,9 +112,10 @@ TIERS = (
     ("counts_incident_total", TOTAL_KEY, TOTAL_FIGURES),
     ("counts_incident_span", SPAN_KEY, SPAN_FIGURES),
 )
-# Incidents with fewer counted victims are never read as massacres from `counts_incident_total`'s
-# partial index (a threshold below it reads the whole table: still exact, slower).
-MASSACRE_FLOOR = 2
+# The smallest massacre threshold `counts_incident_total`'s partial, covering index serves (the
+# default MASSACRE_THRESHOLD); a lower threshold reads the whole table: still exact, slower. Its
+# predicate (counts/models.py, migration 0004) must say the same number.
+MASSACRE_FLOOR = 5
 
 # What the rule reads of a victim, an incident and a place: a change to anything else never moves a count.
 VICTIM_READS = (

@@ -141,7 +141,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='incidenttotal',
-            index=models.Index(condition=models.Q(('victims__gte', 2)), fields=['first_death', 'last_death'], name='incident_total_massacre'),
+            index=models.Index(condition=models.Q(('victims__gte', 5)), fields=['first_death', 'last_death', 'victims'], include=['occurred_on', 'perpetrator_id', 'governorate_id'], name='incident_total_massacre'),
         ),
         migrations.AddConstraint(
             model_name='monthrollup',
