@@ -219,7 +219,7 @@ def _apply_sql(counted: str) -> list[str]:
     month_delta AS (
         SELECT date_trunc('month', death_date)::date AS month, governorate_id, perpetrator_id,
                {_resummed(VICTIM_FIGURES)}
-        FROM (SELECT *, counts_place_governorate(place_id) AS governorate_id FROM place_delta) p
+        FROM (SELECT p.*, g.governorate_id FROM place_delta p JOIN ({_governorate_lookup_sql()}) g ON g.id = p.place_id) p
         GROUP BY 1, 2, 3
     ),
     incident_delta AS MATERIALIZED (
@@ -254,11 +254,14 @@ def _apply_sql(counted: str) -> list[str]:
 def _incident_totals_select(incidents: str) -> str:
     """`counts_incident_total`'s rows of the incidents `incidents` (an SQL condition on incident_id),
     from `counts_incident_rollup`."""
-    return f"""SELECT incident_id, SUM(victims) AS victims, MIN(death_date) AS first_death,
-               MAX(death_date) AS last_death, MIN(occurred_on) AS occurred_on,
-               MIN(perpetrator_id) AS perpetrator_id, MIN(location_id) AS location_id,
-               counts_place_governorate(MIN(location_id)) AS governorate_id, MIN(injured_count) AS injured_count
-        FROM counts_incident_rollup WHERE incident_id {incidents} GROUP BY incident_id"""
+    return f"""SELECT t.incident_id, t.victims, t.first_death, t.last_death, t.occurred_on, t.perpetrator_id,
+               t.location_id, g.governorate_id, t.injured_count
+        FROM (SELECT incident_id, SUM(victims) AS victims, MIN(death_date) AS first_death,
+                     MAX(death_date) AS last_death, MIN(occurred_on) AS occurred_on,
+                     MIN(perpetrator_id) AS perpetrator_id, MIN(location_id) AS location_id,
+                     MIN(injured_count) AS injured_count
+              FROM counts_incident_rollup WHERE incident_id {incidents} GROUP BY incident_id) t
+        JOIN ({_governorate_lookup_sql()}) g ON g.id = t.location_id"""
 
 
 def _totals_sql(incidents: str) -> str:

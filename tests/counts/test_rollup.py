@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from counts import counting, rollup
 from counts.counting import CountParameters
-from incidents import services, workflow
+from incidents import reference, services, workflow
 from incidents.models import Incident, Location, Perpetrator, Status, Victim, age_group_for
 from tests.conftest import location, make_incident, make_victim, perpetrator, skip_or_fail
 from tests.counts import scenario as sc
@@ -181,7 +181,9 @@ def test_changing_an_incidents_date_place_and_party_re_attributes_its_victims(po
     assert_window_equals_exact((dt.date(2019, 1, 1), dt.date(2019, 12, 31)), ALL_TIME)
 
 
-def test_moving_a_place_to_another_governorate_moves_its_victims_in_the_window_count(postgresql, documenter):
+def test_moving_a_place_to_another_governorate_moves_its_victims_in_the_window_count(
+    postgresql, documenter, admin_user
+):
     governorates = list(Location.objects.filter(level="governorate").order_by("id")[:2])
     district = Location.objects.create(name="District", name_ar="منطقة", level="district", parent=governorates[0])
     incident = make_incident(documenter, Status.VERIFIED, location=district)
@@ -189,7 +191,7 @@ def test_moving_a_place_to_another_governorate_moves_its_victims_in_the_window_c
         make_victim(documenter, incident, Status.VERIFIED)
     window = CountParameters(*ALL_TIME)
     assert [row["location"]["id"] for row in rollup.window_count(window)["by_location"]] == [governorates[0].pk]
-    Location.objects.filter(pk=district.pk).update(parent=governorates[1])
+    reference.change(actor=admin_user, row=Location.objects.get(pk=district.pk), parent=governorates[1])
     result = rollup.window_count(window)
     assert [row["location"]["id"] for row in result["by_location"]] == [governorates[1].pk]
     assert (result["by_location"][0]["total"], result["by_location"][0]["massacres"]) == (5, 1)
