@@ -123,7 +123,7 @@ class CountSnapshot(models.Model):
 class VictimRollup(models.Model):
     """Counted victims by (date of death, place of death, incident's perpetrator): categories and roles
     as columns. One row per key with at least one counted victim; kept right by the database triggers
-    of migration counts/0003 (counts/rollup.py), never written by application code."""
+    of migration counts/0004 (counts/rollup.py), never written by application code."""
 
     death_date = models.DateField()
     place_id = models.BigIntegerField()
