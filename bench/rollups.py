@@ -1,6 +1,6 @@
 """Figure 7: window counts from the maintained rollups (counts/rollup.py), and what the rollups cost writes.
 
-- *One-year window* and *all time* from the rollups (`rollup.window_count`, what dashboards read),
+- *One-year window* and *all time* from the rollup tiers (`rollup.window_count`, what dashboards read),
   against the hand-written floor over the victims (bench/floor.py) in the same run; the figures must
   equal the floor's figure by figure (the floor also hashes a fingerprint; a window count has none).
 - *Import*: COPY of `--rollup-rows` verified civilian victims into existing verified incidents, with
@@ -162,18 +162,18 @@ def write_figures(raw: Any, rows: int, runs: int) -> list[dict]:
 def rollup_figures(raw: Any, runs: int, rows: int, all_time: tuple, one_year: tuple) -> list[dict]:
     from django.db import connection
 
+    from counts.rollup import TIERS
+
+    counts, size = [], 0
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE counts_victim_rollup")
-        cursor.execute("VACUUM ANALYZE counts_incident_rollup")
-        cursor.execute("SELECT COUNT(*) FROM counts_victim_rollup")
-        victim_rows = cursor.fetchone()[0]
-        cursor.execute("SELECT COUNT(*) FROM counts_incident_rollup")
-        incident_rows = cursor.fetchone()[0]
-        cursor.execute(
-            "SELECT pg_total_relation_size('counts_victim_rollup') + pg_total_relation_size('counts_incident_rollup')"
-        )
-        size_mb = cursor.fetchone()[0] / 1024**2
-    sizes = f"rollups: {victim_rows:,} + {incident_rows:,} rows, {size_mb:,.0f} MB"
+        for table, _, _ in TIERS:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+            cursor.execute(f"SELECT COUNT(*), pg_total_relation_size('{table}') FROM {table}")
+            rows_in_table, bytes_in_table = cursor.fetchone()
+            counts.append(f"{rows_in_table:,}")
+            size += bytes_in_table
+    names = ", ".join(table.removeprefix("counts_") for table, _, _ in TIERS)
+    sizes = f"rollup tiers ({names}): {' + '.join(counts)} rows, {size / 1024**2:,.0f} MB"
     figures = [
         window_figure(raw, "one-year window count from the rollup", one_year, runs, {"seconds_at_most": 0.1}),
         window_figure(raw, "all-time window count from the rollup", all_time, runs, {"seconds_at_most": 0.3}),

@@ -123,7 +123,7 @@ class CountSnapshot(models.Model):
 class VictimRollup(models.Model):
     """Counted victims by (date of death, place of death, incident's perpetrator): categories and roles
     as columns. One row per key with at least one counted victim; kept right by the database triggers
-    of migration counts/0003 (counts/rollup.py), never written by application code."""
+    of migration counts/0004 (counts/rollup.py), never written by application code."""
 
     death_date = models.DateField()
     place_id = models.BigIntegerField()
@@ -139,6 +139,8 @@ class VictimRollup(models.Model):
     role_humanitarian = models.IntegerField(default=0)
     role_education = models.IntegerField(default=0)
     role_other = models.IntegerField(default=0)
+    # Victims every rule but 3 counts (confirmed duplicates of another record): `excluded_duplicates`.
+    duplicates = models.IntegerField(default=0)
 
     class Meta:
         db_table = "counts_victim_rollup"
@@ -179,6 +181,115 @@ class IncidentRollup(models.Model):
                 name="incident_rollup_key",
             ),
         ]
+        indexes = [models.Index(fields=["incident_id", "death_date"], name="incident_rollup_incident")]
 
     def __str__(self) -> str:
         return f"incident {self.incident_id} {self.death_date} place {self.place_id}: {self.victims}"
+
+
+class VictimFigures(models.Model):
+    """The figures of every victim tier (counts/rollup.py VICTIM_FIGURES)."""
+
+    total = models.IntegerField(default=0)
+    children = models.IntegerField(default=0)
+    women = models.IntegerField(default=0)
+    men = models.IntegerField(default=0)
+    unknown = models.IntegerField(default=0)
+    role_civil_defense = models.IntegerField(default=0)
+    role_medical = models.IntegerField(default=0)
+    role_media = models.IntegerField(default=0)
+    role_humanitarian = models.IntegerField(default=0)
+    role_education = models.IntegerField(default=0)
+    role_other = models.IntegerField(default=0)
+    duplicates = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DayRollup(VictimFigures):
+    """Counted victims by (date of death, incident's perpetrator): totals, roles, by perpetrator and
+    by date of a window without a place filter."""
+
+    death_date = models.DateField()
+    perpetrator_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "counts_day_rollup"
+        constraints = [models.UniqueConstraint(fields=["death_date", "perpetrator_id"], name="day_rollup_key")]
+
+    def __str__(self) -> str:
+        return f"{self.death_date} party {self.perpetrator_id}: {self.total}"
+
+
+class MonthRollup(VictimFigures):
+    """Counted victims by (first day of the month of death, governorate of the place of death,
+    perpetrator): by governorate of a window's whole months."""
+
+    month = models.DateField()
+    governorate_id = models.BigIntegerField()
+    perpetrator_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "counts_month_rollup"
+        constraints = [
+            models.UniqueConstraint(fields=["month", "governorate_id", "perpetrator_id"], name="month_rollup_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} governorate {self.governorate_id} party {self.perpetrator_id}: {self.total}"
+
+
+class IncidentTotal(models.Model):
+    """Per incident with counted victims: how many, the first and last date of death, and the
+    incident's date, perpetrator, place, governorate and injured (massacres; edge incidents)."""
+
+    incident_id = models.BigIntegerField(unique=True)
+    victims = models.IntegerField()
+    first_death = models.DateField()
+    last_death = models.DateField()
+    occurred_on = models.DateField()
+    perpetrator_id = models.BigIntegerField()
+    location_id = models.BigIntegerField()
+    governorate_id = models.BigIntegerField()
+    injured_count = models.IntegerField()
+
+    class Meta:
+        db_table = "counts_incident_total"
+        indexes = [
+            # counts/rollup.py MASSACRE_FLOOR: massacres of the incidents wholly inside a window, read
+            # from the index alone (it covers what the massacre figures group by).
+            models.Index(
+                fields=["first_death", "last_death", "victims"],
+                name="incident_total_massacre",
+                include=["occurred_on", "perpetrator_id", "governorate_id"],
+                condition=models.Q(victims__gte=5),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id}: {self.victims} ({self.first_death}..{self.last_death})"
+
+
+class IncidentSpan(models.Model):
+    """How many incidents (and their injured) have their counted victims' deaths between
+    `first_death` and `last_death`, by incident date and perpetrator: `incidents` and `injured` of
+    the incidents wholly inside a window."""
+
+    first_death = models.DateField()
+    last_death = models.DateField()
+    occurred_on = models.DateField()
+    perpetrator_id = models.BigIntegerField()
+    incidents = models.IntegerField(default=0)
+    injured = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "counts_incident_span"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first_death", "last_death", "occurred_on", "perpetrator_id"], name="incident_span_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_death}..{self.last_death} party {self.perpetrator_id}: {self.incidents}"

@@ -1,20 +1,16 @@
 """Rollups of the counted victims for window counts, kept right by database triggers (counts/rollup.py).
 
-On PostgreSQL the triggers are installed and both rollups filled from the victims in this migration's
-transaction (CREATE TRIGGER locks the two tables against writes until it commits, so the fill sees
-every row). On other databases the tables stay empty: `rollup.window_count` counts the victims there.
+The triggers and the fill are migration 0004's (counts/migrations/0004_window_tiers.py); on other
+databases than PostgreSQL the tables stay empty: `rollup.window_count` counts the victims there.
 """
 
 from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from counts import rollup
-
-    for statement in rollup.install_sql():
-        schema_editor.execute(statement)
+    """Nothing any more: the triggers read tables that 0004 creates, so 0004 installs them (with the
+    code of counts/rollup.py as it is) and fills every rollup. A database migrated past 0003 before
+    then got the first triggers here, which 0004 replaces."""
 
 
 def uninstall(apps, schema_editor):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from counts import counting, rollup
 from counts.counting import CountParameters
-from incidents import services, workflow
+from incidents import reference, services, workflow
 from incidents.models import Incident, Location, Perpetrator, Status, Victim, age_group_for
 from tests.conftest import location, make_incident, make_victim, perpetrator, skip_or_fail
 from tests.counts import scenario as sc
@@ -162,7 +162,7 @@ def test_deleting_an_incident_through_the_service_removes_its_victims_from_the_r
     Incident.objects.filter(pk=incident.pk).update(status=Status.DRAFT)
     Victim.objects.filter(incident=incident).update(status=Status.DRAFT)
     services.delete_incident(actor=documenter, incident=Incident.objects.get(pk=incident.pk))
-    assert rollup.stored_rows() == {"counts_victim_rollup": {}, "counts_incident_rollup": {}}
+    assert rollup.stored_rows() == {table: {} for table, _, _ in rollup.TIERS}
 
 
 def test_changing_an_incidents_date_place_and_party_re_attributes_its_victims(postgresql, documenter):
@@ -179,6 +179,51 @@ def test_changing_an_incidents_date_place_and_party_re_attributes_its_victims(po
     assert [row["location"]["name"] for row in result["by_location"]] == ["Hama"]
     assert_rollups_right()
     assert_window_equals_exact((dt.date(2019, 1, 1), dt.date(2019, 12, 31)), ALL_TIME)
+
+
+def test_moving_a_place_to_another_governorate_moves_its_victims_in_the_window_count(
+    postgresql, documenter, admin_user
+):
+    governorates = list(Location.objects.filter(level="governorate").order_by("id")[:2])
+    district = Location.objects.create(name="District", name_ar="منطقة", level="district", parent=governorates[0])
+    incident = make_incident(documenter, Status.VERIFIED, location=district)
+    for _ in range(5):
+        make_victim(documenter, incident, Status.VERIFIED)
+    window = CountParameters(*ALL_TIME)
+    assert [row["location"]["id"] for row in rollup.window_count(window)["by_location"]] == [governorates[0].pk]
+    reference.change(actor=admin_user, row=Location.objects.get(pk=district.pk), parent=governorates[1])
+    result = rollup.window_count(window)
+    assert [row["location"]["id"] for row in result["by_location"]] == [governorates[1].pk]
+    assert (result["by_location"][0]["total"], result["by_location"][0]["massacres"]) == (5, 1)
+    assert_rollups_right()
+    assert_window_equals_exact()
+
+
+def test_confirmed_duplicates_are_read_from_the_rollup_beside_the_figures(postgresql, documenter):
+    incident = make_incident(documenter, Status.VERIFIED)
+    kept, duplicate, other = (make_victim(documenter, incident, Status.VERIFIED) for _ in range(3))
+    Victim.objects.filter(pk__in=[duplicate.pk, other.pk]).update(duplicate_of=kept)
+    result = rollup.window_count(CountParameters(*ALL_TIME))
+    assert (result["civilians"]["total"], result["excluded_duplicates"], result["incidents"]) == (1, 2, 1)
+    assert [row["total"] for row in result["by_date"]] == [1]
+    assert_rollups_right()
+    assert_window_equals_exact()
+
+
+def test_a_window_splits_into_whole_months_and_its_edge_days():
+    assert rollup.month_split(dt.date(2020, 1, 15), dt.date(2020, 3, 10)) == (
+        (dt.date(2020, 2, 1), dt.date(2020, 2, 1)),
+        [(dt.date(2020, 1, 15), dt.date(2020, 1, 31)), (dt.date(2020, 3, 1), dt.date(2020, 3, 10))],
+    )
+    assert rollup.month_split(dt.date(2015, 1, 1), dt.date(2015, 12, 31)) == (
+        (dt.date(2015, 1, 1), dt.date(2015, 12, 1)),
+        [],
+    )
+    assert rollup.month_split(dt.date(2020, 1, 3), dt.date(2020, 1, 20)) == (
+        None,
+        [(dt.date(2020, 1, 3), dt.date(2020, 1, 20))],
+    )
+    assert rollup.month_split(dt.date.min, dt.date.max) == (None, [(dt.date.min, dt.date.max)])
 
 
 def test_bulk_create_counts_every_row(postgresql, documenter):
@@ -274,6 +319,15 @@ ACTIONS = st.one_of(
     st.tuples(st.just("unmark_duplicate"), st.integers(0, 999), st.none()),
     st.tuples(st.just("move_victim"), st.integers(0, 999), st.integers(0, 999)),
     st.tuples(st.just("bulk_insert"), st.integers(0, 999), st.lists(VICTIM, min_size=1, max_size=8)),
+    st.tuples(st.just("move_place"), st.integers(0, 999), st.integers(0, 5)),
+)
+# Windows with random edges, and windows whose edges are month edges (whole months read from the month tier).
+WINDOWS = st.one_of(
+    st.tuples(DAYS, DAYS).map(sorted),
+    st.tuples(
+        st.sampled_from([dt.date(2020, 1, 1), dt.date(2020, 1, 15), dt.date(2020, 2, 1), dt.date(2020, 3, 1)]),
+        st.sampled_from([dt.date(2020, 1, 31), dt.date(2020, 2, 29), dt.date(2020, 3, 15), dt.date(2020, 3, 31)]),
+    ).map(sorted),
 )
 
 
@@ -346,6 +400,9 @@ def apply(world: World, action: tuple) -> None:
         one.update(incident_id=incidents[value % len(incidents)])
     elif name == "bulk_insert":
         Victim.objects.bulk_create([world.victim(incident_id, fields) for fields in value])
+    elif name == "move_place":
+        # The district (with its village) moves under another governorate: their victims change governorate.
+        Location.objects.filter(pk=world.places[6].pk).update(parent=world.places[value])
 
 
 @pytest.mark.django_db
@@ -354,7 +411,7 @@ def apply(world: World, action: tuple) -> None:
     incidents=st.lists(INCIDENT, min_size=1, max_size=4),
     victims=st.lists(st.tuples(st.integers(0, 3), VICTIM), max_size=12),
     actions=st.lists(ACTIONS, max_size=12),
-    window=st.tuples(DAYS, DAYS).map(sorted),
+    window=WINDOWS,
     place_filter=st.one_of(st.none(), st.integers(0, 9)),
     party_filter=st.one_of(st.none(), st.integers(0, 9)),
 )
