@@ -361,6 +361,8 @@ def _copy_chunk(chunk) -> pa.Table:
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement, params) as copy:
         for data in copy:
             buffer.write(data)
+    if not buffer.tell():  # no rows (the previous chunk ended on the last victim): pyarrow wants a line
+        return READ_SCHEMA.empty_table()
     buffer.seek(0)
     return csv.read_csv(
         buffer,

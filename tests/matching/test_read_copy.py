@@ -109,6 +109,10 @@ def test_the_victims_are_read_in_chunks_by_id_without_losing_or_repeating_one(ar
         tables = list(scans.read_victims(scans.considered_victims(), None, copy=copy))
         assert [table.num_rows for table in tables] == [2, 2, 2, 1]
         assert [row["id"] for table in tables for row in table.to_pylist()] == expected
+    monkeypatch.setattr(scans, "READ_CHUNK", 7)  # the last chunk full: the next read finds none
+    for copy in transports():
+        tables = list(scans.read_victims(scans.considered_victims(), None, copy=copy))
+        assert [row["id"] for table in tables for row in table.to_pylist()] == expected
 
 
 def test_the_matcher_gives_the_same_features_from_a_read_table_as_from_a_record(archive):
