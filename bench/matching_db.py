@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "bench-db"  # origin_source prefix of every victim written here
 PLANTED_SHARE = 0.02
 OLD = dt.datetime(2025, 1, 1, 12, 0, tzinfo=dt.UTC)
+STAGES = ("reading", "scoring", "storing")
 
 
 class RefusedDatabase(Exception):
@@ -194,6 +195,7 @@ def scan(incremental: bool, in_process: bool = False) -> dict[str, Any]:
     user = reviewer()
     started = time.perf_counter()
     load_before = os.getloadavg()
+    stages: dict[str, float] = {}
     if in_process:
         from django.core.management import call_command
 
@@ -204,13 +206,20 @@ def scan(incremental: bool, in_process: bool = False) -> dict[str, Any]:
         command = [sys.executable, str(ROOT / "manage.py"), "find_duplicates", "--user", user.username]
         if incremental:
             command.append("--incremental")
-        child = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # its stage lines as they come
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for line in child.stdout:  # "stage: done/total" at each stage's start and end: when each began
+            stage = line.partition(":")[0].strip().rstrip("…")
+            if stage in STAGES and stage not in stages:
+                stages[stage] = time.perf_counter() - started
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode:
             raise RuntimeError(f"find_duplicates exited with {child.returncode}")
         peak_kb = usage.ru_maxrss  # this child's VmHWM (Linux: kilobytes)
     elapsed = time.perf_counter() - started
+    marks = [*stages.values(), elapsed]
+    stage_s = {stage: round(marks[i + 1] - marks[i], 1) for i, stage in enumerate(stages)}
     done = DuplicateScan.objects.order_by("-id").first()
     if done is None or done.status != DuplicateScan.State.DONE:
         raise RuntimeError("the scan did not finish")
@@ -221,6 +230,7 @@ def scan(incremental: bool, in_process: bool = False) -> dict[str, Any]:
         "pairs_compared": done.pairs_compared,
         "candidates": done.candidates,
         "scan": done.pk,
+        "stages_s": stage_s,  # reading (with folding the stale names), scoring, storing (child process only)
         "load_average_start": [round(v, 2) for v in load_before],
         "load_average_end": [round(v, 2) for v in os.getloadavg()],
     }
