@@ -102,22 +102,11 @@ SCHEMA = pa.schema(
 # source list, the cached name features and whether they are current, its names, the fields compared.
 READ_SCHEMA = pa.schema(
     [
-        ("id", pa.int64()),
-        ("src", pa.string()),
-        *((name, pa.string()) for name in NAME_FEATURES),
+        *(SCHEMA.field(name) for name in ("id", "src", *NAME_FEATURES)),
         ("cached", pa.bool_()),
         ("name", pa.string()),
         ("name_ar", pa.string()),
-        ("sex", pa.string()),
-        ("age", pa.int32()),
-        ("dob", pa.date32()),
-        ("idn", pa.string()),
-        ("dod", pa.date32()),
-        ("place", pa.int64()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("incident", pa.int64()),
-        ("is_new", pa.bool_()),
+        *(SCHEMA.field(name) for name in SCHEMA.names[SCHEMA.names.index("sex") :]),
     ]
 )
 # READ_SCHEMA's rows as the feature table's (SCHEMA), the way `features` normalises one record.
