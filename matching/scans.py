@@ -12,14 +12,20 @@ Rules:
    archive). Drafts and records under review are compared: a duplicate is best caught before it is verified.
 4. A full scan compares every victim; an incremental scan (`incremental=True`) compares the victims added or
    changed since the last finished scan started against all victims.
-5. Storing never touches a decided pair (confirmed or dismissed); an undecided pair found again gets the new
-   score, likely flag and reasons; a new pair is added (lower id as `victim_a`), found by this scan.
+5. Storing never touches a decided pair (confirmed or dismissed); an undecided pair found again with another
+   score, likely flag or reasons gets the new ones and a new `version` (a decision on the old ones is a
+   conflict); a new pair is added (lower id as `victim_a`), found by this scan.
 6. Identity numbers and dates of birth are read into the matcher only; nothing personal goes to logs, task
    messages, audit entries or the scan's error.
 7. Name features are computed once per victim version (`VictimFeatures`, the feature cache): before reading, a
-   scan computes them for the victims that have none, changed since (`version`) or were folded by an older
-   normaliser (`NAMES_VERSION`); the others are read as stored. An incremental scan then blocks only the new
-   and changed victims and the cached victims sharing one of their blocking keys.
+   scan computes them for the victims that have none, changed since (`version`), whose names differ from the
+   ones folded, or were folded by an older normaliser (`NAMES_VERSION`); the others are read as stored. A
+   cached row is used only while all of these still match (a victim edited during the scan is folded again),
+   and a victim folded again counts as changed. An incremental scan then blocks only the new and changed
+   victims and the cached victims sharing one of their blocking keys.
+8. Reading and writing in bulk: the victims are read in chunks by id, by `COPY (query) TO STDOUT` into Arrow
+   on PostgreSQL (the ORM elsewhere, the same rows); the feature cache, new pairs and refreshed pairs are
+   written by COPY on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -453,22 +459,28 @@ def _insert(new: list[CandidatePair]) -> None:
 
 
 def _refresh(refreshed: dict[int, ScoredPair]) -> None:
-    """Undecided pairs found again get the new score, likely flag and reasons. Only pairs still undecided are
-    refreshed: a decision taken meanwhile wins (PostgreSQL: COPY into a temporary table, then one UPDATE whose
-    condition on the status is checked again on the locked row; elsewhere: locked, re-read, bulk_update)."""
+    """Undecided pairs found again with another score, likely flag or reasons get the new ones and a new
+    `version` (a reviewer who read the old ones is refused, 409, and looks again); a pair found again unchanged
+    is left as it is. Only pairs still undecided are refreshed: a decision taken meanwhile wins (PostgreSQL:
+    COPY into a temporary table, then one UPDATE whose conditions are checked again on each locked row;
+    elsewhere: locked, re-read, bulk_update)."""
     now = timezone.now()
     if connection.vendor != "postgresql":
         still_open = (
             CandidatePair.objects.select_for_update()
             .filter(pk__in=list(refreshed), status=CandidatePair.State.CANDIDATE)
-            .only("pk")
+            .only("pk", "score", "likely", "reasons", "version")
         )
         rows = []
         for row in still_open:
             pair = refreshed[row.pk]
+            if (row.score, row.likely, row.reasons) == (pair.score, pair.likely, pair.reasons):
+                continue
             row.score, row.likely, row.reasons, row.updated_at = pair.score, pair.likely, pair.reasons, now
+            row.version += 1
             rows.append(row)
-        CandidatePair.objects.bulk_update(rows, ["score", "likely", "reasons", "updated_at"], batch_size=500)
+        fields = ["score", "likely", "reasons", "updated_at", "version"]
+        CandidatePair.objects.bulk_update(rows, fields, batch_size=500)
         return
     import json
 
@@ -482,8 +494,9 @@ def _refresh(refreshed: dict[int, ScoredPair]) -> None:
             for pk, pair in refreshed.items():
                 copy.write_row((pk, pair.score, pair.likely, json.dumps(pair.reasons, ensure_ascii=False)))
         cursor.execute(
-            f"UPDATE {table} p SET score = r.score, likely = r.likely, reasons = r.reasons, updated_at = %s "  # noqa: S608
-            "FROM scan_refreshed r WHERE p.id = r.id AND p.status = %s",
+            f"UPDATE {table} p SET score = r.score, likely = r.likely, reasons = r.reasons, updated_at = %s, "  # noqa: S608
+            "version = p.version + 1 FROM scan_refreshed r WHERE p.id = r.id AND p.status = %s "
+            "AND (p.score, p.likely, p.reasons) IS DISTINCT FROM (r.score, r.likely, r.reasons)",
             [now, CandidatePair.State.CANDIDATE],
         )
 
