@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results.json"
 ALL_TIME = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
-ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 ONE_YEAR = (dt.date(2015, 1, 1), dt.date(2015, 12, 31))
 
 
@@ -934,6 +934,31 @@ def matching_speed(new: int) -> list[dict]:
     return speed(new)
 
 
+def matching_db_figures(database_url: str, victims: int, new: int) -> list[dict]:
+    """Figure 10, duplicate scans through PostgreSQL (bench/matching_db.py), in a database of its own next to
+    the bench database (created, migrated, dropped again): the scan compares every victim of its database."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = f"{parts.path.lstrip('/')}_dups"
+    own_url = urlunsplit(parts._replace(path=f"/{name}"))
+    admin = psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
+    try:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        with tempfile.NamedTemporaryFile(suffix=".json") as output:
+            command = [sys.executable, "-m", "bench.matching_db", "--victims", str(victims), "--new", str(new),
+                       "--output", output.name]  # fmt: skip
+            say(f"figure 10: {victims:,} victims, then {new:,} new, in database {name}")
+            subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "DATABASE_URL": own_url})
+            return json.loads(Path(output.name).read_text(encoding="utf-8"))
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--victims", type=int, default=1_000_000)
@@ -948,6 +973,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-mb", type=int, default=500)
     parser.add_argument("--import-rows", type=int, default=1_000_000, help="rows of the list figure 6 imports")
     parser.add_argument("--matching-new", type=int, default=10_000, help="new victims of figure 9's incremental scan")
+    parser.add_argument(
+        "--matching-db-victims", type=int, default=1_000_000, help="victims of figure 10 (scans through PostgreSQL)"
+    )
     parser.add_argument(
         "--rollup-rows", type=int, default=100_000, help="rows figure 7 copies with and without triggers"
     )
@@ -978,7 +1006,7 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     only = {part.strip() for part in args.only.split(",")}
-    if only - {"6", "8"}:  # figures 6 (the import) and 8 (matching quality) bring their own rows
+    if only - {"6", "8", "10"}:  # figures 6 (the import), 8 (matching quality), 10 (its database) bring their own
         ensure_data(args.victims, args.incidents, args.seed, args.regenerate)
     raw = psycopg.connect(database_url, autocommit=True)
     raw.execute("VACUUM ANALYZE incidents_victim")
@@ -1014,6 +1042,7 @@ def main(argv: list[str] | None = None) -> int:
         ("7", lambda: rollup_figures(raw, args.runs, args.rollup_rows)),  # bench/rollups.py
         ("8", lambda: [matching_quality()]),  # bench/matching.py
         ("9", lambda: matching_speed(args.matching_new)),  # bench/matching.py
+        ("10", lambda: matching_db_figures(database_url, args.matching_db_victims, args.matching_new)),
     ]
     for key, step in steps:
         if key not in only:

@@ -34,6 +34,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz.distance import JaroWinkler
 
 from . import names
@@ -95,6 +96,36 @@ SCHEMA = pa.schema(
         ("incident", pa.int64()),
         ("is_new", pa.bool_()),
     ]
+)
+
+# What a scan reads of each victim (scans.read_victims, the same columns by COPY or the ORM): its id and
+# source list, the cached name features and whether they are current, its names, the fields compared.
+READ_SCHEMA = pa.schema(
+    [
+        *(SCHEMA.field(name) for name in ("id", "src", *NAME_FEATURES)),
+        ("cached", pa.bool_()),
+        ("name", pa.string()),
+        ("name_ar", pa.string()),
+        *(SCHEMA.field(name) for name in SCHEMA.names[SCHEMA.names.index("sex") :]),
+    ]
+)
+# READ_SCHEMA's rows as the feature table's (SCHEMA), the way `features` normalises one record.
+FROM_READ = ", ".join(
+    (
+        "id",
+        "coalesce(src, '') AS src",
+        *NAME_FEATURES,
+        "CASE WHEN sex IN ('male', 'female') THEN sex END AS sex",
+        "CASE WHEN age >= 0 THEN age END AS age",
+        "dob",
+        "nullif(upper(trim(idn, ' \t\r\n')), '') AS idn",
+        "dod",
+        "place",
+        "lat",
+        "lon",
+        "incident",
+        "coalesce(is_new, true) AS is_new",
+    )
 )
 
 # Blocking keys: name → SQL expression over the feature table (NULL when a part is missing).
@@ -361,6 +392,23 @@ def one_partner_per_list(pairs: list[ScoredPair], sources: dict[int, str]) -> No
             pair.likely = False
 
 
+def _with_current_features(table: pa.Table) -> pa.Table:
+    """`table` with the name features of the rows whose cache was not current (`cached` false) folded again."""
+    stale = pc.invert(pc.fill_null(table.column("cached"), False))
+    if not pc.any(stale).as_py():
+        return table
+    rows = pc.indices_nonzero(stale).to_pylist()
+    names, names_ar = table.column("name").to_pylist(), table.column("name_ar").to_pylist()
+    columns = {key: table.column(key).to_pylist() for key in NAME_FEATURES}
+    for row in rows:
+        folded = _name_features(names[row] or "", names_ar[row] or "")
+        for key in NAME_FEATURES:
+            columns[key][row] = folded[key]
+    for key in NAME_FEATURES:
+        table = table.set_column(table.schema.get_field_index(key), key, pa.array(columns[key], pa.string()))
+    return table
+
+
 class Matcher:
     """Features of the victims to compare, in one DuckDB connection; `pairs()` scores the blocked pairs."""
 
@@ -385,6 +433,23 @@ class Matcher:
         self.con.unregister("batch_view")
         self.count += len(rows)
         return len(rows)
+
+    def add_table(self, table: pa.Table) -> int:
+        """Add victims as read by a scan (an Arrow table of READ_SCHEMA); the names of those whose cached
+        features are not current are folded here. Returns how many of them are new (`is_new`)."""
+        if not table.num_rows:
+            return 0
+        table = _with_current_features(table)
+        self.con.register("read_view", table)
+        select = f"SELECT {FROM_READ} FROM read_view"  # noqa: S608 (our own columns)
+        if not self._created:
+            self.con.execute(f"CREATE TABLE f AS {select}")
+            self._created = True
+        else:
+            self.con.execute(f"INSERT INTO f {select}")
+        self.con.unregister("read_view")
+        self.count += table.num_rows
+        return int(pc.sum(table.column("is_new")).as_py() or 0)
 
     def _prepare(self, incremental: bool) -> list[str]:
         """Blocking key columns (common keys dropped) and splink's blocking rules."""

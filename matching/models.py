@@ -130,7 +130,8 @@ class VictimFeatures(models.Model):
 
     engine.NAME_FEATURES (folded name, parts, consonant and loose keys, the blocking keys' parts), written by
     `scans.refresh_features` for the victims that have none, whose record changed since (`victim_version`
-    behind the victim's `version`) or whose features came from an older normaliser (`names_version`). A scan
+    behind the victim's `version`, or names other than the victim's) or whose features came from an older
+    normaliser (`names_version`). A scan
     then reads these columns instead of folding every name again. Identity numbers and dates of birth are
     never stored here: they are read from the victim by the scan that compares them."""
 
@@ -139,6 +140,10 @@ class VictimFeatures(models.Model):
     )
     victim_version = models.PositiveIntegerField()
     names_version = models.PositiveSmallIntegerField()
+    # The names the features were folded from: a row whose names differ from the victim's is stale even when
+    # the version says otherwise (a write that did not bump it), and the scan folds the names again.
+    name = models.TextField(null=True)
+    name_ar = models.TextField(null=True)
     ar = models.TextField(null=True)
     ar_ns = models.TextField(null=True)
     g = models.TextField(null=True)

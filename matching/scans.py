@@ -12,14 +12,20 @@ Rules:
    archive). Drafts and records under review are compared: a duplicate is best caught before it is verified.
 4. A full scan compares every victim; an incremental scan (`incremental=True`) compares the victims added or
    changed since the last finished scan started against all victims.
-5. Storing never touches a decided pair (confirmed or dismissed); an undecided pair found again gets the new
-   score, likely flag and reasons; a new pair is added (lower id as `victim_a`), found by this scan.
+5. Storing never touches a decided pair (confirmed or dismissed); an undecided pair found again with another
+   score, likely flag or reasons gets the new ones and a new `version` (a decision on the old ones is a
+   conflict); a new pair is added (lower id as `victim_a`), found by this scan.
 6. Identity numbers and dates of birth are read into the matcher only; nothing personal goes to logs, task
    messages, audit entries or the scan's error.
 7. Name features are computed once per victim version (`VictimFeatures`, the feature cache): before reading, a
-   scan computes them for the victims that have none, changed since (`version`) or were folded by an older
-   normaliser (`NAMES_VERSION`); the others are read as stored. An incremental scan then blocks only the new
-   and changed victims and the cached victims sharing one of their blocking keys.
+   scan computes them for the victims that have none, changed since (`version`), whose names differ from the
+   ones folded, or were folded by an older normaliser (`NAMES_VERSION`); the others are read as stored. A
+   cached row is used only while all of these still match (a victim edited during the scan is folded again),
+   and a victim folded again counts as changed. An incremental scan then blocks only the new and changed
+   victims and the cached victims sharing one of their blocking keys.
+8. Reading and writing in bulk: the victims are read in chunks by id, by `COPY (query) TO STDOUT` into Arrow
+   on PostgreSQL (the ORM elsewhere, the same rows); the feature cache, new pairs and refreshed pairs are
+   written by COPY on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, Case, ExpressionWrapper, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -45,6 +51,8 @@ from .models import CandidatePair, DuplicateScan, VictimFeatures
 from .names import NAME_FEATURES, NAMES_VERSION
 
 if TYPE_CHECKING:  # the matcher (DuckDB, splink, pyarrow) loads only where a scan runs, never in a web worker
+    import pyarrow as pa
+
     from .engine import ScoredPair
 
 logger = logging.getLogger(__name__)
@@ -192,14 +200,14 @@ def compute_pairs(victims, since: Any = None, report: Progress | None = None) ->
     report = report or (lambda stage, done, total: None)
     total = victims.count()
     report("reading", 0, total)
+    folded_from = timezone.now()
     refresh_features(victims)
     matcher = engine.Matcher()
     try:
         done = new = 0
-        for batch in read_victims(victims, since):
-            matcher.add(batch)
-            done += len(batch)
-            new += sum(1 for record in batch if record["is_new"])
+        for table in read_victims(victims, since, folded_from=folded_from):
+            new += matcher.add_table(table)
+            done += table.num_rows
             report("reading", done, total)
         report("scoring", 0, 0)
         incremental = since is not None
@@ -215,6 +223,8 @@ def stale_features(victims):
         Q(match_features__isnull=True)
         | ~Q(match_features__victim_version=F("version"))
         | ~Q(match_features__names_version=NAMES_VERSION)
+        | ~Q(match_features__name=F("name"))
+        | ~Q(match_features__name_ar=F("name_ar"))
     )
 
 
@@ -224,90 +234,154 @@ def refresh_features(victims) -> int:
 
     stale = stale_features(victims).order_by("id").values_list("id", "version", "name", "name_ar")
     refreshed = 0
-    batch: list[VictimFeatures] = []
-
-    def flush() -> None:
-        with transaction.atomic():
-            VictimFeatures.objects.filter(victim_id__in=[row.victim_id for row in batch]).delete()
-            VictimFeatures.objects.bulk_create(batch, batch_size=BATCH)
-
+    batch: list[tuple] = []
     for pk, version, name, name_ar in stale.iterator(chunk_size=BATCH):
         features = engine.name_features(name, name_ar)
-        batch.append(VictimFeatures(victim_id=pk, victim_version=version, names_version=NAMES_VERSION, **features))
+        batch.append((pk, version, NAMES_VERSION, name, name_ar, *(features[key] for key in NAME_FEATURES)))
         if len(batch) >= BATCH:
-            flush()
+            _write_features(batch)
             refreshed += len(batch)
             batch = []
     if batch:
-        flush()
+        _write_features(batch)
         refreshed += len(batch)
     return refreshed
 
 
-FIELDS = (
+FEATURE_COLUMNS = ("victim_id", "victim_version", "names_version", "name", "name_ar", *NAME_FEATURES)
+
+
+def _write_features(rows: list[tuple]) -> None:
+    """Replace the cached rows of these victims: COPY on PostgreSQL, bulk_create elsewhere (one transaction)."""
+    ids = [row[0] for row in rows]
+    with transaction.atomic():
+        VictimFeatures.objects.filter(victim_id__in=ids).delete()
+        if connection.vendor != "postgresql":
+            VictimFeatures.objects.bulk_create(
+                [VictimFeatures(**dict(zip(FEATURE_COLUMNS, row, strict=True))) for row in rows], batch_size=BATCH
+            )
+            return
+        now = timezone.now()
+        sql = f"COPY {VictimFeatures._meta.db_table} ({', '.join((*FEATURE_COLUMNS, 'computed_at'))}) FROM STDIN"
+        with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row((*row, now))
+
+
+# What the scan reads of each victim, in this order (engine.READ_SCHEMA): its id and source list, the cached
+# name features with whether they are current (`cached`), the names (to fold them when they are not), and
+# the fields compared. Date and place of death are the victim's own (when recorded): an incident's date and
+# place say when and where it was documented as a whole (a list imported as one incident has one date for
+# everybody), and the incident itself is compared as such.
+READ_FIELDS = (
     "id",
+    "origin_source",
+    *(f"match_features__{name}" for name in NAME_FEATURES),
+    "cached",
     "name",
     "name_ar",
     "sex",
     "age_years",
     "date_of_birth",
     "identity_number",
-    "dod",
-    "place",
-    "latitude",
-    "longitude",
+    "date_of_death",
+    "place_of_death_id",
+    "place_of_death__latitude",
+    "place_of_death__longitude",
     "incident_id",
-    "origin_source",
-    "updated_at",
+    "is_new",
 )
-CACHED = tuple(f"match_features__{name}" for name in NAME_FEATURES)
+READ_CHUNK = 100_000  # victims per read (one COPY on PostgreSQL): bounds the text held at once
 
 
-def read_victims(victims, since: Any) -> Iterator[list[dict[str, Any]]]:
-    """The considered victims' matcher input in batches. Date and place of death are the victim's own (when
-    recorded): an incident's date and place say when and where it was documented as a whole (a list imported
-    as one incident has one date for everybody), and the incident itself is compared as such."""
-    rows = (
+def _read_query(victims, since: Any, folded_from: Any = None):
+    """The considered victims' matcher input as one query (values_list in READ_FIELDS order, by id). New: the
+    victims changed at or after `since`, and those whose names were folded again at or after `folded_from`
+    (this scan's refresh: names changed by a write that did not touch `updated_at`)."""
+    current = Q(
+        match_features__victim_version=F("version"),
+        match_features__names_version=NAMES_VERSION,
+        match_features__name=F("name"),
+        match_features__name_ar=F("name_ar"),
+    )
+    changed = Q(updated_at__gte=since)
+    if folded_from is not None:
+        changed |= Q(match_features__computed_at__gte=folded_from)
+    is_new = Value(True) if since is None else Case(When(changed, then=Value(True)), default=Value(False))
+    return (
         victims.annotate(
-            dod=F("date_of_death"),
-            place=F("place_of_death_id"),
-            latitude=F("place_of_death__latitude"),
-            longitude=F("place_of_death__longitude"),
+            cached=Case(When(current, then=Value(True)), default=Value(False), output_field=BooleanField()),
+            is_new=ExpressionWrapper(is_new, output_field=BooleanField()),
         )
         .order_by("id")
-        .values_list(*FIELDS, *CACHED)
+        .values_list(*READ_FIELDS)
     )
-    width = len(FIELDS)
-    batch: list[dict[str, Any]] = []
-    for row in rows.iterator(chunk_size=BATCH):
-        record = dict(zip(FIELDS, row[:width], strict=True))
-        cached = row[width:]
-        batch.append(
-            {
-                "id": record["id"],
-                # The cached name features (refresh_features ran first); None if a victim changed since then,
-                # and the matcher folds its names itself.
-                "names": dict(zip(NAME_FEATURES, cached, strict=True)) if any(cached) else None,
-                "name": record["name"],
-                "name_ar": record["name_ar"],
-                "sex": record["sex"],
-                "age": record["age_years"],
-                "dob": record["date_of_birth"],
-                "identity_number": record["identity_number"],
-                "date_of_death": record["dod"],
-                "place_id": record["place"],
-                "latitude": float(record["latitude"]) if record["latitude"] is not None else None,
-                "longitude": float(record["longitude"]) if record["longitude"] is not None else None,
-                "incident_id": record["incident_id"],
-                "source": record["origin_source"],
-                "is_new": since is None or record["updated_at"] >= since,
-            }
-        )
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+
+
+def read_victims(victims, since: Any, *, folded_from: Any = None, copy: bool | None = None) -> Iterator[pa.Table]:
+    """The considered victims' matcher input as Arrow tables of engine.READ_SCHEMA, READ_CHUNK victims each,
+    by id. On PostgreSQL by `COPY (query) TO STDOUT` read by pyarrow's CSV reader; elsewhere (or `copy=False`)
+    through the ORM. Full and incremental scans read this way; both transports give the same rows."""
+    if copy is None:
+        copy = connection.vendor == "postgresql"
+    query = _read_query(victims, since, folded_from)
+    last = 0
+    while True:
+        chunk = query.filter(id__gt=last)[:READ_CHUNK]
+        table = _copy_chunk(chunk) if copy else _orm_chunk(chunk)
+        if not table.num_rows:
+            return
+        yield table
+        last = table.column("id")[-1].as_py()
+        if table.num_rows < READ_CHUNK:
+            return
+
+
+def _orm_chunk(chunk) -> pa.Table:
+    import pyarrow as pa
+
+    from .engine import READ_SCHEMA
+
+    columns: list[list[Any]] = [[] for _ in READ_FIELDS]
+    for row in chunk.iterator(chunk_size=BATCH):
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    for index in (READ_FIELDS.index("place_of_death__latitude"), READ_FIELDS.index("place_of_death__longitude")):
+        columns[index] = [float(value) if value is not None else None for value in columns[index]]
+    return pa.Table.from_arrays(
+        [pa.array(column, type=field.type) for column, field in zip(columns, READ_SCHEMA, strict=True)],
+        schema=READ_SCHEMA,
+    )
+
+
+def _copy_chunk(chunk) -> pa.Table:
+    import io
+
+    from pyarrow import csv
+
+    from .engine import READ_SCHEMA
+
+    sql, params = chunk.query.get_compiler(connection=connection).as_sql()
+    buffer = io.BytesIO()
+    statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement, params) as copy:
+        for data in copy:
+            buffer.write(data)
+    if not buffer.tell():  # no rows (the previous chunk ended on the last victim): pyarrow wants a line
+        return READ_SCHEMA.empty_table()
+    buffer.seek(0)
+    return csv.read_csv(
+        buffer,
+        read_options=csv.ReadOptions(column_names=READ_SCHEMA.names),
+        parse_options=csv.ParseOptions(newlines_in_values=True),
+        convert_options=csv.ConvertOptions(
+            column_types=READ_SCHEMA,
+            strings_can_be_null=True,  # NULL is an unquoted empty field; an empty string is quoted ("")
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
 
 
 def store_pairs(scan: DuplicateScan, pairs: list[ScoredPair], report: Callable[[int, int], None]) -> int:
@@ -343,19 +417,7 @@ def store_pairs(scan: DuplicateScan, pairs: list[ScoredPair], report: Callable[[
         with transaction.atomic():
             _insert(new)
             if refreshed:
-                # Only pairs still undecided are refreshed (a decision taken meanwhile wins: locked, re-read).
-                still_open = (
-                    CandidatePair.objects.select_for_update()
-                    .filter(pk__in=list(refreshed), status=CandidatePair.State.CANDIDATE)
-                    .only("pk")
-                )
-                now = timezone.now()
-                rows = []
-                for row in still_open:
-                    pair = refreshed[row.pk]
-                    row.score, row.likely, row.reasons, row.updated_at = pair.score, pair.likely, pair.reasons, now
-                    rows.append(row)
-                CandidatePair.objects.bulk_update(rows, ["score", "likely", "reasons", "updated_at"], batch_size=500)
+                _refresh(refreshed)
         added += len(new)
         report(min(start + BATCH, total), total)
     return added
@@ -394,6 +456,49 @@ def _insert(new: list[CandidatePair]) -> None:
             state = CandidatePair.State.CANDIDATE
             copy.write_row((pair.victim_a_id, pair.victim_b_id, pair.score, pair.likely, reasons, state, "", 1,
                             pair.found_by_id, now, now))  # fmt: skip
+
+
+def _refresh(refreshed: dict[int, ScoredPair]) -> None:
+    """Undecided pairs found again with another score, likely flag or reasons get the new ones and a new
+    `version` (a reviewer who read the old ones is refused, 409, and looks again); a pair found again unchanged
+    is left as it is. Only pairs still undecided are refreshed: a decision taken meanwhile wins (PostgreSQL:
+    COPY into a temporary table, then one UPDATE whose conditions are checked again on each locked row;
+    elsewhere: locked, re-read, bulk_update)."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        still_open = (
+            CandidatePair.objects.select_for_update()
+            .filter(pk__in=list(refreshed), status=CandidatePair.State.CANDIDATE)
+            .only("pk", "score", "likely", "reasons", "version")
+        )
+        rows = []
+        for row in still_open:
+            pair = refreshed[row.pk]
+            if (row.score, row.likely, row.reasons) == (pair.score, pair.likely, pair.reasons):
+                continue
+            row.score, row.likely, row.reasons, row.updated_at = pair.score, pair.likely, pair.reasons, now
+            row.version += 1
+            rows.append(row)
+        fields = ["score", "likely", "reasons", "updated_at", "version"]
+        CandidatePair.objects.bulk_update(rows, fields, batch_size=500)
+        return
+    import json
+
+    table = CandidatePair._meta.db_table
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS scan_refreshed (id bigint, score double precision, likely boolean, "
+            "reasons jsonb) ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy("COPY scan_refreshed (id, score, likely, reasons) FROM STDIN") as copy:
+            for pk, pair in refreshed.items():
+                copy.write_row((pk, pair.score, pair.likely, json.dumps(pair.reasons, ensure_ascii=False)))
+        cursor.execute(
+            f"UPDATE {table} p SET score = r.score, likely = r.likely, reasons = r.reasons, updated_at = %s, "  # noqa: S608
+            "version = p.version + 1 FROM scan_refreshed r WHERE p.id = r.id AND p.status = %s "
+            "AND (p.score, p.likely, p.reasons) IS DISTINCT FROM (r.score, r.likely, r.reasons)",
+            [now, CandidatePair.State.CANDIDATE],
+        )
 
 
 def _finish(scan: DuplicateScan, *, victims: int, compared: int, candidates: int) -> str:

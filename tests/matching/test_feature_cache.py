@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from incidents import services as incident_services
+from incidents.models import Victim
 from matching import scans
 from matching import services as matching_services
 from matching.models import CandidatePair, DuplicateScan, VictimFeatures
@@ -75,3 +78,48 @@ def test_decisions_are_kept_when_an_incremental_scan_adds_a_new_record_of_the_sa
     assert (pair.status, pair.comment) == (CandidatePair.State.DISMISSED, "two sisters of one name")
     found = set(CandidatePair.objects.filter(found_by=scan).values_list("victim_a", "victim_b"))
     assert found == {(first.pk, third.pk), (second.pk, third.pk)} and scan.candidates == 2
+
+
+def test_a_cached_row_whose_names_differ_from_the_victims_is_folded_again_even_at_the_same_version(
+    documenter, reviewer
+):
+    incident = make_incident(documenter)
+    samira = make_victim(documenter, incident, age_years=20, **PERSON)
+    khalil = make_victim(documenter, incident, **OTHER)
+    scan_now(reviewer)
+    # A write that changes the names but not the version (a bulk update, a data fix in SQL): the cache
+    # must not keep the old names' features.
+    Victim.objects.filter(pk=samira.pk).update(name_ar=OTHER["name_ar"], name=OTHER["name"], sex="male", age_years=70)
+    scan = scan_now(reviewer, incremental=True)
+    cached = VictimFeatures.objects.get(victim=samira)
+    assert (cached.victim_version, cached.g, cached.fam) == (samira.version, "خليل", "طموس")
+    assert scan.candidates == 1  # now the same name as the other record
+    assert set(CandidatePair.objects.values_list("victim_a", "victim_b")) == {(samira.pk, khalil.pk)}
+
+
+def test_features_folded_by_an_older_normaliser_are_computed_again(documenter, reviewer, monkeypatch):
+    incident = make_incident(documenter)
+    samira = make_victim(documenter, incident, age_years=20, **PERSON)
+    khalil = make_victim(documenter, incident, **OTHER)
+    scan_now(reviewer)
+    VictimFeatures.objects.filter(victim=samira).update(g="stale", sk_g="stale")
+    monkeypatch.setattr(scans, "NAMES_VERSION", scans.NAMES_VERSION + 1)
+    assert scans.refresh_features(scans.considered_victims()) == 2
+    cached = VictimFeatures.objects.get(victim=samira)
+    assert (cached.names_version, cached.g, cached.sk_g) == (scans.NAMES_VERSION, "سميره", "smr")
+    assert VictimFeatures.objects.get(victim=khalil).names_version == scans.NAMES_VERSION
+    assert scans.refresh_features(scans.considered_victims()) == 0  # current now: nothing to fold
+
+
+def test_what_is_not_cached_is_read_as_it_is_now_the_death_and_the_place(documenter, reviewer):
+    incident = make_incident(documenter)
+    first = make_victim(documenter, incident, age_years=20, date_of_death=dt.date(2020, 1, 15), **PERSON)
+    second = make_victim(documenter, make_incident(documenter), age_years=20, **PERSON)
+    scan_now(reviewer)
+    pair = CandidatePair.objects.get()
+    assert {"code": "death_date_same"} not in pair.reasons
+    incident_services.update_victim(actor=documenter, victim=second, date_of_death=dt.date(2020, 1, 15))
+    scan_now(reviewer, incremental=True)
+    pair.refresh_from_db()
+    assert (pair.victim_a_id, pair.victim_b_id) == (first.pk, second.pk)
+    assert {"code": "death_date_same"} in pair.reasons  # the changed date, not one remembered with the cache

@@ -9,10 +9,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 
 from audit.models import AuditEntry
+from incidents.workflow import IllegalTransition
 from matching import scans
+from matching import services as matching_services
 from matching.models import CandidatePair, DuplicateScan
 from outbox.models import OutboxMessage
 from tests.conftest import client_for, make_incident, make_victim
+from tests.matching.review_helpers import verified_victim
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +93,22 @@ def test_a_new_scan_never_changes_a_decided_pair_and_refreshes_an_undecided_one(
     refreshed = CandidatePair.objects.get(victim_a=a, victim_b=c)
     assert refreshed.score > 0.9 and refreshed.reasons
     assert second.candidates == 0 and CandidatePair.objects.count() == 3
+
+
+def test_a_refreshed_pair_gets_a_new_version_so_a_decision_on_what_it_said_before_is_a_conflict(documenter, reviewer):
+    a, b, c = (verified_victim(documenter, age_years=20, **TWIN) for _ in range(3))
+    scan_now(reviewer)
+    changed = CandidatePair.objects.get(victim_a=a, victim_b=c)
+    CandidatePair.objects.filter(pk=changed.pk).update(score=0.3, likely=False, reasons=[])
+    unchanged = CandidatePair.objects.get(victim_a=a, victim_b=b)
+    scan_now(reviewer)
+    changed.refresh_from_db()
+    assert changed.version == 2 and changed.likely and changed.reasons  # the reviewer read version 1
+    with pytest.raises(IllegalTransition):
+        matching_services.decide(changed, reviewer, "dismiss", comment="looked at the old score", version=1)
+    assert CandidatePair.objects.get(pk=unchanged.pk).version == unchanged.version == 1  # found again unchanged
+    changed.refresh_from_db()
+    assert changed.status == CandidatePair.State.CANDIDATE
 
 
 def test_victims_marked_duplicates_and_rejected_victims_are_not_compared(documenter, reviewer):
