@@ -55,17 +55,23 @@ class TreeQuerySet(models.QuerySet):
 
 
 class LocationQuerySet(TreeQuerySet):
-    def governorate_of_each(self) -> dict[int, int | None]:
-        """Every place's governorate: its first ancestor-or-self at governorate level (None for a place
-        above that level, the country). One query over the small table, the tree walked in Python."""
-        parents = dict(self.model.objects.values_list("pk", "parent_id"))
-        governorates = set(self.model.objects.filter(level="governorate").values_list("pk", flat=True))
-        found: dict[int, int | None] = {}
+    def governorate_of_each(self) -> dict[int, int]:
+        """Every place's governorate (`GOVERNORATE_RULE`), walked in Python over the small table (one query)."""
+        rows = self.model.objects.values_list("pk", "parent_id", "level")
+        nodes = {pk: (parent, level) for pk, parent, level in rows}
+        found: dict[int, int] = {}
         for pk in self.values_list("pk", flat=True):
-            node = pk
-            while node is not None and node not in governorates:
-                node = parents.get(node)
-            found[pk] = node
+            found[pk] = pk
+            if nodes[pk][1] in AT_OR_ABOVE_GOVERNORATE:
+                continue
+            node = nodes[pk][0]
+            for _step in range(PARENTS_TO_GOVERNORATE):
+                if node is None:
+                    break
+                if nodes[node][1] == GOVERNORATE:
+                    found[pk] = node
+                    break
+                node = nodes[node][0]
         return found
 
 
@@ -126,6 +132,45 @@ class Location(models.Model):
 
     def localized_name(self, language: str | None = None) -> str:
         return self.name_ar if language == "ar" and self.name_ar else self.name
+
+
+# --- The governorate of a place ---------------------------------------------------------------
+
+# GOVERNORATE_RULE. The governorate of a place is the place itself when it is at governorate level or
+# above (a place recorded at country level counts as its own row), else its nearest ancestor at
+# governorate level within PARENTS_TO_GOVERNORATE parents (the most the level order allows: community,
+# subdistrict, district), else the place itself (a place under no governorate is its own row too).
+# Stated once, in three forms built from the same constants: `LocationQuerySet.governorate_of_each`
+# (Python), `governorate_of` (an ORM expression) and `place_governorate_sql` (SQL);
+# tests/counts/test_governorate_rule.py holds the three to one answer for every place of a tree.
+GOVERNORATE = Location.Level.GOVERNORATE.value
+AT_OR_ABOVE_GOVERNORATE = tuple(Location.LEVEL_ORDER[: Location.LEVEL_ORDER.index(GOVERNORATE) + 1])
+PARENTS_TO_GOVERNORATE = len(Location.LEVEL_ORDER) - len(AT_OR_ABOVE_GOVERNORATE)
+
+
+def governorate_of(prefix: str = "") -> Case:
+    """`GOVERNORATE_RULE` as an ORM expression: the governorate id of the place at `prefix` (e.g.
+    "incident__location__"; "" for a queryset of places)."""
+    whens = [When(**{f"{prefix}level__in": AT_OR_ABOVE_GOVERNORATE}, then=F(f"{prefix}id"))]
+    path = prefix
+    for _step in range(PARENTS_TO_GOVERNORATE):
+        path += "parent__"
+        whens.append(When(**{f"{path}level": GOVERNORATE}, then=F(f"{path}id")))
+    return Case(*whens, default=F(f"{prefix}id"))
+
+
+def place_governorate_sql() -> str:
+    """`GOVERNORATE_RULE` as SQL (PostgreSQL and SQLite): every place as (id, governorate_id). Built
+    from the level constants only, so it binds nothing and can go into triggers and functions."""
+    above = ", ".join(f"'{level}'" for level in AT_OR_ABOVE_GOVERNORATE)
+    joins, whens, previous = [], [], "l"
+    for step in range(1, PARENTS_TO_GOVERNORATE + 1):
+        joins.append(f"LEFT JOIN incidents_location p{step} ON p{step}.id = {previous}.parent_id")
+        whens.append(f"WHEN p{step}.level = '{GOVERNORATE}' THEN p{step}.id")
+        previous = f"p{step}"
+    return f"""SELECT l.id, CASE WHEN l.level IN ({above}) THEN l.id {" ".join(whens)}
+                              ELSE l.id END AS governorate_id
+            FROM incidents_location l {" ".join(joins)}"""  # noqa: S608 (constants only)
 
 
 class Perpetrator(models.Model):
