@@ -88,13 +88,18 @@ def _require_perm(user: Any, permission: str, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _require_incident_open_to(user: Any, incident: Incident) -> None:
-    """Evidence goes to the documenter's own editable incident, or to any verified incident."""
-    if not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
-        raise ValidationError({"incident": _("This incident does not exist.")})
+def require_may_add_evidence(user: Any, incident: Incident) -> None:
+    """Evidence goes to the documenter's own editable incident, or to any verified incident
+    (PermissionDenied with the reason otherwise): the services and the evidence pages ask this."""
     require_may_attach(
         user, incident, _("Evidence can be added only to your own editable incidents or to verified incidents.")
     )
+
+
+def _require_incident_open_to(user: Any, incident: Incident) -> None:
+    if not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
+        raise ValidationError({"incident": _("This incident does not exist.")})
+    require_may_add_evidence(user, incident)
 
 
 # --- Witnesses ------------------------------------------------------------------------------------

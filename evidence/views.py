@@ -131,13 +131,7 @@ def _testimony_errors(form: TestimonyForm, exc: ValidationError) -> None:
 def testimony_new(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     back = back_to(request, reverse("incident-detail", args=[pk]) + "#testimony")
-    if not may_add_evidence(request.user, incident):
-        return refusal(
-            request,
-            _("Evidence can be added only to your own editable incidents or to verified incidents."),
-            403,
-            back=back,
-        )
+    services.require_may_add_evidence(request.user, incident)
     form = TestimonyForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if form.is_valid():
@@ -312,13 +306,7 @@ def source_new(request: HttpRequest, pk: int) -> HttpResponse:
 
     incident = visible_incident(request, pk)
     back = back_to(request, reverse("incident-detail", args=[pk]) + "#sources")
-    if not may_add_evidence(request.user, incident):
-        return refusal(
-            request,
-            _("Evidence can be added only to your own editable incidents or to verified incidents."),
-            403,
-            back=back,
-        )
+    services.require_may_add_evidence(request.user, incident)
     form = SourceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with errors_on(form) as saving:
