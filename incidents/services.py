@@ -18,6 +18,7 @@ Rules (stated here once; the other apps' services and the pages ask these functi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +31,8 @@ from audit.services import lock_chain, record_event
 from . import roles
 from .models import AgeGroup, Incident, Status, Victim, age_group_for
 
-INCIDENT_FIELDS = {
+# The fields a documenter writes, in the order the API shows them (incidents/serializers.py).
+INCIDENT_FIELDS = (
     "title",
     "description",
     "occurred_on",
@@ -41,8 +43,8 @@ INCIDENT_FIELDS = {
     "perpetrator",
     "weapon",
     "injured_count",
-}
-VICTIM_FIELDS = {
+)
+VICTIM_FIELDS = (
     "incident",
     "name",
     "name_ar",
@@ -55,7 +57,7 @@ VICTIM_FIELDS = {
     "place_of_death",
     "date_of_birth",
     "identity_number",
-}
+)
 
 
 # --- The rules every reviewable kind shares --------------------------------------------------------
@@ -127,9 +129,9 @@ def set_fields(fields: dict[str, Any]) -> list[str]:
     return [name for name, value in fields.items() if value not in (None, "", [], False)]
 
 
-def apply_changes(record: Any, changes: dict[str, Any], allowed: set[str]) -> list[str]:
+def apply_changes(record: Any, changes: dict[str, Any], allowed: Collection[str]) -> list[str]:
     """Set the allowed fields on the record; any other field is a 400."""
-    unknown = set(changes) - allowed
+    unknown = set(changes) - set(allowed)
     if unknown:
         raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
     changed = []
@@ -205,7 +207,7 @@ def create_victim(*, author: Any, incident: Incident, **fields: Any) -> Victim:
     )
     victim = Victim(created_by=author, incident=incident, status=Status.DRAFT)
     fields = _normalise_victim(fields)
-    allowed = (VICTIM_FIELDS - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
+    allowed = (set(VICTIM_FIELDS) - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
     apply_changes(victim, fields, allowed)
     victim.age_group = age_group_for(victim.age_years, victim.age_group or AgeGroup.UNKNOWN)
     lock_chain()
@@ -220,7 +222,7 @@ def update_victim(*, actor: Any, victim: Victim, **changes: Any) -> Victim:
     victim = locked(victim)
     require_author_and_editable(actor, victim)
     changes = _normalise_victim(keep_incident(victim, changes))
-    allowed = (VICTIM_FIELDS - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
+    allowed = (set(VICTIM_FIELDS) - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
     changed = apply_changes(victim, changes, allowed)
     new_group = age_group_for(victim.age_years, victim.age_group)
     if new_group != victim.age_group or "age_years" in changed:
