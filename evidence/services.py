@@ -41,10 +41,10 @@ from incidents.models import Incident, Status
 from incidents.services import (
     apply_changes,
     audit_write,
+    delete_attached_draft,
     keep_incident,
     locked,
     require_author_and_editable,
-    require_draft,
     require_may_attach,
     save_changes,
     set_fields,
@@ -279,11 +279,7 @@ def update_testimony(*, actor: Any, testimony: Testimony, **changes: Any) -> Tes
 
 @transaction.atomic
 def delete_testimony(*, actor: Any, testimony: Testimony) -> None:
-    testimony = locked(testimony)
-    require_author_and_editable(actor, testimony)
-    require_draft(testimony)
-    audit_write(actor, "testimony.deleted", testimony, incident=testimony.incident_id)
-    testimony.delete()
+    delete_attached_draft(actor, testimony, "testimony.deleted")
 
 
 # --- Documented sources -----------------------------------------------------------------------------
@@ -318,11 +314,7 @@ def update_source(*, actor: Any, source: Source, **changes: Any) -> Source:
 
 @transaction.atomic
 def delete_source(*, actor: Any, source: Source) -> None:
-    source = locked(source)
-    require_author_and_editable(actor, source)
-    require_draft(source)
-    audit_write(actor, "sources.deleted", source, incident=source.incident_id)
-    source.delete()
+    delete_attached_draft(actor, source, "sources.deleted")
 
 
 # --- Media ------------------------------------------------------------------------------------------

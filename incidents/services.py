@@ -11,7 +11,7 @@ Rules (stated here once; the other apps' services and the pages ask these functi
 3. Only the author changes a record, and only while it is a draft or sent back (`may_edit`,
    `require_author_and_editable`).
 4. A record stays with its incident (`keep_incident`); only a draft that was never submitted is
-   deleted (`require_draft`).
+   deleted (`require_draft`; `delete_attached_draft` for victims, testimony and sources).
 5. Every create, change and delete writes one audit entry in the same transaction (`audit_write`):
    who, which record, and the NAMES of the fields set or changed, never their values.
 """
@@ -235,10 +235,16 @@ def update_victim(*, actor: Any, victim: Victim, **changes: Any) -> Victim:
     return victim
 
 
+def delete_attached_draft(actor: Any, record: Any, action: str) -> None:
+    """Rules 3-5 for a record attached to an incident (victim, testimony, source): its author deletes
+    it while it is a draft, with an audit entry `action` naming the incident. In the caller's transaction."""
+    record = locked(record)
+    require_author_and_editable(actor, record)
+    require_draft(record)
+    audit_write(actor, action, record, incident=record.incident_id)
+    record.delete()
+
+
 @transaction.atomic
 def delete_victim(*, actor: Any, victim: Victim) -> None:
-    victim = locked(victim)
-    require_author_and_editable(actor, victim)
-    require_draft(victim)
-    audit_write(actor, "victim.deleted", victim, incident=victim.incident_id)
-    victim.delete()
+    delete_attached_draft(actor, victim, "victim.deleted")
