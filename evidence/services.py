@@ -285,14 +285,19 @@ def delete_testimony(*, actor: Any, testimony: Testimony) -> None:
 # --- Documented sources -----------------------------------------------------------------------------
 
 
+def _require_reference(source: Source) -> None:
+    """A source names where it is: its URL, its archived copy, or a report's title."""
+    if not (source.url or source.archive_url or source.title):
+        raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
+
+
 @transaction.atomic
 def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
     _require_perm(author, "evidence.add_source", _("Only documenters may record sources."))
     _require_incident_open_to(author, incident)
     source = Source(created_by=author, incident=incident)
     apply_changes(source, fields, SOURCE_FIELDS - {"incident"})
-    if not (source.url or source.archive_url or source.title):
-        raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
+    _require_reference(source)
     source.save()
     audit_write(author, "sources.created", source, ["incident", *set_fields(fields)], incident=incident.pk)
     return source
@@ -304,8 +309,7 @@ def update_source(*, actor: Any, source: Source, **changes: Any) -> Source:
     require_author_and_editable(actor, source)
     changes = keep_incident(source, changes)
     changed = apply_changes(source, changes, SOURCE_FIELDS - {"incident"})
-    if not (source.url or source.archive_url or source.title):
-        raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
+    _require_reference(source)
     if changed:
         save_changes(source, changed)
         audit_write(actor, "sources.changed", source, changed, incident=source.incident_id)
