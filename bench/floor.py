@@ -76,6 +76,28 @@ GOVERNORATE_CTE = """governorate_of(id, {columns}, depth) AS (
         )"""
 
 
+def _subtree_filters(
+    parameters: CountParameters, params: dict[str, Any], ctes: list[str], conditions: list[str]
+) -> None:
+    """Rules 5 and 6: the chosen places' and parties' subtrees (recursive CTEs), and the conditions on them."""
+    if parameters.locations:
+        ctes.append(
+            f"""chosen_places(id) AS (
+                SELECT id FROM incidents_location WHERE id IN ({_in_list("loc", parameters.locations, params)})
+                UNION SELECT l.id FROM incidents_location l JOIN chosen_places c ON l.parent_id = c.id
+            )"""
+        )
+        conditions.append("COALESCE(v.place_of_death_id, i.location_id) IN (SELECT id FROM chosen_places)")
+    if parameters.perpetrators:
+        ctes.append(
+            f"""chosen_parties(id) AS (
+                SELECT id FROM incidents_perpetrator WHERE id IN ({_in_list("perp", parameters.perpetrators, params)})
+                UNION SELECT p.id FROM incidents_perpetrator p JOIN chosen_parties c ON p.parent_id = c.id
+            )"""
+        )
+        conditions.append("i.perpetrator_id IN (SELECT id FROM chosen_parties)")
+
+
 def counted_parts(parameters: CountParameters, params: dict[str, Any]) -> tuple[list[str], str]:
     """The CTEs (governorates, chosen subtrees) and the SELECT of one row per counted victim."""
     ctes = [
@@ -93,22 +115,7 @@ def counted_parts(parameters: CountParameters, params: dict[str, Any]) -> tuple[
     ]
     params["date_from"] = parameters.date_from
     params["date_to"] = parameters.date_to
-    if parameters.locations:
-        ctes.append(
-            f"""chosen_places(id) AS (
-                SELECT id FROM incidents_location WHERE id IN ({_in_list("loc", parameters.locations, params)})
-                UNION SELECT l.id FROM incidents_location l JOIN chosen_places c ON l.parent_id = c.id
-            )"""
-        )
-        conditions.append("COALESCE(v.place_of_death_id, i.location_id) IN (SELECT id FROM chosen_places)")
-    if parameters.perpetrators:
-        ctes.append(
-            f"""chosen_parties(id) AS (
-                SELECT id FROM incidents_perpetrator WHERE id IN ({_in_list("perp", parameters.perpetrators, params)})
-                UNION SELECT p.id FROM incidents_perpetrator p JOIN chosen_parties c ON p.parent_id = c.id
-            )"""
-        )
-        conditions.append("i.perpetrator_id IN (SELECT id FROM chosen_parties)")
+    _subtree_filters(parameters, params, ctes, conditions)
     role_columns = ", ".join(f"v.role_{role}" for role in ROLES)
     common = " AND ".join(conditions)
     select = f"""SELECT v.id, v.version, v.category, {role_columns},
@@ -380,22 +387,7 @@ def counted_victims_copy_sql(parameters: CountParameters) -> tuple[str, dict[str
     ]
     params["date_from"], params["date_to"] = parameters.date_from, parameters.date_to
     ctes = [GOVERNORATE_CTE.format(columns="name", column="name")]
-    if parameters.locations:
-        ctes.append(
-            f"""chosen_places(id) AS (
-                SELECT id FROM incidents_location WHERE id IN ({_in_list("loc", parameters.locations, params)})
-                UNION SELECT l.id FROM incidents_location l JOIN chosen_places c ON l.parent_id = c.id
-            )"""
-        )
-        conditions.append("COALESCE(v.place_of_death_id, i.location_id) IN (SELECT id FROM chosen_places)")
-    if parameters.perpetrators:
-        ctes.append(
-            f"""chosen_parties(id) AS (
-                SELECT id FROM incidents_perpetrator WHERE id IN ({_in_list("perp", parameters.perpetrators, params)})
-                UNION SELECT p.id FROM incidents_perpetrator p JOIN chosen_parties c ON p.parent_id = c.id
-            )"""
-        )
-        conditions.append("i.perpetrator_id IN (SELECT id FROM chosen_parties)")
+    _subtree_filters(parameters, params, ctes, conditions)
     roles = ", ".join(f"CASE WHEN v.role_{role} THEN '{role}' END" for role in ROLES)
     sql = f"""COPY (
         WITH RECURSIVE {", ".join(ctes)}
