@@ -37,6 +37,32 @@ EDITABLE_STATES = (Status.DRAFT, Status.CHANGES_REQUESTED)
 MAX_KEY = 2**63 - 1  # the largest primary key (BigAutoField) the database can hold
 
 
+# --- Coordinates (places and incidents) ---------------------------------------------------------
+
+
+def coordinate_field(verbose_name: str, bound: int) -> models.DecimalField:
+    """A latitude (bound 90) or longitude (bound 180) in decimal degrees, optional."""
+    return models.DecimalField(
+        verbose_name,
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-bound), MaxValueValidator(bound)],
+    )
+
+
+def coordinate_constraints(kind: str) -> list[models.CheckConstraint]:
+    """The database's own range checks of `coordinate_field`s, named `<kind>_latitude_range` etc."""
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": -bound, f"{name}__lte": bound}),
+            name=f"{kind}_{name}_range",
+        )
+        for name, bound in (("latitude", 90), ("longitude", 180))
+    ]
+
+
 # --- Trees -------------------------------------------------------------------------------------
 
 
@@ -91,22 +117,8 @@ class Location(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
     )
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = coordinate_field(_("latitude"), 90)
+    longitude = coordinate_field(_("longitude"), 180)
 
     objects = LocationQuerySet.as_manager()
 
@@ -116,14 +128,7 @@ class Location(models.Model):
         verbose_name_plural = _("locations")
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="location_unique_name_per_parent"),
-            models.CheckConstraint(
-                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
-                name="location_latitude_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
-                name="location_longitude_range",
-            ),
+            *coordinate_constraints("location"),
             models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="location_not_own_parent"),
         ]
 
@@ -291,22 +296,8 @@ class Incident(Reviewable):
         _("date precision"), max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
     )
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("place"))
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = coordinate_field(_("latitude"), 90)
+    longitude = coordinate_field(_("longitude"), 180)
     perpetrator = models.ForeignKey(
         Perpetrator, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("perpetrator")
     )
@@ -340,14 +331,7 @@ class Incident(Reviewable):
         constraints = [
             models.CheckConstraint(condition=Q(injured_count__gte=0), name="incident_injured_not_negative"),
             models.CheckConstraint(condition=Q(occurred_on__gte=EARLIEST_DATE), name="incident_date_plausible"),
-            models.CheckConstraint(
-                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
-                name="incident_latitude_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
-                name="incident_longitude_range",
-            ),
+            *coordinate_constraints("incident"),
             models.UniqueConstraint(
                 fields=["origin_source", "origin_key"],
                 condition=~Q(origin_source=""),
