@@ -239,6 +239,12 @@ def visibility_q(user: roles.UserLike, prefix: str = "") -> Q | None:
     return None
 
 
+def review_queue_index(kind: str) -> models.Index:
+    """The review queue (workflow.review_queue) of a reviewable kind: its submitted records in queue
+    order, so a page reads its 50 rows from this index instead of sorting every submitted record."""
+    return models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name=f"{kind}_review_queue")
+
+
 class ReviewableQuerySet(models.QuerySet):
     def visible_to(self, user: roles.UserLike) -> ReviewableQuerySet:
         condition = visibility_q(user)
@@ -340,9 +346,7 @@ class Incident(Reviewable):
         ]
         indexes = [
             models.Index(fields=["status", "occurred_on"], name="incident_status_date"),
-            # The review queue (workflow.review_queue): submitted records in queue order, so a page
-            # reads its 50 rows from the index instead of sorting every submitted record.
-            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="incident_review_queue"),
+            review_queue_index("incident"),
         ]
 
     def __str__(self) -> str:
@@ -562,7 +566,7 @@ class Victim(Reviewable):
         indexes = [
             models.Index(fields=["status", "civilian_status"], name="victim_status_civ"),
             models.Index(fields=["incident", "status"], name="victim_incident_status"),
-            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="victim_review_queue"),
+            review_queue_index("victim"),
             # The counted victims (rules 1-3) with every column a count reads: counts scan this small
             # index (index-only) instead of the table, and reach an incident's counted victims by
             # incident (bench/README.md: 12.5 s -> 4.7 s for a full count at a million victims).
