@@ -30,8 +30,8 @@ from config.pages import back_to, errors_on, message_of, refusal, refusals_as_pa
 from counts import graphics
 from incidents import roles
 from incidents.models import Incident, Status
-from incidents.services import may_attach_to, may_edit
-from incidents.views import edit_refusal, visible_incident
+from incidents.services import may_attach_to, may_edit, require_author_and_editable
+from incidents.views import visible_incident
 
 from . import media, services
 from .forms import TestimonyForm
@@ -235,11 +235,6 @@ def _visible(request: HttpRequest, model: type, pk: int) -> Any:
     return get_object_or_404(model.objects.visible_to(request.user).select_related("incident"), pk=pk)
 
 
-def _author_and_editable(request: HttpRequest, record: Any, back: str | None) -> HttpResponse | None:
-    """A refusal page unless the user is the record's author and it may be changed now."""
-    return edit_refusal(request, record, back=back)
-
-
 def _changes_comment(record: Any) -> Any:
     from incidents.views import last_comments
 
@@ -256,9 +251,7 @@ def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
     testimony = _visible(request, Testimony, pk)
     back = back_to(request, reverse("incident-detail", args=[testimony.incident_id]) + f"#testimonies-{pk}")
-    refused = _author_and_editable(request, testimony, back)
-    if refused is not None:
-        return refused
+    require_author_and_editable(request.user, testimony)  # a refusal page: 403 or 409
     form = TestimonyEditForm(request.POST or None, instance=testimony, user=request.user)
     if request.method == "POST" and form.is_valid():
         with errors_on(form) as saving:
@@ -283,9 +276,7 @@ def media_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
     item = get_object_or_404(MediaItem.objects.visible_to(request.user).select_related("incident", "original"), pk=pk)
     back = back_to(request, reverse("incident-detail", args=[item.incident_id]) + f"#media-{pk}")
-    refused = _author_and_editable(request, item, back)
-    if refused is not None:
-        return refused
+    require_author_and_editable(request.user, item)  # a refusal page: 403 or 409
     form = MediaDescriptionForm(request.POST or None, initial={"description": item.description})
     if request.method == "POST" and form.is_valid():
         with errors_on(form) as saving:
@@ -325,9 +316,7 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
     source = _visible(request, Source, pk)
     back = back_to(request, reverse("incident-detail", args=[source.incident_id]) + f"#sources-{pk}")
-    refused = _author_and_editable(request, source, back)
-    if refused is not None:
-        return refused
+    require_author_and_editable(request.user, source)  # a refusal page: 403 or 409
     form = SourceForm(request.POST or None, instance=source)
     if request.method == "POST" and form.is_valid():
         with errors_on(form) as saving:
