@@ -8,6 +8,7 @@ once go through the media API from the page's script, one request per file, each
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -243,6 +244,27 @@ def _changes_comment(record: Any) -> Any:
     return last_comments(type(record), [record.pk], Status.CHANGES_REQUESTED).get(record.pk)
 
 
+def _form_page(
+    request: HttpRequest,
+    form: Any,
+    save: Callable[[], Any],
+    *,
+    saved: str,
+    back: str | None,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+) -> HttpResponse:
+    """An evidence form page: a valid POST runs the service call `save` (its refusals go on the form);
+    once saved, the `saved` message and back; otherwise the page again (400 while the form holds errors)."""
+    if request.method == "POST" and form.is_valid():
+        with errors_on(form) as saving:
+            save()
+        if saving.ok:
+            messages.success(request, saved)
+            return redirect(back)
+    return render(request, template, {"form": form, **context()}, status=400 if form.errors else 200)
+
+
 @login_required
 @refusals_as_pages
 def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -253,19 +275,15 @@ def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, reverse("incident-detail", args=[testimony.incident_id]) + f"#testimonies-{pk}")
     require_author_and_editable(request.user, testimony)  # a refusal page: 403 or 409
     form = TestimonyEditForm(request.POST or None, instance=testimony, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        with errors_on(form) as saving:
-            services.update_testimony(actor=request.user, testimony=testimony, **form.changes())
-        if saving.ok:
-            messages.success(request, _("Testimony saved. Submit it again when it is ready."))
-            return redirect(back)
-    context = {
-        "form": form,
-        "record": testimony,
-        "incident": testimony.incident,
-        "comment": _changes_comment(testimony),
-    }
-    return render(request, "evidence/testimony_edit.html", context, status=400 if form.errors else 200)
+    return _form_page(
+        request,
+        form,
+        lambda: services.update_testimony(actor=request.user, testimony=testimony, **form.changes()),
+        saved=_("Testimony saved. Submit it again when it is ready."),
+        back=back,
+        template="evidence/testimony_edit.html",
+        context=lambda: {"record": testimony, "incident": testimony.incident, "comment": _changes_comment(testimony)},
+    )
 
 
 @login_required
@@ -278,14 +296,15 @@ def media_edit(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, reverse("incident-detail", args=[item.incident_id]) + f"#media-{pk}")
     require_author_and_editable(request.user, item)  # a refusal page: 403 or 409
     form = MediaDescriptionForm(request.POST or None, initial={"description": item.description})
-    if request.method == "POST" and form.is_valid():
-        with errors_on(form) as saving:
-            services.update_media(actor=request.user, item=item, description=form.cleaned_data["description"])
-        if saving.ok:
-            messages.success(request, _("Description saved. Submit the item again when it is ready."))
-            return redirect(back)
-    context = {"form": form, "record": item, "incident": item.incident, "comment": _changes_comment(item)}
-    return render(request, "evidence/media_edit.html", context, status=400 if form.errors else 200)
+    return _form_page(
+        request,
+        form,
+        lambda: services.update_media(actor=request.user, item=item, description=form.cleaned_data["description"]),
+        saved=_("Description saved. Submit the item again when it is ready."),
+        back=back,
+        template="evidence/media_edit.html",
+        context=lambda: {"record": item, "incident": item.incident, "comment": _changes_comment(item)},
+    )
 
 
 @login_required
@@ -299,14 +318,15 @@ def source_new(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, reverse("incident-detail", args=[pk]) + "#sources")
     services.require_may_add_evidence(request.user, incident)
     form = SourceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        with errors_on(form) as saving:
-            services.create_source(author=request.user, incident=incident, **form.source_fields())
-        if saving.ok:
-            messages.success(request, _("Source added. It counts as evidence once a reviewer approves it."))
-            return redirect(back)
-    context = {"form": form, "incident": incident, "record": None}
-    return render(request, "evidence/source_form.html", context, status=400 if form.errors else 200)
+    return _form_page(
+        request,
+        form,
+        lambda: services.create_source(author=request.user, incident=incident, **form.source_fields()),
+        saved=_("Source added. It counts as evidence once a reviewer approves it."),
+        back=back,
+        template="evidence/source_form.html",
+        context=lambda: {"incident": incident, "record": None},
+    )
 
 
 @login_required
@@ -318,15 +338,20 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, reverse("incident-detail", args=[source.incident_id]) + f"#sources-{pk}")
     require_author_and_editable(request.user, source)  # a refusal page: 403 or 409
     form = SourceForm(request.POST or None, instance=source)
-    if request.method == "POST" and form.is_valid():
-        with errors_on(form) as saving:
-            services.update_source(actor=request.user, source=source, **form.changes())
-        if saving.ok:
-            messages.success(request, _("Source saved."))
-            return redirect(back)
-    source.refresh_from_db()
-    context = {"form": form, "incident": source.incident, "record": source, "comment": _changes_comment(source)}
-    return render(request, "evidence/source_form.html", context, status=400 if form.errors else 200)
+
+    def context() -> dict[str, Any]:
+        source.refresh_from_db()  # the stored values beside the refused ones
+        return {"incident": source.incident, "record": source, "comment": _changes_comment(source)}
+
+    return _form_page(
+        request,
+        form,
+        lambda: services.update_source(actor=request.user, source=source, **form.changes()),
+        saved=_("Source saved."),
+        back=back,
+        template="evidence/source_form.html",
+        context=context,
+    )
 
 
 @login_required
