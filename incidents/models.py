@@ -101,7 +101,34 @@ class LocationQuerySet(TreeQuerySet):
         return found
 
 
-class Location(models.Model):
+class Named(models.Model):
+    """Reference data: a name in English and Arabic."""
+
+    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
+    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    def localized_name(self, language: str | None = None) -> str:
+        return self.name_ar if language == "ar" and self.name_ar else self.name
+
+
+class NamedTree(Named):
+    """Reference data in a tree (places, parties): each node names its parent."""
+
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Location(NamedTree):
     class Level(models.TextChoices):
         COUNTRY = "country", _("Country")
         GOVERNORATE = "governorate", _("Governorate")
@@ -111,12 +138,7 @@ class Location(models.Model):
 
     LEVEL_ORDER = ["country", "governorate", "district", "subdistrict", "community"]
 
-    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
-    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
     level = models.CharField(_("level"), max_length=12, choices=Level.choices)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
-    )
     latitude = coordinate_field(_("latitude"), 90)
     longitude = coordinate_field(_("longitude"), 180)
 
@@ -131,12 +153,6 @@ class Location(models.Model):
             *coordinate_constraints("location"),
             models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="location_not_own_parent"),
         ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def localized_name(self, language: str | None = None) -> str:
-        return self.name_ar if language == "ar" and self.name_ar else self.name
 
 
 # --- The governorate of a place ---------------------------------------------------------------
@@ -178,13 +194,7 @@ def place_governorate_sql() -> str:
             FROM incidents_location l {" ".join(joins)}"""  # noqa: S608 (constants only)
 
 
-class Perpetrator(models.Model):
-    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
-    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
-    )
-
+class Perpetrator(NamedTree):
     objects = TreeQuerySet.as_manager()
 
     class Meta:
@@ -196,16 +206,8 @@ class Perpetrator(models.Model):
             models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="perpetrator_not_own_parent"),
         ]
 
-    def __str__(self) -> str:
-        return self.name
 
-    def localized_name(self, language: str | None = None) -> str:
-        return self.name_ar if language == "ar" and self.name_ar else self.name
-
-
-class ReportingPeriod(models.Model):
-    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
-    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
+class ReportingPeriod(Named):
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
 
@@ -216,9 +218,6 @@ class ReportingPeriod(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="period_end_after_start"),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 # --- Reviewable records --------------------------------------------------------------------------
