@@ -261,21 +261,15 @@ def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, reverse("incident-detail", args=[victim.incident_id]) + "#victims")
     services.require_author_and_editable(request.user, victim)
     form = VictimForm(request.POST or None, instance=victim, incident=victim.incident, language=get_language())
-    if request.method == "POST":
-        if form.is_valid():
-            changes = {name: form.service_fields()[name] for name in form.changed_data}
-            with errors_on(form) as saving:
-                services.update_victim(actor=request.user, victim=victim, **changes)
-            if saving.ok:
-                messages.success(request, _("Changes saved."))
-                return redirect(back)
-        return render(
-            request,
-            "incidents/victim_form.html",
-            {"form": form, "incident": victim.incident, "victim": victim},
-            status=400,
-        )
-    return render(request, "incidents/victim_form.html", {"form": form, "incident": victim.incident, "victim": victim})
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.service_fields()[name] for name in form.changed_data}
+        with errors_on(form) as saving:
+            services.update_victim(actor=request.user, victim=victim, **changes)
+        if saving.ok:
+            messages.success(request, _("Changes saved."))
+            return redirect(back)
+    context = {"form": form, "incident": victim.incident, "victim": victim}
+    return render(request, "incidents/victim_form.html", context, status=400 if form.errors else 200)
 
 
 @login_required
