@@ -42,11 +42,10 @@ from incidents.services import (
     apply_changes,
     audit_write,
     delete_attached_draft,
-    keep_incident,
     locked,
-    require_author_and_editable,
+    open_attached,
     require_may_attach,
-    save_changes,
+    save_attached,
     set_fields,
 )
 from incidents.validators import validate_free_text, validate_name_text
@@ -265,15 +264,11 @@ def create_testimony(*, author: Any, incident: Incident, witness: Witness, **fie
 
 @transaction.atomic
 def update_testimony(*, actor: Any, testimony: Testimony, **changes: Any) -> Testimony:
-    testimony = locked(testimony)
-    require_author_and_editable(actor, testimony)
-    changes = keep_incident(testimony, changes)
+    testimony, changes = open_attached(actor, testimony, changes)
     if "witness" in changes:
         _require_witness_usable(actor, changes["witness"])
     changed = apply_changes(testimony, changes, TESTIMONY_FIELDS - {"incident"})
-    if changed:
-        save_changes(testimony, changed)
-        audit_write(actor, "testimony.changed", testimony, changed, incident=testimony.incident_id)
+    save_attached(actor, testimony, changed, "testimony.changed")
     return testimony
 
 
@@ -305,14 +300,10 @@ def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
 
 @transaction.atomic
 def update_source(*, actor: Any, source: Source, **changes: Any) -> Source:
-    source = locked(source)
-    require_author_and_editable(actor, source)
-    changes = keep_incident(source, changes)
+    source, changes = open_attached(actor, source, changes)
     changed = apply_changes(source, changes, SOURCE_FIELDS - {"incident"})
     _require_reference(source)
-    if changed:
-        save_changes(source, changed)
-        audit_write(actor, "sources.changed", source, changed, incident=source.incident_id)
+    save_attached(actor, source, changed, "sources.changed")
     return source
 
 
@@ -459,15 +450,11 @@ def pending_media_ids(older_than_minutes: int = 10, limit: int = 500) -> list[in
 
 @transaction.atomic
 def update_media(*, actor: Any, item: MediaItem, **changes: Any) -> MediaItem:
-    item = locked(item)
-    require_author_and_editable(actor, item)
-    changes = keep_incident(item, changes)
+    item, changes = open_attached(actor, item, changes)
     if "description" in changes:
         validate_description(changes["description"])
     changed = apply_changes(item, changes, {"description"})
-    if changed:
-        save_changes(item, changed)
-        audit_write(actor, "media.changed", item, changed, incident=item.incident_id)
+    save_attached(actor, item, changed, "media.changed")
     return item
 
 

@@ -9,7 +9,8 @@ Rules (stated here once; the other apps' services and the pages ask these functi
 2. Victims and evidence are attached to the documenter's own editable incident, or to a verified
    incident (`may_attach_to`).
 3. Only the author changes a record, and only while it is a draft or sent back (`may_edit`,
-   `require_author_and_editable`).
+   `require_author_and_editable`; `open_attached` and `save_attached` around a change of a record
+   attached to an incident).
 4. A record stays with its incident (`keep_incident`); only a draft that was never submitted is
    deleted (`require_draft`; `delete_attached_draft` for victims, testimony and sources).
 5. Every create, change and delete writes one audit entry in the same transaction (`audit_write`):
@@ -219,9 +220,8 @@ def create_victim(*, author: Any, incident: Incident, **fields: Any) -> Victim:
 
 @transaction.atomic
 def update_victim(*, actor: Any, victim: Victim, **changes: Any) -> Victim:
-    victim = locked(victim)
-    require_author_and_editable(actor, victim)
-    changes = _normalise_victim(keep_incident(victim, changes))
+    victim, changes = open_attached(actor, victim, changes)
+    changes = _normalise_victim(changes)
     allowed = (set(VICTIM_FIELDS) - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
     changed = apply_changes(victim, changes, allowed)
     new_group = age_group_for(victim.age_years, victim.age_group)
@@ -233,6 +233,22 @@ def update_victim(*, actor: Any, victim: Victim, **changes: Any) -> Victim:
         victim.refresh_from_db(fields=["category"])
         audit_write(actor, "victim.changed", victim, changed, incident=victim.incident_id)
     return victim
+
+
+def open_attached(actor: Any, record: Any, changes: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Rules 3-4 before changing a record attached to an incident (victim, testimony, source, media):
+    the row locked, its author's while editable, and the changes without `incident`."""
+    record = locked(record)
+    require_author_and_editable(actor, record)
+    return record, keep_incident(record, changes)
+
+
+def save_attached(actor: Any, record: Any, changed: list[str], action: str) -> None:
+    """Rule 5 after changing such a record: the changed fields saved (version bumped) and one audit
+    entry `action` naming them and the incident; nothing at all when nothing changed."""
+    if changed:
+        save_changes(record, changed)
+        audit_write(actor, action, record, changed, incident=record.incident_id)
 
 
 def delete_attached_draft(actor: Any, record: Any, action: str) -> None:
