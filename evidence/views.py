@@ -236,6 +236,15 @@ def _visible(request: HttpRequest, model: type, pk: int) -> Any:
     return get_object_or_404(model.objects.visible_to(request.user).select_related("incident"), pk=pk)
 
 
+def _editable(request: HttpRequest, records: Any, pk: int, anchor: str) -> tuple[Any, str | None]:
+    """An edit page's record: one the user sees (404 otherwise) and may change now (a 403 or 409
+    page otherwise), with where the page goes back to (its place on the incident's page)."""
+    record = get_object_or_404(records.visible_to(request.user).select_related("incident"), pk=pk)
+    back = back_to(request, reverse("incident-detail", args=[record.incident_id]) + f"#{anchor}-{pk}")
+    require_author_and_editable(request.user, record)
+    return record, back
+
+
 def _changes_comment(record: Any) -> Any:
     from incidents.views import last_comments
 
@@ -271,9 +280,7 @@ def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The author changes a testimony (a draft, or one sent back for changes), then submits it again."""
     from .forms import TestimonyEditForm
 
-    testimony = _visible(request, Testimony, pk)
-    back = back_to(request, reverse("incident-detail", args=[testimony.incident_id]) + f"#testimonies-{pk}")
-    require_author_and_editable(request.user, testimony)  # a refusal page: 403 or 409
+    testimony, back = _editable(request, Testimony.objects, pk, "testimonies")
     form = TestimonyEditForm(request.POST or None, instance=testimony, user=request.user)
     return _form_page(
         request,
@@ -292,9 +299,7 @@ def media_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The author changes a media item's description; the sealed file is never replaced."""
     from .forms import MediaDescriptionForm
 
-    item = get_object_or_404(MediaItem.objects.visible_to(request.user).select_related("incident", "original"), pk=pk)
-    back = back_to(request, reverse("incident-detail", args=[item.incident_id]) + f"#media-{pk}")
-    require_author_and_editable(request.user, item)  # a refusal page: 403 or 409
+    item, back = _editable(request, MediaItem.objects.select_related("original"), pk, "media")
     form = MediaDescriptionForm(request.POST or None, initial={"description": item.description})
     return _form_page(
         request,
@@ -334,9 +339,7 @@ def source_new(request: HttpRequest, pk: int) -> HttpResponse:
 def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     from .forms import SourceForm
 
-    source = _visible(request, Source, pk)
-    back = back_to(request, reverse("incident-detail", args=[source.incident_id]) + f"#sources-{pk}")
-    require_author_and_editable(request.user, source)  # a refusal page: 403 or 409
+    source, back = _editable(request, Source.objects, pk, "sources")
     form = SourceForm(request.POST or None, instance=source)
 
     def context() -> dict[str, Any]:
