@@ -11,9 +11,10 @@ one of the chosen places' subtrees, by a perpetrator in one of the chosen partie
 is a verified incident with at least `threshold` counted victims, counted for its incident's date,
 perpetrator and governorate (a row of its own even where none of its victims died that day or there).
 By governorate: the governorate containing the place of death; a place above governorate level (the
-country) is its own row. `injured` sums the counted incidents dated inside the window. The fingerprint
-is the SHA-256 of `fingerprint_header` followed by one line `victim id:version:incident id:version`
-per counted victim, by victim id (the header, rule version and parameters, is the caller's).
+country), or under no governorate, is its own row. `injured` sums the counted incidents dated inside
+the window. The fingerprint is the SHA-256 of `fingerprint_header` followed by one line
+`victim id:version:incident id:version` per counted victim, by victim id (the header, rule version and
+parameters, is the caller's).
 
 Two shapes: on PostgreSQL one statement (GROUPING SETS, one pass over the counted rows); elsewhere
 portable SQL (recursive CTEs, CASE pivots, a temporary table). The tests hold both to hand-worked figures.
@@ -63,28 +64,22 @@ def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-def counted_parts(parameters: CountParameters, params: dict[str, Any]) -> tuple[list[str], str]:
-    """The CTEs (governorates, chosen subtrees) and the SELECT of one row per counted victim."""
-    ctes = [
-        # Governorate of every place: the governorate itself and everything below it.
-        """governorate_of(id, governorate_id) AS (
-            SELECT id, id FROM incidents_location WHERE level IN ('country', 'governorate')
+# The governorate of a place: itself at governorate level or above, else its nearest ancestor at
+# governorate level, at most three parents up (community, subdistrict, district), else itself. This CTE
+# holds the places with a governorate at or above them (each with that governorate's `column`); a
+# place it lacks (the country, a place under no governorate) is its own governorate, by COALESCE.
+GOVERNORATE_CTE = """governorate_of(id, {columns}, depth) AS (
+            SELECT id, {column}, 0 FROM incidents_location WHERE level = 'governorate'
             UNION ALL
-            SELECT l.id, g.governorate_id FROM incidents_location l JOIN governorate_of g ON l.parent_id = g.id
-            WHERE l.level NOT IN ('country', 'governorate')
+            SELECT l.id, g.{columns}, g.depth + 1 FROM incidents_location l JOIN governorate_of g ON l.parent_id = g.id
+            WHERE l.level NOT IN ('country', 'governorate') AND g.depth < 3
         )"""
-    ]
-    # Each victim dies on its own date of death, else on its incident's date. Two branches, so each can
-    # use an index: victims without their own date, found through incidents in the window
-    # (incident_status_date), and victims with a date of death in the window (victim_death_date).
-    conditions = [
-        "v.status = 'verified'",
-        "i.status = 'verified'",
-        "v.civilian_status = 'civilian'",
-        "v.duplicate_of_id IS NULL",
-    ]
-    params["date_from"] = parameters.date_from
-    params["date_to"] = parameters.date_to
+
+
+def _subtree_filters(
+    parameters: CountParameters, params: dict[str, Any], ctes: list[str], conditions: list[str]
+) -> None:
+    """Rules 5 and 6: the chosen places' and parties' subtrees (recursive CTEs), and the conditions on them."""
     if parameters.locations:
         ctes.append(
             f"""chosen_places(id) AS (
@@ -101,13 +96,33 @@ def counted_parts(parameters: CountParameters, params: dict[str, Any]) -> tuple[
             )"""
         )
         conditions.append("i.perpetrator_id IN (SELECT id FROM chosen_parties)")
+
+
+def counted_parts(parameters: CountParameters, params: dict[str, Any]) -> tuple[list[str], str]:
+    """The CTEs (governorates, chosen subtrees) and the SELECT of one row per counted victim."""
+    ctes = [
+        # The governorate of the places under one (GOVERNORATE_CTE); any other place is its own.
+        GOVERNORATE_CTE.format(columns="governorate_id", column="id")
+    ]
+    # Each victim dies on its own date of death, else on its incident's date. Two branches, so each can
+    # use an index: victims without their own date, found through incidents in the window
+    # (incident_status_date), and victims with a date of death in the window (victim_death_date).
+    conditions = [
+        "v.status = 'verified'",
+        "i.status = 'verified'",
+        "v.civilian_status = 'civilian'",
+        "v.duplicate_of_id IS NULL",
+    ]
+    params["date_from"] = parameters.date_from
+    params["date_to"] = parameters.date_to
+    _subtree_filters(parameters, params, ctes, conditions)
     role_columns = ", ".join(f"v.role_{role}" for role in ROLES)
     common = " AND ".join(conditions)
     select = f"""SELECT v.id, v.version, v.category, {role_columns},
                COALESCE(v.date_of_death, i.occurred_on) AS died_on,
-               died_at.governorate_id AS governorate_id,
+               COALESCE(died_at.governorate_id, v.place_of_death_id, i.location_id) AS governorate_id,
                i.id AS incident_id, i.version AS incident_version, i.occurred_on, i.perpetrator_id,
-               i.injured_count, incident_place.governorate_id AS incident_governorate_id
+               i.injured_count, COALESCE(incident_place.governorate_id, i.location_id) AS incident_governorate_id
         FROM incidents_victim v
         JOIN incidents_incident i ON i.id = v.incident_id
         LEFT JOIN governorate_of died_at ON died_at.id = COALESCE(v.place_of_death_id, i.location_id)
@@ -371,36 +386,14 @@ def counted_victims_copy_sql(parameters: CountParameters) -> tuple[str, dict[str
         "COALESCE(v.date_of_death, i.occurred_on) BETWEEN :date_from AND :date_to",
     ]
     params["date_from"], params["date_to"] = parameters.date_from, parameters.date_to
-    ctes = [
-        """governorate_of(id, name) AS (
-            SELECT id, name FROM incidents_location WHERE level IN ('country', 'governorate')
-            UNION ALL
-            SELECT l.id, g.name FROM incidents_location l JOIN governorate_of g ON l.parent_id = g.id
-            WHERE l.level NOT IN ('country', 'governorate')
-        )"""
-    ]
-    if parameters.locations:
-        ctes.append(
-            f"""chosen_places(id) AS (
-                SELECT id FROM incidents_location WHERE id IN ({_in_list("loc", parameters.locations, params)})
-                UNION SELECT l.id FROM incidents_location l JOIN chosen_places c ON l.parent_id = c.id
-            )"""
-        )
-        conditions.append("COALESCE(v.place_of_death_id, i.location_id) IN (SELECT id FROM chosen_places)")
-    if parameters.perpetrators:
-        ctes.append(
-            f"""chosen_parties(id) AS (
-                SELECT id FROM incidents_perpetrator WHERE id IN ({_in_list("perp", parameters.perpetrators, params)})
-                UNION SELECT p.id FROM incidents_perpetrator p JOIN chosen_parties c ON p.parent_id = c.id
-            )"""
-        )
-        conditions.append("i.perpetrator_id IN (SELECT id FROM chosen_parties)")
+    ctes = [GOVERNORATE_CTE.format(columns="name", column="name")]
+    _subtree_filters(parameters, params, ctes, conditions)
     roles = ", ".join(f"CASE WHEN v.role_{role} THEN '{role}' END" for role in ROLES)
     sql = f"""COPY (
         WITH RECURSIVE {", ".join(ctes)}
         SELECT v.id, v.incident_id, {_safe("v.name")}, {_safe("v.name_ar")}, v.sex, v.age_years, v.category,
                NULLIF(concat_ws(';', {roles}), ''), COALESCE(v.date_of_death, i.occurred_on),
-               {_safe("place.name")}, {_safe("g.name")}, i.occurred_on, {_safe("party.name")}
+               {_safe("place.name")}, {_safe("COALESCE(g.name, place.name)")}, i.occurred_on, {_safe("party.name")}
         FROM incidents_victim v
         JOIN incidents_incident i ON i.id = v.incident_id
         LEFT JOIN incidents_location place ON place.id = COALESCE(v.place_of_death_id, i.location_id)

@@ -155,7 +155,7 @@ class DatabaseCpu:
 def copy_floor(raw: Any, path: Path, user_id: int) -> tuple[float, int, float]:
     """COPY the list's incidents and victims (resolved beforehand) into the real tables; roll back.
     Returns the wall time, the rows, and the CPU seconds of the database backend that ran it."""
-    from incidents.models import Location, Perpetrator
+    from incidents.models import Location, Perpetrator, age_group_for
 
     places = {
         name: pk
@@ -207,7 +207,7 @@ def copy_floor(raw: Any, path: Path, user_id: int) -> tuple[float, int, float]:
                     + "\n"
                 )
             age = row["age_years"]
-            group = "\\N" if not age else ("child" if int(age) < 18 else "adult")
+            group = "\\N" if not age else str(age_group_for(int(age)))
             victims.write(
                 "\t".join(
                     [

@@ -67,16 +67,18 @@ def moh_rows(path: Path, limit_ids: set[str] | None = None) -> list[dict[str, An
 
 
 def _date(value: str) -> dt.date | None:
+    from incidents.models import EARLIEST_DATE
+
     try:
         parsed = dt.date.fromisoformat(value.strip())
     except ValueError:
         return None
-    return parsed if parsed.year >= 1900 else None
+    return parsed if parsed >= EARLIEST_DATE else None
 
 
 def create_list(source: str, rows: list[dict[str, Any]], author: Any) -> list[int]:
     """The list's people as victims of one incident, built directly (bulk, not through the workflow)."""
-    from incidents.models import AgeGroup, Incident, Location, Perpetrator, Victim
+    from incidents.models import Incident, Location, Perpetrator, Victim, age_group_for
 
     location = Location.objects.order_by("id").first()
     perpetrator = Perpetrator.objects.order_by("id").first()
@@ -97,11 +99,7 @@ def create_list(source: str, rows: list[dict[str, Any]], author: Any) -> list[in
             name_ar=row["name_ar"],
             sex=row["sex"],
             age_years=row["age_years"],
-            age_group=(
-                AgeGroup.UNKNOWN
-                if row["age_years"] is None
-                else (AgeGroup.CHILD if row["age_years"] < 18 else AgeGroup.ADULT)
-            ),
+            age_group=age_group_for(row["age_years"]),
             date_of_birth=row["date_of_birth"],
             created_by=author,
             origin_source=source,

@@ -637,11 +637,9 @@ def export_figure(raw: Any, admin, runs: int) -> dict:
 # --- figure 5: a 500 MB upload -------------------------------------------------------------------
 
 
-def wav_file(directory: Path, megabytes: int) -> Path:
-    """A valid PCM WAV of `megabytes` MB of noise (an allowed type, decided by content)."""
-    path = directory / "bench-upload.wav"
-    data_size = megabytes * 1024 * 1024
-    header = (
+def wav_header(data_size: int) -> bytes:
+    """The 44-byte header of a PCM WAV (stereo, 44.1 kHz, 16 bit) holding `data_size` bytes of samples."""
+    return (
         b"RIFF"
         + (36 + data_size).to_bytes(4, "little")
         + b"WAVEfmt "
@@ -655,6 +653,13 @@ def wav_file(directory: Path, megabytes: int) -> Path:
         + b"data"
         + data_size.to_bytes(4, "little")
     )
+
+
+def wav_file(directory: Path, megabytes: int) -> Path:
+    """A valid PCM WAV of `megabytes` MB of noise (an allowed type, decided by content)."""
+    path = directory / "bench-upload.wav"
+    data_size = megabytes * 1024 * 1024
+    header = wav_header(data_size)
     block = os.urandom(1 << 20)
     with path.open("wb") as target:
         target.write(header)

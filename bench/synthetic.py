@@ -34,7 +34,7 @@ from django.contrib.auth.models import Group
 from django.core.management.color import no_style
 from django.db import connection, transaction
 
-from incidents.models import AgeGroup, Incident, Location, Perpetrator, Status, Victim
+from incidents.models import AgeGroup, Incident, Location, Perpetrator, Status, Victim, age_group_for
 
 SYNTHETIC_PREFIX = "synthetic-"
 DEFAULT_PEOPLE_FILE = Path(settings.BASE_DIR) / "data" / "gaza-moh-2024-04-13.csv"
@@ -466,7 +466,7 @@ def victim_rows(
             if next_id > first_of_incident and rng.random() < DUPLICATE_SHARE:
                 duplicate_of = rng.randrange(first_of_incident, next_id)
             sex, age = person.sex, person.age
-            age_group = AgeGroup.CHILD if age < 18 else AgeGroup.ADULT
+            age_group = age_group_for(age)
             if rng.random() < UNKNOWN_AGE_SHARE:
                 age = None
                 age_group = rng.choice((AgeGroup.UNKNOWN, AgeGroup.UNKNOWN, AgeGroup.CHILD, AgeGroup.ADULT))

@@ -444,65 +444,52 @@ SIGN_IN_KNOWN_ADDRESS_DAYS = int(os.environ.get("SIGN_IN_KNOWN_ADDRESS_DAYS", "3
 AUDIT_ANONYMOUS_REFUSALS_EVERY_SECONDS = int(os.environ.get("AUDIT_ANONYMOUS_REFUSALS_EVERY_SECONDS", "60"))
 
 
-# Evidence: witness identity keys, upload limits, the fixity schedule.
-def load_witness_keys() -> tuple[dict[str, str], str]:
-    """AES-256-GCM keys for witness identity, from WITNESS_KEYS="kid:base64key,..." and WITNESS_KEY_ID.
-
-    The key id is stored with every encrypted value, so old keys keep decrypting until
-    `manage.py rotate_witness_keys` has re-encrypted everything under the current one. With DEBUG
-    and no keys, a development key is generated under var/ (like the development SECRET_KEY);
-    without DEBUG and without keys, writing or reading witness identity refuses to work.
-    """
+def load_keys(name: str) -> tuple[dict[str, str], str]:
+    """Keys from <name>_KEYS="kid:base64key,..." and the current key's id <name>_KEY_ID (default: the
+    last listed). With DEBUG and no keys, a development key is generated under var/ (like the development
+    SECRET_KEY); without DEBUG and without keys, ({}, "") — each caller says what that means."""
     keys: dict[str, str] = {}
-    for item in env_list("WITNESS_KEYS"):
+    for item in env_list(f"{name}_KEYS"):
         kid, _sep, key = item.partition(":")
         if not kid or not key:
-            raise ImproperlyConfigured("WITNESS_KEYS must be a comma-separated list of kid:base64key")
+            raise ImproperlyConfigured(f"{name}_KEYS must be a comma-separated list of kid:base64key")
         keys[kid.strip()] = key.strip()
-    current = os.environ.get("WITNESS_KEY_ID", "").strip() or (next(reversed(keys)) if keys else "")
+    current = os.environ.get(f"{name}_KEY_ID", "").strip() or (next(reversed(keys)) if keys else "")
     if keys and current not in keys:
-        raise ImproperlyConfigured("WITNESS_KEY_ID names a key that WITNESS_KEYS does not hold")
+        raise ImproperlyConfigured(f"{name}_KEY_ID names a key that {name}_KEYS does not hold")
     if not keys and DEBUG:
         import base64
 
-        key_file = VAR_DIR / "dev_witness_key"
+        key_file = VAR_DIR / f"dev_{name.lower()}_key"
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         if not key_file.exists():
             key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
             key_file.chmod(0o600)
         keys, current = {"dev": key_file.read_text().strip()}, "dev"
     return keys, current
+
+
+# Evidence: witness identity keys, upload limits, the fixity schedule.
+def load_witness_keys() -> tuple[dict[str, str], str]:
+    """AES-256-GCM keys for witness identity (`load_keys("WITNESS")`).
+
+    The key id is stored with every encrypted value, so old keys keep decrypting until
+    `manage.py rotate_witness_keys` has re-encrypted everything under the current one. Without DEBUG
+    and without keys, writing or reading witness identity refuses to work.
+    """
+    return load_keys("WITNESS")
 
 
 WITNESS_KEYS, WITNESS_KEY_ID = load_witness_keys()
 
 
 def load_audit_keys() -> tuple[dict[str, str], str]:
-    """HMAC keys of the audit chains (audit/keys.py), from AUDIT_KEYS="kid:base64key,..." and AUDIT_KEY_ID.
+    """HMAC keys of the audit chains (audit/keys.py; `load_keys("AUDIT")`).
 
-    Each entry records the id of the key that keyed it; every configured key verifies. With DEBUG and
-    no keys, a development key is generated under var/; without DEBUG and without keys, the chains are
-    keyed with a key derived from SECRET_KEY (and `check --deploy` warns).
+    Each entry records the id of the key that keyed it; every configured key verifies. Without DEBUG
+    and without keys, the chains are keyed with a key derived from SECRET_KEY (and `check --deploy` warns).
     """
-    keys: dict[str, str] = {}
-    for item in env_list("AUDIT_KEYS"):
-        kid, _sep, key = item.partition(":")
-        if not kid or not key:
-            raise ImproperlyConfigured("AUDIT_KEYS must be a comma-separated list of kid:base64key")
-        keys[kid.strip()] = key.strip()
-    current = os.environ.get("AUDIT_KEY_ID", "").strip() or (next(reversed(keys)) if keys else "")
-    if keys and current not in keys:
-        raise ImproperlyConfigured("AUDIT_KEY_ID names a key that AUDIT_KEYS does not hold")
-    if not keys and DEBUG:
-        import base64
-
-        key_file = VAR_DIR / "dev_audit_key"
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        if not key_file.exists():
-            key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
-            key_file.chmod(0o600)
-        keys, current = {"dev": key_file.read_text().strip()}, "dev"
-    return keys, current
+    return load_keys("AUDIT")
 
 
 AUDIT_KEYS, AUDIT_KEY_ID = load_audit_keys()

@@ -22,10 +22,11 @@ How the figures follow from the rule (RULE_VERSION names this reading; change it
   counted civilian victims, counted under the same parameters; it is counted once, in the row of its
   incident's perpetrator, its incident's date, and the governorate of its incident's place.
 - `by_perpetrator`: a row per perpetrator that the counted incidents name directly.
-- `by_location`: a row per governorate, the one containing the place of death (the tree is walked in
-  the database, at most five levels); a place recorded above governorate level (the country) is a row of
-  its own, so the rows still add up to the total. Rows name their party or place as the tables did
-  when the count ran (and carry the place's coordinates), so a later rename changes no snapshot.
+- `by_location`: a row per governorate, the one containing the place of death (incidents.models
+  GOVERNORATE_RULE, walked in the database); a place recorded above governorate level (the country),
+  or under no governorate, is a row of its own, so the rows still add up to the total. Rows name
+  their party or place as the tables did when the count ran (and carry the place's coordinates), so a
+  later rename changes no snapshot.
 - `by_date`: a row per date of death (massacres on their incident's date).
 - `incidents`: incidents with at least one counted victim. `injured`: the sum of `injured_count` over
   those of them dated inside the window.
@@ -66,14 +67,20 @@ from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Expression, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat
 
-from incidents.models import Category, CivilianStatus, Incident, Location, Perpetrator, Role, Status, Victim
+from incidents.models import (
+    Category,
+    CivilianStatus,
+    Incident,
+    Location,
+    Perpetrator,
+    Role,
+    Status,
+    Victim,
+    governorate_of,
+    place_governorate_sql,
+)
 
 RULE_VERSION = "2026.1"
-
-# Location levels, top down; a governorate is at most three parents above a place (community →
-# subdistrict → district → governorate).
-LEVELS = Location.LEVEL_ORDER
-PARENTS_TO_GOVERNORATE = len(LEVELS) - 2
 
 CATEGORY_FIGURES = ("children", "women", "men", "unknown")
 CIVILIAN_FIGURES = ("total", *CATEGORY_FIGURES)
@@ -195,17 +202,6 @@ def massacre_incident_ids(victims: QuerySet[Victim], threshold: int) -> QuerySet
     )
 
 
-def governorate_of(prefix: str) -> Expression:
-    """The id of the governorate containing the place at `prefix` (e.g. "incident__location__"):
-    the place itself at governorate level or above, else the first parent at governorate level."""
-    whens = [When(**{f"{prefix}level__in": LEVELS[:2]}, then=F(f"{prefix}id"))]
-    path = prefix
-    for _ in range(PARENTS_TO_GOVERNORATE):
-        path += "parent__"
-        whens.append(When(**{f"{path}level": Location.Level.GOVERNORATE}, then=F(f"{path}id")))
-    return Case(*whens, default=F(f"{prefix}id"))
-
-
 def victim_governorate() -> Expression:
     """The governorate of a victim's place of death (the victim's own place, else the incident's)."""
     return Case(
@@ -291,24 +287,6 @@ ROLE_COLUMNS = tuple(Victim.ROLE_FIELDS.items())
 TOTAL, BY_PERPETRATOR, BY_LOCATION, BY_DATE = 7, 3, 5, 6
 
 
-def place_governorate_sql() -> str:
-    """Every place's governorate as (id, governorate_id): itself at governorate level or above, else
-    the first parent at governorate level (at most PARENTS_TO_GOVERNORATE up), else itself (as
-    `governorate_of`). Binds %(above_governorate)s and %(governorate)s (see `governorate_parameters`)."""
-    joins, whens, previous = [], [], "l"
-    for step in range(1, PARENTS_TO_GOVERNORATE + 1):
-        joins.append(f"LEFT JOIN incidents_location p{step} ON p{step}.id = {previous}.parent_id")
-        whens.append(f"WHEN p{step}.level = %(governorate)s THEN p{step}.id")
-        previous = f"p{step}"
-    return f"""SELECT l.id, CASE WHEN l.level = ANY(%(above_governorate)s) THEN l.id {" ".join(whens)}
-                              ELSE l.id END AS governorate_id
-            FROM incidents_location l {" ".join(joins)}"""  # noqa: S608 (constants only)
-
-
-def governorate_parameters() -> dict[str, Any]:
-    return {"above_governorate": list(LEVELS[:2]), "governorate": Location.Level.GOVERNORATE}
-
-
 def _single_statement_sql(parameters: CountParameters) -> tuple[str, dict[str, Any]]:
     """Rules 1-6 and every figure as one SQL statement (values bound, never interpolated)."""
     params: dict[str, Any] = {
@@ -318,8 +296,6 @@ def _single_statement_sql(parameters: CountParameters) -> tuple[str, dict[str, A
         "date_to": parameters.date_to,
         "threshold": parameters.massacre_threshold,
         "header": _fingerprint_header(parameters),
-        "above_governorate": list(LEVELS[:2]),
-        "governorate": Location.Level.GOVERNORATE,
     }
     # Rules 1-3, 5 and 6 (5 and 6 over the subtrees, expanded once).
     conditions = [
@@ -342,8 +318,7 @@ def _single_statement_sql(parameters: CountParameters) -> tuple[str, dict[str, A
             v.incident_id, i.version AS incident_version, i.occurred_on, i.perpetrator_id,
             i.location_id AS incident_location_id, i.injured_count
         FROM incidents_victim v JOIN incidents_incident i ON i.id = v.incident_id"""  # noqa: S608 (constants; values bound)
-    # The governorate of a place: itself at governorate level or above, else the first parent at
-    # governorate level (at most PARENTS_TO_GOVERNORATE up), else itself (as `governorate_of`).
+    # The governorate of each place: incidents.models GOVERNORATE_RULE, as SQL.
     pivot = ", ".join(
         f"COUNT(*) FILTER (WHERE category = '{category}')"
         for category in (Category.CHILD, Category.WOMAN, Category.MAN, Category.UNKNOWN)

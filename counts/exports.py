@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from incidents.models import Location, Perpetrator, Role, Victim
+from incidents.models import Location, Perpetrator, Role, Victim, place_governorate_sql
 
 from .models import CountSnapshot
 
@@ -317,9 +317,9 @@ VICTIM_ROLES = [role.value for role in Victim.ROLE_FIELDS]
 
 
 def _governorates() -> tuple[dict[int, str], dict[int, str]]:
-    """Every place's English name, and the name of the governorate it lies in (small tables)."""
+    """Every place's English name, and the name of its governorate (incidents.models GOVERNORATE_RULE)."""
     names = dict(Location.objects.values_list("pk", "name"))
-    governorate = {pk: names[gov] if gov else "" for pk, gov in Location.objects.governorate_of_each().items()}
+    governorate = {pk: names[gov] for pk, gov in Location.objects.governorate_of_each().items()}
     return names, governorate
 
 
@@ -426,10 +426,8 @@ def copy_statement(counted: QuerySet) -> tuple[str, tuple]:
         column: _neutralised_sql(column) for column in ("c.e_name", "c.e_name_ar", "place.name", "g.name", "party.name")
     }
     statement = f"""COPY (
-        WITH RECURSIVE governorate_of(id, name) AS (
-            SELECT id, name FROM incidents_location WHERE level = 'governorate'
-            UNION ALL
-            SELECT l.id, g.name FROM incidents_location l JOIN governorate_of g ON l.parent_id = g.id
+        WITH governorate_of(id, name) AS (
+            SELECT p.id, g.name FROM ({place_governorate_sql()}) p JOIN incidents_location g ON g.id = p.governorate_id
         )
         SELECT c.e_id, c.e_incident, {text["c.e_name"]}, {text["c.e_name_ar"]}, c.e_sex, c.e_age, c.e_category,
                NULLIF(concat_ws(';', {roles}), ''), c.e_died_on, {text["place.name"]}, {text["g.name"]}, c.e_occurred,

@@ -120,14 +120,9 @@ class CountSnapshot(models.Model):
 # --- Rollups of counted victims (maintained by the database on PostgreSQL: counts/rollup.py) ----------
 
 
-class VictimRollup(models.Model):
-    """Counted victims by (date of death, place of death, incident's perpetrator): categories and roles
-    as columns. One row per key with at least one counted victim; kept right by the database triggers
-    of migration counts/0004 (counts/rollup.py), never written by application code."""
+class VictimFigures(models.Model):
+    """The figures of every victim tier (counts/rollup.py VICTIM_FIGURES)."""
 
-    death_date = models.DateField()
-    place_id = models.BigIntegerField()
-    perpetrator_id = models.BigIntegerField()
     total = models.IntegerField(default=0)
     children = models.IntegerField(default=0)
     women = models.IntegerField(default=0)
@@ -141,6 +136,19 @@ class VictimRollup(models.Model):
     role_other = models.IntegerField(default=0)
     # Victims every rule but 3 counts (confirmed duplicates of another record): `excluded_duplicates`.
     duplicates = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class VictimRollup(VictimFigures):
+    """Counted victims by (date of death, place of death, incident's perpetrator): categories and roles
+    as columns. One row per key with at least one counted victim; kept right by the database triggers
+    of migration counts/0004 (counts/rollup.py), never written by application code."""
+
+    death_date = models.DateField()
+    place_id = models.BigIntegerField()
+    perpetrator_id = models.BigIntegerField()
 
     class Meta:
         db_table = "counts_victim_rollup"
@@ -185,26 +193,6 @@ class IncidentRollup(models.Model):
 
     def __str__(self) -> str:
         return f"incident {self.incident_id} {self.death_date} place {self.place_id}: {self.victims}"
-
-
-class VictimFigures(models.Model):
-    """The figures of every victim tier (counts/rollup.py VICTIM_FIGURES)."""
-
-    total = models.IntegerField(default=0)
-    children = models.IntegerField(default=0)
-    women = models.IntegerField(default=0)
-    men = models.IntegerField(default=0)
-    unknown = models.IntegerField(default=0)
-    role_civil_defense = models.IntegerField(default=0)
-    role_medical = models.IntegerField(default=0)
-    role_media = models.IntegerField(default=0)
-    role_humanitarian = models.IntegerField(default=0)
-    role_education = models.IntegerField(default=0)
-    role_other = models.IntegerField(default=0)
-    duplicates = models.IntegerField(default=0)
-
-    class Meta:
-        abstract = True
 
 
 class DayRollup(VictimFigures):

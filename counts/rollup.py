@@ -69,7 +69,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from incidents.models import CivilianStatus, Location, Perpetrator, Status, Victim
+from incidents.models import CivilianStatus, Location, Perpetrator, Status, Victim, place_governorate_sql
 
 from . import counting
 
@@ -135,19 +135,9 @@ VERIFIED = Status.VERIFIED.value
 CIVILIAN = CivilianStatus.CIVILIAN.value
 
 
-def _governorate_lookup_sql() -> str:
-    """counting.place_governorate_sql with its parameters as constants (for triggers and functions)."""
-    levels = ", ".join(f"'{level}'" for level in counting.governorate_parameters()["above_governorate"])
-    return (
-        counting.place_governorate_sql()
-        .replace("%(above_governorate)s", f"ARRAY[{levels}]::varchar[]")
-        .replace("%(governorate)s", f"'{Location.Level.GOVERNORATE.value}'")
-    )
-
-
 GOVERNORATE_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION counts_place_governorate(place bigint) RETURNS bigint LANGUAGE sql STABLE AS $fn$
-    SELECT governorate_id FROM ({_governorate_lookup_sql()}) g WHERE g.id = place
+    SELECT governorate_id FROM ({place_governorate_sql()}) g WHERE g.id = place
 $fn$;"""
 
 
@@ -219,7 +209,7 @@ def _apply_sql(counted: str) -> list[str]:
     month_delta AS (
         SELECT date_trunc('month', death_date)::date AS month, governorate_id, perpetrator_id,
                {_resummed(VICTIM_FIGURES)}
-        FROM (SELECT p.*, g.governorate_id FROM place_delta p JOIN ({_governorate_lookup_sql()}) g ON g.id = p.place_id) p
+        FROM (SELECT p.*, g.governorate_id FROM place_delta p JOIN ({place_governorate_sql()}) g ON g.id = p.place_id) p
         GROUP BY 1, 2, 3
     ),
     incident_delta AS MATERIALIZED (
@@ -261,7 +251,7 @@ def _incident_totals_select(incidents: str) -> str:
                      MIN(perpetrator_id) AS perpetrator_id, MIN(location_id) AS location_id,
                      MIN(injured_count) AS injured_count
               FROM counts_incident_rollup WHERE incident_id {incidents} GROUP BY incident_id) t
-        JOIN ({_governorate_lookup_sql()}) g ON g.id = t.location_id"""
+        JOIN ({place_governorate_sql()}) g ON g.id = t.location_id"""
 
 
 def _totals_sql(incidents: str) -> str:
@@ -371,8 +361,8 @@ def _governorate_tiers_sql() -> list[str]:
         f"INSERT INTO counts_month_rollup ({month_keys}, {', '.join(VICTIM_FIGURES)}) "
         "SELECT date_trunc('month', v.death_date)::date AS month, g.governorate_id, v.perpetrator_id, "
         f"{_resummed(VICTIM_FIGURES)} FROM counts_victim_rollup v "
-        f"JOIN ({_governorate_lookup_sql()}) g ON g.id = v.place_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        f"UPDATE counts_incident_total t SET governorate_id = g.governorate_id FROM ({_governorate_lookup_sql()}) g "
+        f"JOIN ({place_governorate_sql()}) g ON g.id = v.place_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        f"UPDATE counts_incident_total t SET governorate_id = g.governorate_id FROM ({place_governorate_sql()}) g "
         "WHERE g.id = t.location_id AND t.governorate_id IS DISTINCT FROM g.governorate_id",
     ]
 
@@ -447,11 +437,16 @@ TRIGGERS = (
 )
 
 
-def install_sql() -> list[str]:
-    """The functions and triggers (PostgreSQL), then the backfill."""
+def functions_sql() -> list[str]:
+    """The functions the triggers run (CREATE OR REPLACE), without the triggers or the backfill."""
     statements = [GOVERNORATE_FUNCTION]
     statements += [_victim_function(operation) for operation in ("insert", "update", "delete")]
-    statements += [_incident_function(), _place_function()]
+    return [*statements, _incident_function(), _place_function()]
+
+
+def install_sql() -> list[str]:
+    """The functions and triggers (PostgreSQL), then the backfill."""
+    statements = functions_sql()
     for name, table, event, referencing in TRIGGERS:
         statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         statements.append(
@@ -589,7 +584,6 @@ def _base_params(parameters: counting.CountParameters) -> dict[str, Any]:
         "date_from": parameters.date_from,
         "date_to": parameters.date_to,
         "threshold": parameters.massacre_threshold,
-        **counting.governorate_parameters(),
     }
 
 
@@ -602,7 +596,7 @@ def _place_filtered_sql(parameters: counting.CountParameters, params: dict[str, 
         conditions.append("perpetrator_id = ANY(%(parties)s)")
     where = " AND ".join(conditions)
     return f"""
-        WITH place_governorate AS MATERIALIZED ({counting.place_governorate_sql()}),
+        WITH place_governorate AS MATERIALIZED ({place_governorate_sql()}),
         per_incident AS MATERIALIZED (
             SELECT incident_id, SUM(victims) AS victims, MIN(occurred_on) AS occurred_on,
                    MIN(perpetrator_id) AS perpetrator_id, MIN(location_id) AS location_id,
@@ -663,7 +657,7 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
     inside = "first_death >= %(date_from)s AND last_death <= %(date_to)s"
     span = "daterange(first_death, last_death, '[]')"
     return f"""
-        WITH place_governorate AS MATERIALIZED ({counting.place_governorate_sql()}),
+        WITH place_governorate AS MATERIALIZED ({place_governorate_sql()}),
         days AS MATERIALIZED (
             SELECT * FROM counts_day_rollup WHERE death_date BETWEEN %(date_from)s AND %(date_to)s{party}
         ),

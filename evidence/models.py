@@ -16,7 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from incidents.models import EARLIEST_DATE, Incident, Reviewable, ReviewableQuerySet, visibility_q
+from incidents.models import (
+    EARLIEST_DATE,
+    Incident,
+    Reviewable,
+    ReviewableQuerySet,
+    review_queue_index,
+    visibility_q,
+)
 from incidents.validators import validate_free_text, validate_name_text
 
 # --- Witnesses -----------------------------------------------------------------------------------
@@ -117,7 +124,7 @@ class Testimony(Reviewable):
         ]
         indexes = [
             models.Index(fields=["incident", "status"], name="testimony_incident_status"),
-            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="testimony_review_queue"),
+            review_queue_index("testimony"),
         ]
 
     def __str__(self) -> str:
@@ -160,7 +167,7 @@ class Source(Reviewable):
         ]
         indexes = [
             models.Index(fields=["incident", "status"], name="source_incident_status"),
-            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="source_review_queue"),
+            review_queue_index("source"),
         ]
 
     def __str__(self) -> str:
@@ -253,7 +260,7 @@ class MediaItem(Reviewable):
         verbose_name_plural = _("media items")
         indexes = [
             models.Index(fields=["incident", "status"], name="media_incident_status"),
-            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="media_review_queue"),
+            review_queue_index("media"),
         ]
 
     def __str__(self) -> str:

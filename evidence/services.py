@@ -41,12 +41,11 @@ from incidents.models import Incident, Status
 from incidents.services import (
     apply_changes,
     audit_write,
-    keep_incident,
+    delete_attached_draft,
     locked,
-    require_author_and_editable,
-    require_draft,
+    open_attached,
     require_may_attach,
-    save_changes,
+    save_attached,
     set_fields,
 )
 from incidents.validators import validate_free_text, validate_name_text
@@ -88,13 +87,18 @@ def _require_perm(user: Any, permission: str, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _require_incident_open_to(user: Any, incident: Incident) -> None:
-    """Evidence goes to the documenter's own editable incident, or to any verified incident."""
-    if not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
-        raise ValidationError({"incident": _("This incident does not exist.")})
+def require_may_add_evidence(user: Any, incident: Incident) -> None:
+    """Evidence goes to the documenter's own editable incident, or to any verified incident
+    (PermissionDenied with the reason otherwise): the services and the evidence pages ask this."""
     require_may_attach(
         user, incident, _("Evidence can be added only to your own editable incidents or to verified incidents.")
     )
+
+
+def _require_incident_open_to(user: Any, incident: Incident) -> None:
+    if not Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
+        raise ValidationError({"incident": _("This incident does not exist.")})
+    require_may_add_evidence(user, incident)
 
 
 # --- Witnesses ------------------------------------------------------------------------------------
@@ -260,28 +264,26 @@ def create_testimony(*, author: Any, incident: Incident, witness: Witness, **fie
 
 @transaction.atomic
 def update_testimony(*, actor: Any, testimony: Testimony, **changes: Any) -> Testimony:
-    testimony = locked(testimony)
-    require_author_and_editable(actor, testimony)
-    changes = keep_incident(testimony, changes)
+    testimony, changes = open_attached(actor, testimony, changes)
     if "witness" in changes:
         _require_witness_usable(actor, changes["witness"])
     changed = apply_changes(testimony, changes, TESTIMONY_FIELDS - {"incident"})
-    if changed:
-        save_changes(testimony, changed)
-        audit_write(actor, "testimony.changed", testimony, changed, incident=testimony.incident_id)
+    save_attached(actor, testimony, changed, "testimony.changed")
     return testimony
 
 
 @transaction.atomic
 def delete_testimony(*, actor: Any, testimony: Testimony) -> None:
-    testimony = locked(testimony)
-    require_author_and_editable(actor, testimony)
-    require_draft(testimony)
-    audit_write(actor, "testimony.deleted", testimony, incident=testimony.incident_id)
-    testimony.delete()
+    delete_attached_draft(actor, testimony, "testimony.deleted")
 
 
 # --- Documented sources -----------------------------------------------------------------------------
+
+
+def _require_reference(source: Source) -> None:
+    """A source names where it is: its URL, its archived copy, or a report's title."""
+    if not (source.url or source.archive_url or source.title):
+        raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
 
 
 @transaction.atomic
@@ -290,8 +292,7 @@ def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
     _require_incident_open_to(author, incident)
     source = Source(created_by=author, incident=incident)
     apply_changes(source, fields, SOURCE_FIELDS - {"incident"})
-    if not (source.url or source.archive_url or source.title):
-        raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
+    _require_reference(source)
     source.save()
     audit_write(author, "sources.created", source, ["incident", *set_fields(fields)], incident=incident.pk)
     return source
@@ -299,25 +300,16 @@ def create_source(*, author: Any, incident: Incident, **fields: Any) -> Source:
 
 @transaction.atomic
 def update_source(*, actor: Any, source: Source, **changes: Any) -> Source:
-    source = locked(source)
-    require_author_and_editable(actor, source)
-    changes = keep_incident(source, changes)
+    source, changes = open_attached(actor, source, changes)
     changed = apply_changes(source, changes, SOURCE_FIELDS - {"incident"})
-    if not (source.url or source.archive_url or source.title):
-        raise ValidationError({"url": _("Give the source's URL, its archived copy, or a report title.")})
-    if changed:
-        save_changes(source, changed)
-        audit_write(actor, "sources.changed", source, changed, incident=source.incident_id)
+    _require_reference(source)
+    save_attached(actor, source, changed, "sources.changed")
     return source
 
 
 @transaction.atomic
 def delete_source(*, actor: Any, source: Source) -> None:
-    source = locked(source)
-    require_author_and_editable(actor, source)
-    require_draft(source)
-    audit_write(actor, "sources.deleted", source, incident=source.incident_id)
-    source.delete()
+    delete_attached_draft(actor, source, "sources.deleted")
 
 
 # --- Media ------------------------------------------------------------------------------------------
@@ -458,15 +450,11 @@ def pending_media_ids(older_than_minutes: int = 10, limit: int = 500) -> list[in
 
 @transaction.atomic
 def update_media(*, actor: Any, item: MediaItem, **changes: Any) -> MediaItem:
-    item = locked(item)
-    require_author_and_editable(actor, item)
-    changes = keep_incident(item, changes)
+    item, changes = open_attached(actor, item, changes)
     if "description" in changes:
         validate_description(changes["description"])
     changed = apply_changes(item, changes, {"description"})
-    if changed:
-        save_changes(item, changed)
-        audit_write(actor, "media.changed", item, changed, incident=item.incident_id)
+    save_attached(actor, item, changed, "media.changed")
     return item
 
 

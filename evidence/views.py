@@ -8,6 +8,7 @@ once go through the media API from the page's script, one request per file, each
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -30,8 +31,8 @@ from config.pages import back_to, errors_on, message_of, refusal, refusals_as_pa
 from counts import graphics
 from incidents import roles
 from incidents.models import Incident, Status
-from incidents.services import may_attach_to, may_edit
-from incidents.views import edit_refusal, visible_incident
+from incidents.services import may_attach_to, may_edit, require_author_and_editable
+from incidents.views import visible_incident
 
 from . import media, services
 from .forms import TestimonyForm
@@ -131,13 +132,7 @@ def _testimony_errors(form: TestimonyForm, exc: ValidationError) -> None:
 def testimony_new(request: HttpRequest, pk: int) -> HttpResponse:
     incident = visible_incident(request, pk)
     back = back_to(request, reverse("incident-detail", args=[pk]) + "#testimony")
-    if not may_add_evidence(request.user, incident):
-        return refusal(
-            request,
-            _("Evidence can be added only to your own editable incidents or to verified incidents."),
-            403,
-            back=back,
-        )
+    services.require_may_add_evidence(request.user, incident)
     form = TestimonyForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if form.is_valid():
@@ -241,9 +236,13 @@ def _visible(request: HttpRequest, model: type, pk: int) -> Any:
     return get_object_or_404(model.objects.visible_to(request.user).select_related("incident"), pk=pk)
 
 
-def _author_and_editable(request: HttpRequest, record: Any, back: str | None) -> HttpResponse | None:
-    """A refusal page unless the user is the record's author and it may be changed now."""
-    return edit_refusal(request, record, back=back)
+def _editable(request: HttpRequest, records: Any, pk: int, anchor: str) -> tuple[Any, str | None]:
+    """An edit page's record: one the user sees (404 otherwise) and may change now (a 403 or 409
+    page otherwise), with where the page goes back to (its place on the incident's page)."""
+    record = get_object_or_404(records.visible_to(request.user).select_related("incident"), pk=pk)
+    back = back_to(request, reverse("incident-detail", args=[record.incident_id]) + f"#{anchor}-{pk}")
+    require_author_and_editable(request.user, record)
+    return record, back
 
 
 def _changes_comment(record: Any) -> Any:
@@ -254,31 +253,44 @@ def _changes_comment(record: Any) -> Any:
     return last_comments(type(record), [record.pk], Status.CHANGES_REQUESTED).get(record.pk)
 
 
+def _form_page(
+    request: HttpRequest,
+    form: Any,
+    save: Callable[[], Any],
+    *,
+    saved: str,
+    back: str | None,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+) -> HttpResponse:
+    """An evidence form page: a valid POST runs the service call `save` (its refusals go on the form);
+    once saved, the `saved` message and back; otherwise the page again (400 while the form holds errors)."""
+    if request.method == "POST" and form.is_valid():
+        with errors_on(form) as saving:
+            save()
+        if saving.ok:
+            messages.success(request, saved)
+            return redirect(back)
+    return render(request, template, {"form": form, **context()}, status=400 if form.errors else 200)
+
+
 @login_required
 @refusals_as_pages
 def testimony_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The author changes a testimony (a draft, or one sent back for changes), then submits it again."""
     from .forms import TestimonyEditForm
 
-    testimony = _visible(request, Testimony, pk)
-    back = back_to(request, reverse("incident-detail", args=[testimony.incident_id]) + f"#testimonies-{pk}")
-    refused = _author_and_editable(request, testimony, back)
-    if refused is not None:
-        return refused
+    testimony, back = _editable(request, Testimony.objects, pk, "testimonies")
     form = TestimonyEditForm(request.POST or None, instance=testimony, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        with errors_on(form) as saving:
-            services.update_testimony(actor=request.user, testimony=testimony, **form.changes())
-        if saving.ok:
-            messages.success(request, _("Testimony saved. Submit it again when it is ready."))
-            return redirect(back)
-    context = {
-        "form": form,
-        "record": testimony,
-        "incident": testimony.incident,
-        "comment": _changes_comment(testimony),
-    }
-    return render(request, "evidence/testimony_edit.html", context, status=400 if form.errors else 200)
+    return _form_page(
+        request,
+        form,
+        lambda: services.update_testimony(actor=request.user, testimony=testimony, **form.changes()),
+        saved=_("Testimony saved. Submit it again when it is ready."),
+        back=back,
+        template="evidence/testimony_edit.html",
+        context=lambda: {"record": testimony, "incident": testimony.incident, "comment": _changes_comment(testimony)},
+    )
 
 
 @login_required
@@ -287,20 +299,17 @@ def media_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The author changes a media item's description; the sealed file is never replaced."""
     from .forms import MediaDescriptionForm
 
-    item = get_object_or_404(MediaItem.objects.visible_to(request.user).select_related("incident", "original"), pk=pk)
-    back = back_to(request, reverse("incident-detail", args=[item.incident_id]) + f"#media-{pk}")
-    refused = _author_and_editable(request, item, back)
-    if refused is not None:
-        return refused
+    item, back = _editable(request, MediaItem.objects.select_related("original"), pk, "media")
     form = MediaDescriptionForm(request.POST or None, initial={"description": item.description})
-    if request.method == "POST" and form.is_valid():
-        with errors_on(form) as saving:
-            services.update_media(actor=request.user, item=item, description=form.cleaned_data["description"])
-        if saving.ok:
-            messages.success(request, _("Description saved. Submit the item again when it is ready."))
-            return redirect(back)
-    context = {"form": form, "record": item, "incident": item.incident, "comment": _changes_comment(item)}
-    return render(request, "evidence/media_edit.html", context, status=400 if form.errors else 200)
+    return _form_page(
+        request,
+        form,
+        lambda: services.update_media(actor=request.user, item=item, description=form.cleaned_data["description"]),
+        saved=_("Description saved. Submit the item again when it is ready."),
+        back=back,
+        template="evidence/media_edit.html",
+        context=lambda: {"record": item, "incident": item.incident, "comment": _changes_comment(item)},
+    )
 
 
 @login_required
@@ -312,22 +321,17 @@ def source_new(request: HttpRequest, pk: int) -> HttpResponse:
 
     incident = visible_incident(request, pk)
     back = back_to(request, reverse("incident-detail", args=[pk]) + "#sources")
-    if not may_add_evidence(request.user, incident):
-        return refusal(
-            request,
-            _("Evidence can be added only to your own editable incidents or to verified incidents."),
-            403,
-            back=back,
-        )
+    services.require_may_add_evidence(request.user, incident)
     form = SourceForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        with errors_on(form) as saving:
-            services.create_source(author=request.user, incident=incident, **form.source_fields())
-        if saving.ok:
-            messages.success(request, _("Source added. It counts as evidence once a reviewer approves it."))
-            return redirect(back)
-    context = {"form": form, "incident": incident, "record": None}
-    return render(request, "evidence/source_form.html", context, status=400 if form.errors else 200)
+    return _form_page(
+        request,
+        form,
+        lambda: services.create_source(author=request.user, incident=incident, **form.source_fields()),
+        saved=_("Source added. It counts as evidence once a reviewer approves it."),
+        back=back,
+        template="evidence/source_form.html",
+        context=lambda: {"incident": incident, "record": None},
+    )
 
 
 @login_required
@@ -335,21 +339,22 @@ def source_new(request: HttpRequest, pk: int) -> HttpResponse:
 def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     from .forms import SourceForm
 
-    source = _visible(request, Source, pk)
-    back = back_to(request, reverse("incident-detail", args=[source.incident_id]) + f"#sources-{pk}")
-    refused = _author_and_editable(request, source, back)
-    if refused is not None:
-        return refused
+    source, back = _editable(request, Source.objects, pk, "sources")
     form = SourceForm(request.POST or None, instance=source)
-    if request.method == "POST" and form.is_valid():
-        with errors_on(form) as saving:
-            services.update_source(actor=request.user, source=source, **form.changes())
-        if saving.ok:
-            messages.success(request, _("Source saved."))
-            return redirect(back)
-    source.refresh_from_db()
-    context = {"form": form, "incident": source.incident, "record": source, "comment": _changes_comment(source)}
-    return render(request, "evidence/source_form.html", context, status=400 if form.errors else 200)
+
+    def context() -> dict[str, Any]:
+        source.refresh_from_db()  # the stored values beside the refused ones
+        return {"incident": source.incident, "record": source, "comment": _changes_comment(source)}
+
+    return _form_page(
+        request,
+        form,
+        lambda: services.update_source(actor=request.user, source=source, **form.changes()),
+        saved=_("Source saved."),
+        back=back,
+        template="evidence/source_form.html",
+        context=context,
+    )
 
 
 @login_required

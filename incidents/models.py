@@ -37,6 +37,32 @@ EDITABLE_STATES = (Status.DRAFT, Status.CHANGES_REQUESTED)
 MAX_KEY = 2**63 - 1  # the largest primary key (BigAutoField) the database can hold
 
 
+# --- Coordinates (places and incidents) ---------------------------------------------------------
+
+
+def coordinate_field(verbose_name: str, bound: int) -> models.DecimalField:
+    """A latitude (bound 90) or longitude (bound 180) in decimal degrees, optional."""
+    return models.DecimalField(
+        verbose_name,
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-bound), MaxValueValidator(bound)],
+    )
+
+
+def coordinate_constraints(kind: str) -> list[models.CheckConstraint]:
+    """The database's own range checks of `coordinate_field`s, named `<kind>_latitude_range` etc."""
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": -bound, f"{name}__lte": bound}),
+            name=f"{kind}_{name}_range",
+        )
+        for name, bound in (("latitude", 90), ("longitude", 180))
+    ]
+
+
 # --- Trees -------------------------------------------------------------------------------------
 
 
@@ -55,21 +81,54 @@ class TreeQuerySet(models.QuerySet):
 
 
 class LocationQuerySet(TreeQuerySet):
-    def governorate_of_each(self) -> dict[int, int | None]:
-        """Every place's governorate: its first ancestor-or-self at governorate level (None for a place
-        above that level, the country). One query over the small table, the tree walked in Python."""
-        parents = dict(self.model.objects.values_list("pk", "parent_id"))
-        governorates = set(self.model.objects.filter(level="governorate").values_list("pk", flat=True))
-        found: dict[int, int | None] = {}
+    def governorate_of_each(self) -> dict[int, int]:
+        """Every place's governorate (`GOVERNORATE_RULE`), walked in Python over the small table (one query)."""
+        rows = self.model.objects.values_list("pk", "parent_id", "level")
+        nodes = {pk: (parent, level) for pk, parent, level in rows}
+        found: dict[int, int] = {}
         for pk in self.values_list("pk", flat=True):
-            node = pk
-            while node is not None and node not in governorates:
-                node = parents.get(node)
-            found[pk] = node
+            found[pk] = pk
+            if nodes[pk][1] in AT_OR_ABOVE_GOVERNORATE:
+                continue
+            node = nodes[pk][0]
+            for _step in range(PARENTS_TO_GOVERNORATE):
+                if node is None:
+                    break
+                if nodes[node][1] == GOVERNORATE:
+                    found[pk] = node
+                    break
+                node = nodes[node][0]
         return found
 
 
-class Location(models.Model):
+class Named(models.Model):
+    """Reference data: a name in English and Arabic."""
+
+    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
+    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    def localized_name(self, language: str | None = None) -> str:
+        return self.name_ar if language == "ar" and self.name_ar else self.name
+
+
+class NamedTree(Named):
+    """Reference data in a tree (places, parties): each node names its parent."""
+
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Location(NamedTree):
     class Level(models.TextChoices):
         COUNTRY = "country", _("Country")
         GOVERNORATE = "governorate", _("Governorate")
@@ -79,28 +138,9 @@ class Location(models.Model):
 
     LEVEL_ORDER = ["country", "governorate", "district", "subdistrict", "community"]
 
-    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
-    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
     level = models.CharField(_("level"), max_length=12, choices=Level.choices)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
-    )
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = coordinate_field(_("latitude"), 90)
+    longitude = coordinate_field(_("longitude"), 180)
 
     objects = LocationQuerySet.as_manager()
 
@@ -110,31 +150,51 @@ class Location(models.Model):
         verbose_name_plural = _("locations")
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="location_unique_name_per_parent"),
-            models.CheckConstraint(
-                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
-                name="location_latitude_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
-                name="location_longitude_range",
-            ),
+            *coordinate_constraints("location"),
             models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="location_not_own_parent"),
         ]
 
-    def __str__(self) -> str:
-        return self.name
 
-    def localized_name(self, language: str | None = None) -> str:
-        return self.name_ar if language == "ar" and self.name_ar else self.name
+# --- The governorate of a place ---------------------------------------------------------------
+
+# GOVERNORATE_RULE. The governorate of a place is the place itself when it is at governorate level or
+# above (a place recorded at country level counts as its own row), else its nearest ancestor at
+# governorate level within PARENTS_TO_GOVERNORATE parents (the most the level order allows: community,
+# subdistrict, district), else the place itself (a place under no governorate is its own row too).
+# Stated once, in three forms built from the same constants: `LocationQuerySet.governorate_of_each`
+# (Python), `governorate_of` (an ORM expression) and `place_governorate_sql` (SQL);
+# tests/counts/test_governorate_rule.py holds the three to one answer for every place of a tree.
+GOVERNORATE = Location.Level.GOVERNORATE.value
+AT_OR_ABOVE_GOVERNORATE = tuple(Location.LEVEL_ORDER[: Location.LEVEL_ORDER.index(GOVERNORATE) + 1])
+PARENTS_TO_GOVERNORATE = len(Location.LEVEL_ORDER) - len(AT_OR_ABOVE_GOVERNORATE)
 
 
-class Perpetrator(models.Model):
-    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
-    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
-    )
+def governorate_of(prefix: str = "") -> Case:
+    """`GOVERNORATE_RULE` as an ORM expression: the governorate id of the place at `prefix` (e.g.
+    "incident__location__"; "" for a queryset of places)."""
+    whens = [When(**{f"{prefix}level__in": AT_OR_ABOVE_GOVERNORATE}, then=F(f"{prefix}id"))]
+    path = prefix
+    for _step in range(PARENTS_TO_GOVERNORATE):
+        path += "parent__"
+        whens.append(When(**{f"{path}level": GOVERNORATE}, then=F(f"{path}id")))
+    return Case(*whens, default=F(f"{prefix}id"))
 
+
+def place_governorate_sql() -> str:
+    """`GOVERNORATE_RULE` as SQL (PostgreSQL and SQLite): every place as (id, governorate_id). Built
+    from the level constants only, so it binds nothing and can go into triggers and functions."""
+    above = ", ".join(f"'{level}'" for level in AT_OR_ABOVE_GOVERNORATE)
+    joins, whens, previous = [], [], "l"
+    for step in range(1, PARENTS_TO_GOVERNORATE + 1):
+        joins.append(f"LEFT JOIN incidents_location p{step} ON p{step}.id = {previous}.parent_id")
+        whens.append(f"WHEN p{step}.level = '{GOVERNORATE}' THEN p{step}.id")
+        previous = f"p{step}"
+    return f"""SELECT l.id, CASE WHEN l.level IN ({above}) THEN l.id {" ".join(whens)}
+                              ELSE l.id END AS governorate_id
+            FROM incidents_location l {" ".join(joins)}"""  # noqa: S608 (constants only)
+
+
+class Perpetrator(NamedTree):
     objects = TreeQuerySet.as_manager()
 
     class Meta:
@@ -146,16 +206,8 @@ class Perpetrator(models.Model):
             models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="perpetrator_not_own_parent"),
         ]
 
-    def __str__(self) -> str:
-        return self.name
 
-    def localized_name(self, language: str | None = None) -> str:
-        return self.name_ar if language == "ar" and self.name_ar else self.name
-
-
-class ReportingPeriod(models.Model):
-    name = models.CharField(_("name"), max_length=200, validators=[validate_name_text])
-    name_ar = models.CharField(_("Arabic name"), max_length=200, blank=True, validators=[validate_name_text])
+class ReportingPeriod(Named):
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
 
@@ -166,9 +218,6 @@ class ReportingPeriod(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="period_end_after_start"),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 # --- Reviewable records --------------------------------------------------------------------------
@@ -187,6 +236,12 @@ def visibility_q(user: roles.UserLike, prefix: str = "") -> Q | None:
     if roles.can_document(user):
         return Q(**{author: user}) | Q(**{status: Status.VERIFIED})
     return None
+
+
+def review_queue_index(kind: str) -> models.Index:
+    """The review queue (workflow.review_queue) of a reviewable kind: its submitted records in queue
+    order, so a page reads its 50 rows from this index instead of sorting every submitted record."""
+    return models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name=f"{kind}_review_queue")
 
 
 class ReviewableQuerySet(models.QuerySet):
@@ -246,22 +301,8 @@ class Incident(Reviewable):
         _("date precision"), max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
     )
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("place"))
-    latitude = models.DecimalField(
-        _("latitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
-    longitude = models.DecimalField(
-        _("longitude"),
-        max_digits=9,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
+    latitude = coordinate_field(_("latitude"), 90)
+    longitude = coordinate_field(_("longitude"), 180)
     perpetrator = models.ForeignKey(
         Perpetrator, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("perpetrator")
     )
@@ -295,14 +336,7 @@ class Incident(Reviewable):
         constraints = [
             models.CheckConstraint(condition=Q(injured_count__gte=0), name="incident_injured_not_negative"),
             models.CheckConstraint(condition=Q(occurred_on__gte=EARLIEST_DATE), name="incident_date_plausible"),
-            models.CheckConstraint(
-                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
-                name="incident_latitude_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
-                name="incident_longitude_range",
-            ),
+            *coordinate_constraints("incident"),
             models.UniqueConstraint(
                 fields=["origin_source", "origin_key"],
                 condition=~Q(origin_source=""),
@@ -311,9 +345,7 @@ class Incident(Reviewable):
         ]
         indexes = [
             models.Index(fields=["status", "occurred_on"], name="incident_status_date"),
-            # The review queue (workflow.review_queue): submitted records in queue order, so a page
-            # reads its 50 rows from the index instead of sorting every submitted record.
-            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="incident_review_queue"),
+            review_queue_index("incident"),
         ]
 
     def __str__(self) -> str:
@@ -533,7 +565,7 @@ class Victim(Reviewable):
         indexes = [
             models.Index(fields=["status", "civilian_status"], name="victim_status_civ"),
             models.Index(fields=["incident", "status"], name="victim_incident_status"),
-            models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="victim_review_queue"),
+            review_queue_index("victim"),
             # The counted victims (rules 1-3) with every column a count reads: counts scan this small
             # index (index-only) instead of the table, and reach an incident's counted victims by
             # incident (bench/README.md: 12.5 s -> 4.7 s for a full count at a million victims).

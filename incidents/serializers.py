@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from . import reference, roles
+from . import reference, roles, services
 from .models import (
     EARLIEST_DATE,
     AgeGroup,
@@ -71,23 +71,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = [
-            "id",
-            "title",
-            "description",
-            "occurred_on",
-            "date_precision",
-            "location",
-            "latitude",
-            "longitude",
-            "perpetrator",
-            "weapon",
-            "injured_count",
-            "status",
-            "created_by",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *services.INCIDENT_FIELDS, "status", "created_by", "created_at", "updated_at"]
         read_only_fields = ["id", "status", "created_by", "created_at", "updated_at"]
 
 
@@ -104,25 +88,7 @@ class VictimSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Victim
-        fields = [
-            "id",
-            "incident",
-            "name",
-            "name_ar",
-            "sex",
-            "age_years",
-            "age_group",
-            "civilian_status",
-            "roles",
-            "date_of_death",
-            "place_of_death",
-            "date_of_birth",
-            "identity_number",
-            "origin",
-            "status",
-            "category",
-            "duplicate_of",
-        ]
+        fields = ["id", *services.VICTIM_FIELDS, "origin", "status", "category", "duplicate_of"]
         read_only_fields = ["id", "status", "category", "duplicate_of", "origin"]
 
     @extend_schema_field(

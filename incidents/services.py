@@ -9,15 +9,17 @@ Rules (stated here once; the other apps' services and the pages ask these functi
 2. Victims and evidence are attached to the documenter's own editable incident, or to a verified
    incident (`may_attach_to`).
 3. Only the author changes a record, and only while it is a draft or sent back (`may_edit`,
-   `require_author_and_editable`).
+   `require_author_and_editable`; `open_attached` and `save_attached` around a change of a record
+   attached to an incident).
 4. A record stays with its incident (`keep_incident`); only a draft that was never submitted is
-   deleted (`require_draft`).
+   deleted (`require_draft`; `delete_attached_draft` for victims, testimony and sources).
 5. Every create, change and delete writes one audit entry in the same transaction (`audit_write`):
    who, which record, and the NAMES of the fields set or changed, never their values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +32,8 @@ from audit.services import lock_chain, record_event
 from . import roles
 from .models import AgeGroup, Incident, Status, Victim, age_group_for
 
-INCIDENT_FIELDS = {
+# The fields a documenter writes, in the order the API shows them (incidents/serializers.py).
+INCIDENT_FIELDS = (
     "title",
     "description",
     "occurred_on",
@@ -41,8 +44,8 @@ INCIDENT_FIELDS = {
     "perpetrator",
     "weapon",
     "injured_count",
-}
-VICTIM_FIELDS = {
+)
+VICTIM_FIELDS = (
     "incident",
     "name",
     "name_ar",
@@ -55,7 +58,7 @@ VICTIM_FIELDS = {
     "place_of_death",
     "date_of_birth",
     "identity_number",
-}
+)
 
 
 # --- The rules every reviewable kind shares --------------------------------------------------------
@@ -127,9 +130,9 @@ def set_fields(fields: dict[str, Any]) -> list[str]:
     return [name for name, value in fields.items() if value not in (None, "", [], False)]
 
 
-def apply_changes(record: Any, changes: dict[str, Any], allowed: set[str]) -> list[str]:
+def apply_changes(record: Any, changes: dict[str, Any], allowed: Collection[str]) -> list[str]:
     """Set the allowed fields on the record; any other field is a 400."""
-    unknown = set(changes) - allowed
+    unknown = set(changes) - set(allowed)
     if unknown:
         raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
     changed = []
@@ -205,7 +208,7 @@ def create_victim(*, author: Any, incident: Incident, **fields: Any) -> Victim:
     )
     victim = Victim(created_by=author, incident=incident, status=Status.DRAFT)
     fields = _normalise_victim(fields)
-    allowed = (VICTIM_FIELDS - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
+    allowed = (set(VICTIM_FIELDS) - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
     apply_changes(victim, fields, allowed)
     victim.age_group = age_group_for(victim.age_years, victim.age_group or AgeGroup.UNKNOWN)
     lock_chain()
@@ -217,10 +220,9 @@ def create_victim(*, author: Any, incident: Incident, **fields: Any) -> Victim:
 
 @transaction.atomic
 def update_victim(*, actor: Any, victim: Victim, **changes: Any) -> Victim:
-    victim = locked(victim)
-    require_author_and_editable(actor, victim)
-    changes = _normalise_victim(keep_incident(victim, changes))
-    allowed = (VICTIM_FIELDS - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
+    victim, changes = open_attached(actor, victim, changes)
+    changes = _normalise_victim(changes)
+    allowed = (set(VICTIM_FIELDS) - {"roles", "incident"}) | set(Victim.ROLE_FIELDS.values())
     changed = apply_changes(victim, changes, allowed)
     new_group = age_group_for(victim.age_years, victim.age_group)
     if new_group != victim.age_group or "age_years" in changed:
@@ -233,10 +235,32 @@ def update_victim(*, actor: Any, victim: Victim, **changes: Any) -> Victim:
     return victim
 
 
+def open_attached(actor: Any, record: Any, changes: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Rules 3-4 before changing a record attached to an incident (victim, testimony, source, media):
+    the row locked, its author's while editable, and the changes without `incident`."""
+    record = locked(record)
+    require_author_and_editable(actor, record)
+    return record, keep_incident(record, changes)
+
+
+def save_attached(actor: Any, record: Any, changed: list[str], action: str) -> None:
+    """Rule 5 after changing such a record: the changed fields saved (version bumped) and one audit
+    entry `action` naming them and the incident; nothing at all when nothing changed."""
+    if changed:
+        save_changes(record, changed)
+        audit_write(actor, action, record, changed, incident=record.incident_id)
+
+
+def delete_attached_draft(actor: Any, record: Any, action: str) -> None:
+    """Rules 3-5 for a record attached to an incident (victim, testimony, source): its author deletes
+    it while it is a draft, with an audit entry `action` naming the incident. In the caller's transaction."""
+    record = locked(record)
+    require_author_and_editable(actor, record)
+    require_draft(record)
+    audit_write(actor, action, record, incident=record.incident_id)
+    record.delete()
+
+
 @transaction.atomic
 def delete_victim(*, actor: Any, victim: Victim) -> None:
-    victim = locked(victim)
-    require_author_and_editable(actor, victim)
-    require_draft(victim)
-    audit_write(actor, "victim.deleted", victim, incident=victim.incident_id)
-    victim.delete()
+    delete_attached_draft(actor, victim, "victim.deleted")

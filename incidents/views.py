@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -63,17 +62,6 @@ def require_documenter(request: HttpRequest) -> None:
 
 def require_reviewer(request: HttpRequest) -> None:
     roles.require_reviewer(request.user, _("Only reviewers and admins may review records."))
-
-
-def edit_refusal(request: HttpRequest, record: Any, back: str | None = None) -> HttpResponse | None:
-    """The service's author-and-editable rule as a refusal page (403 or 409), or None when the user may edit."""
-    try:
-        services.require_author_and_editable(request.user, record)
-    except PermissionDenied as exc:
-        return refusal(request, message_of(exc), 403, back=back)
-    except workflow.IllegalTransition as exc:
-        return refusal(request, message_of(exc), 409, back=back)
-    return None
 
 
 # --- Documenter: my cases, incident, victims ------------------------------------------------------
@@ -144,9 +132,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = None
     status = 200
     if request.method == "POST":
-        refused = edit_refusal(request, incident, back=reverse("incident-detail", args=[pk]))
-        if refused is not None:
-            return refused
+        back_to(request, reverse("incident-detail", args=[pk]))
+        services.require_author_and_editable(request.user, incident)  # a refusal page: 403 or 409
         form = IncidentForm(request.POST, instance=Incident.objects.get(pk=pk), language=get_language())
         if form.is_valid():
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
@@ -274,21 +261,15 @@ def victim_edit(request: HttpRequest, pk: int) -> HttpResponse:
     back = back_to(request, reverse("incident-detail", args=[victim.incident_id]) + "#victims")
     services.require_author_and_editable(request.user, victim)
     form = VictimForm(request.POST or None, instance=victim, incident=victim.incident, language=get_language())
-    if request.method == "POST":
-        if form.is_valid():
-            changes = {name: form.service_fields()[name] for name in form.changed_data}
-            with errors_on(form) as saving:
-                services.update_victim(actor=request.user, victim=victim, **changes)
-            if saving.ok:
-                messages.success(request, _("Changes saved."))
-                return redirect(back)
-        return render(
-            request,
-            "incidents/victim_form.html",
-            {"form": form, "incident": victim.incident, "victim": victim},
-            status=400,
-        )
-    return render(request, "incidents/victim_form.html", {"form": form, "incident": victim.incident, "victim": victim})
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.service_fields()[name] for name in form.changed_data}
+        with errors_on(form) as saving:
+            services.update_victim(actor=request.user, victim=victim, **changes)
+        if saving.ok:
+            messages.success(request, _("Changes saved."))
+            return redirect(back)
+    context = {"form": form, "incident": victim.incident, "victim": victim}
+    return render(request, "incidents/victim_form.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -20,7 +20,6 @@ from accounts.auth import SECOND_FACTOR_HEADER, require_second_factor
 from accounts.idempotency import idempotent_create
 from config.downloads import attachment
 from evidence.uploads import HashingUploadHandler, StreamedUpload, UploadTooLarge
-from incidents import roles
 
 from . import readers, services
 from .models import Import
@@ -31,12 +30,12 @@ class ImportPermission(permissions.BasePermission):
     """Importing: documenters and admins (checked before the body is read). Reading: one's own imports,
     and admins every import (the queryset decides which)."""
 
-    message = _("Only documenters and admins may import lists.")
+    message = services.IMPORTERS_ONLY
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if getattr(view, "action", None) == "create":
             return services.may_import(request.user)
-        return roles.can_document(request.user) or roles.can_manage_counts(request.user)
+        return services.may_read_imports(request.user)
 
 
 class ReportNegotiation(BaseContentNegotiation):

@@ -63,14 +63,28 @@ UNEXPECTED = gettext_lazy("The import stopped on an unexpected error; run it aga
 # --- Who may -----------------------------------------------------------------------------------------------
 
 
+IMPORTERS_ONLY = gettext_lazy("Only documenters and admins may import lists.")
+
+
 def may_import(user: Any) -> bool:
     """Documenters and admins: they record incidents, victims and documented sources."""
     return roles.can_document(user) and user.has_perm("evidence.add_source")
 
 
-def _require_importer(user: Any) -> None:
+def may_read_imports(user: Any) -> bool:
+    """The import pages and API: documenters (their own imports) and admins (every import); which
+    imports each sees is `Import.objects.visible_to`."""
+    return roles.can_document(user) or roles.can_manage_counts(user)
+
+
+def require_importer(user: Any) -> None:
     if not may_import(user):
-        raise PermissionDenied(_("Only documenters and admins may import lists."))
+        raise PermissionDenied(IMPORTERS_ONLY)
+
+
+def require_import_reader(user: Any) -> None:
+    if not may_read_imports(user):
+        raise PermissionDenied(IMPORTERS_ONLY)
 
 
 def _require_visible(user: Any, record: Import) -> None:
@@ -170,7 +184,7 @@ def start_import(
     enqueue: bool = True,
 ) -> Import:
     """Record an import of a stored file and queue its run (after commit, through the outbox)."""
-    _require_importer(actor)
+    require_importer(actor)
     source = clean_source(source)
     record = Import.objects.create(
         source=source,

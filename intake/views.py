@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
@@ -57,13 +57,8 @@ def _terms() -> dict[str, str]:
     return {key: _term(text) for key, text in TERMS.items()}
 
 
-def _require_reader(request: HttpRequest) -> None:
-    if not (roles.can_document(request.user) or roles.can_manage_counts(request.user)):
-        raise PermissionDenied(_("Only documenters and admins may import lists."))
-
-
 def _visible(request: HttpRequest, pk: int) -> Import:
-    _require_reader(request)
+    services.require_import_reader(request.user)
     return get_object_or_404(Import.objects.visible_to(request.user).select_related("created_by"), pk=pk)
 
 
@@ -130,11 +125,10 @@ def _file_refusal(request: HttpRequest, exc: Exception, message: str, status: in
 )
 def imports(request: HttpRequest) -> HttpResponse:
     """The user's imports; a new file is checked first (a dry run) and imported from its preview."""
-    _require_reader(request)
+    services.require_import_reader(request.user)
     if request.method != "POST":
         return _list_page(request)
-    if not services.may_import(request.user):
-        raise PermissionDenied(_("Only documenters and admins may import lists."))
+    services.require_importer(request.user)
     handler = HashingUploadHandler(request, limit=settings.IMPORT_MAX_UPLOAD_BYTES)
     request.upload_handlers = [handler]
     try:

@@ -34,6 +34,7 @@ from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from incidents import roles
 from incidents.models import Victim
@@ -44,14 +45,18 @@ from .models import CandidatePair
 DECISIONS = ("confirm", "dismiss")
 
 
+DECIDERS_ONLY = gettext_lazy("Only reviewers and admins may review duplicates.")
+
+
 def may_decide(user: Any) -> bool:
     """Reviewers and admins decide pairs and unmerge records."""
     return roles.can_review(user) or roles.can_manage_counts(user)
 
 
-def _require_decider(user: Any) -> None:
+def require_decider(user: Any) -> None:
+    """403 unless `may_decide`: deciding, unmerging, and the duplicate pages."""
     if not may_decide(user):
-        raise PermissionDenied(_("Only reviewers and admins may decide duplicates."))
+        raise PermissionDenied(DECIDERS_ONLY)
 
 
 def visible_pairs(user: Any):
@@ -116,7 +121,7 @@ def decide(
     """Confirm (the other record becomes a duplicate of the one kept) or dismiss a candidate pair."""
     from audit.services import lock_chain, record_event
 
-    _require_decider(user)
+    require_decider(user)
     if decision not in DECISIONS:
         raise ValidationError({"decision": _("Choose confirm or dismiss.")})
     comment = (comment or "").strip()
@@ -190,7 +195,7 @@ def unmerge(victim: Victim, user: Any, reason: str) -> Victim:
     """Undo a merge: `victim` is no longer a duplicate; the confirmed pairs involving it are reopened."""
     from audit.services import lock_chain, record_event
 
-    _require_decider(user)
+    require_decider(user)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why this record is not a duplicate.")})

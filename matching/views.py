@@ -12,7 +12,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,8 +33,7 @@ from .models import CandidatePair, DuplicateScan
 
 
 def require_decider(request: HttpRequest) -> None:
-    if not services.may_decide(request.user):
-        raise PermissionDenied(_("Only reviewers and admins may review duplicates."))
+    services.require_decider(request.user)
 
 
 PAIR_RELATED = (

@@ -41,6 +41,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from bench.run import wav_header
 from tests.conftest import make_incident, make_user, skip_or_fail, transactional
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -695,23 +696,6 @@ def test_static_files_come_through_the_proxy_with_long_caching(stack):
 
 
 # --- a large upload streams through --------------------------------------------------------------
-
-
-def wav_header(data_size: int) -> bytes:
-    return (
-        b"RIFF"
-        + (36 + data_size).to_bytes(4, "little")
-        + b"WAVEfmt "
-        + (16).to_bytes(4, "little")
-        + (1).to_bytes(2, "little")  # PCM
-        + (2).to_bytes(2, "little")  # stereo
-        + (44100).to_bytes(4, "little")
-        + (44100 * 4).to_bytes(4, "little")
-        + (4).to_bytes(2, "little")
-        + (16).to_bytes(2, "little")
-        + b"data"
-        + data_size.to_bytes(4, "little")
-    )
 
 
 @transactional

@@ -70,6 +70,22 @@ def test_testimony_cannot_be_added_to_a_submitted_incident(documenter):
     assert not Witness.objects.exists()
 
 
+def test_a_source_cannot_be_added_to_a_submitted_incident(documenter):
+    incident = make_incident(documenter, status=Status.SUBMITTED)
+    client = web_client_for(documenter)
+    for response in (
+        client.get(f"/en/incidents/{incident.pk}/sources/new/"),
+        client.post(f"/en/incidents/{incident.pk}/sources/new/", {"url": "https://example.org/report"}),
+    ):
+        assert response.status_code == 403
+        assert "Evidence can be added only" in response.content.decode()
+    assert not evidence_models.Source.objects.exists()
+    # Once it is verified, sources may be added to it.
+    incident.status = Status.VERIFIED
+    incident.save(update_fields=["status"])
+    assert client.get(f"/en/incidents/{incident.pk}/sources/new/").status_code == 200
+
+
 def test_page_upload_seals_the_file_and_shows_its_thumbnail(documenter, media_root, django_capture_on_commit_callbacks):
     incident = make_incident(documenter)
     client = web_client_for(documenter)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from evidence import models as evidence_models
 from evidence import services
@@ -183,6 +184,21 @@ def test_a_published_report_needs_no_url(documenter, incident):
         format="json",
     )
     assert response.status_code == 201
+
+
+def test_a_source_naming_nowhere_is_refused_when_created_and_when_edited(documenter, incident):
+    # The API requires a title; the service (which the pages and imports call too) holds the rule itself.
+    with pytest.raises(ValidationError) as refused:
+        services.create_source(author=documenter, incident=incident, kind="web_page", note="No link kept")
+    assert "url" in refused.value.message_dict
+    assert not Source.objects.exists()
+    source = services.create_source(author=documenter, incident=incident, url="https://example.org/report")
+    with pytest.raises(ValidationError) as refused:
+        services.update_source(actor=documenter, source=source, url="")
+    assert "url" in refused.value.message_dict
+    source.refresh_from_db()
+    assert source.url == "https://example.org/report"
+    assert services.update_source(actor=documenter, source=source, url="", title="SNHR report").title == "SNHR report"
 
 
 def test_sources_follow_the_visibility_rule(documenter, second_documenter, reviewer, incident):

@@ -10,7 +10,7 @@ import pytest
 from audit.models import AuditEntry
 from evidence.models import Source
 from incidents.models import Incident, Status, Victim
-from tests.conftest import client_for
+from tests.conftest import client_for, web_client_for
 from tests.intake.conftest import csv_bytes, imported, moh_people, moh_rows
 
 PEOPLE = 12  # four incidents of three
@@ -98,8 +98,15 @@ def test_imports_are_seen_by_their_importer_and_admins_only(documenter, second_d
     assert ids(documenter, "/api/v1/imports/") == {mine.pk}
     assert ids(second_documenter, "/api/v1/imports/") == {theirs.pk}
     assert ids(admin_user, "/api/v1/imports/") == {mine.pk, theirs.pk}
-    assert client_for(reviewer).get("/api/v1/imports/").status_code == 403
+    refused = client_for(reviewer).get("/api/v1/imports/")
+    assert refused.status_code == 403
     assert client_for(None).get("/api/v1/imports/").status_code == 401
+    # The page and the API give a reviewer (no importer) the same reason, in English and Arabic.
+    reason = "Only documenters and admins may import lists."
+    assert refused.json()["detail"] == reason
+    for language, text in (("en", reason), ("ar", "لا يستورد القوائم إلا الموثِّقون والمديرون.")):
+        page = web_client_for(reviewer).get(f"/{language}/imports/")
+        assert page.status_code == 403 and text in page.content.decode(), language
     assert client_for(second_documenter).get(f"/api/v1/imports/{mine.pk}/").status_code == 404
     assert client_for(second_documenter).get(f"/api/v1/imports/{mine.pk}/errors/", {"format": "csv"}).status_code == 404
     assert client_for(admin_user).get(f"/api/v1/imports/{mine.pk}/errors/", {"format": "csv"}).status_code == 200

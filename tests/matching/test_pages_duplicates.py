@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.exceptions import PermissionDenied
 
 from audit.models import AuditEntry
 from matching import services
@@ -70,8 +71,13 @@ def test_the_queue_never_lists_a_pair_with_a_record_the_reviewer_cannot_see(revi
 
 def test_documenters_do_not_reach_the_duplicates_pages(documenter, pair):
     client = web_client_for(documenter)
-    assert client.get("/en/duplicates/?status=candidate").status_code == 403
-    assert client.get(f"/en/duplicates/{pair.pk}/").status_code == 403
+    for url in ("/en/duplicates/?status=candidate", f"/en/duplicates/{pair.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 403
+        assert "Only reviewers and admins may review duplicates." in response.content.decode(), url
+    # The service refuses the decision itself with the same reason.
+    with pytest.raises(PermissionDenied, match=re.escape("Only reviewers and admins may review duplicates.")):
+        services.decide(pair, documenter, "dismiss")
 
 
 def test_the_pair_page_shows_both_records_side_by_side_with_the_differences_marked(reviewer, pair):

@@ -30,6 +30,64 @@ REFERENCE_DETAIL = {
     "DELETE": "401 403 403 403 204",
 }
 
+# What most reviewable kinds share (incidents, victims, testimony, sources, media), by state.
+# The record: its author always; reviewers and admins once submitted; every role once verified.
+READ_OWN_THEN_REVIEWED = {
+    D: "401 200 404 404 404",
+    S: "401 200 404 200 200",
+    C: "401 200 404 200 200",
+    V: "401 200 200 200 200",
+    R: "401 200 404 200 200",
+}
+# Its author, while it is a draft or sent back (409 once submitted or decided).
+EDIT_OWN_EDITABLE = {
+    D: "401 200 404 404 404",
+    S: "401 409 404 403 403",
+    C: "401 200 404 403 403",
+    V: "401 409 403 403 403",
+    R: "401 409 404 403 403",
+}
+# In lists as it is read: its author always; reviewers and admins once submitted; all once verified.
+VISIBLE_OWN_THEN_REVIEWED = {
+    D: "- y n n n",
+    S: "- y n y y",
+    C: "- y n y y",
+    V: "- y y y y",
+    R: "- y n y y",
+}
+# Reviewers and admins decide a submitted record (409 in any other state).
+REVIEW = {
+    D: "401 403 404 404 404",
+    S: "401 403 404 200 200",
+    C: "401 403 404 409 409",
+    V: "401 403 403 409 409",
+    R: "401 403 404 409 409",
+}
+# Reviewers and admins reopen a verified record (409 in any other state).
+REOPEN = {
+    D: "401 403 404 404 404",
+    S: "401 403 404 409 409",
+    C: "401 403 404 409 409",
+    V: "401 403 403 200 200",
+    R: "401 403 404 409 409",
+}
+# The edit page of a record attached to an incident: its author, while editable.
+PAGE_EDIT_FORM = {
+    D: "302 200 404 404 404",
+    S: "302 409 404 403 403",
+    C: "302 200 404 403 403",
+    V: "302 409 403 403 403",
+    R: "302 409 404 403 403",
+}
+# Saving that page (an empty form: 400 with its errors) by its author while editable.
+PAGE_EDIT_SAVE = {
+    D: "302 400 404 404 404",
+    S: "302 409 404 403 403",
+    C: "302 400 404 403 403",
+    V: "302 409 403 403 403",
+    R: "302 409 404 403 403",
+}
+
 TABLE: dict[str, dict] = {
     # --- API: sign-in, schema, root -----------------------------------------------------------
     "api-token": {"POST": "200 200 200 200 200"},  # with each actor's own password (anonymous: the documenter's)
@@ -51,36 +109,12 @@ TABLE: dict[str, dict] = {
     "incident-list": {
         "GET": dict.fromkeys(STATES, "401 200 200 200 200"),
         "POST": "401 201 201 403 201",  # admins hold every permission, documenting included
-        "visible": {
-            D: "- y n n n",
-            S: "- y n y y",
-            C: "- y n y y",
-            V: "- y y y y",
-            R: "- y n y y",
-        },
+        "visible": VISIBLE_OWN_THEN_REVIEWED,
     },
     "incident-detail": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
-        "PUT": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
-        "PATCH": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
+        "PUT": EDIT_OWN_EDITABLE,
+        "PATCH": EDIT_OWN_EDITABLE,
         "DELETE": {  # only drafts are deleted; anything reviewers have seen stays
             D: "401 204 404 404 404",
             S: "401 409 404 403 403",
@@ -90,40 +124,16 @@ TABLE: dict[str, dict] = {
         },
     },
     "incident-submit": {
-        "POST": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
+        "POST": EDIT_OWN_EDITABLE,
     },
     "incident-review": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 200 200",
-            C: "401 403 404 409 409",
-            V: "401 403 403 409 409",
-            R: "401 403 404 409 409",
-        },
+        "POST": REVIEW,
     },
     "incident-reopen": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 409 409",
-            C: "401 403 404 409 409",
-            V: "401 403 403 200 200",
-            R: "401 403 404 409 409",
-        },
+        "POST": REOPEN,
     },
     "incident-history": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
     },
     # --- Victims (the victim and its incident both in the row's state) -------------------------
     "victim-list": {
@@ -136,36 +146,12 @@ TABLE: dict[str, dict] = {
             V: "401 201 201 403 201",
             R: "401 403 400 403 403",
         },
-        "visible": {
-            D: "- y n n n",
-            S: "- y n y y",
-            C: "- y n y y",
-            V: "- y y y y",
-            R: "- y n y y",
-        },
+        "visible": VISIBLE_OWN_THEN_REVIEWED,
     },
     "victim-detail": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
-        "PUT": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
-        "PATCH": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
+        "PUT": EDIT_OWN_EDITABLE,
+        "PATCH": EDIT_OWN_EDITABLE,
         "DELETE": {  # only drafts are deleted; anything reviewers have seen stays
             D: "401 204 404 404 404",
             S: "401 409 404 403 403",
@@ -175,40 +161,16 @@ TABLE: dict[str, dict] = {
         },
     },
     "victim-submit": {
-        "POST": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
+        "POST": EDIT_OWN_EDITABLE,
     },
     "victim-review": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 200 200",
-            C: "401 403 404 409 409",
-            V: "401 403 403 409 409",
-            R: "401 403 404 409 409",
-        },
+        "POST": REVIEW,
     },
     "victim-reopen": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 409 409",
-            C: "401 403 404 409 409",
-            V: "401 403 403 200 200",
-            R: "401 403 404 409 409",
-        },
+        "POST": REOPEN,
     },
     "victim-history": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
     },
     # --- Operators and pages --------------------------------------------------------------------
     "healthz": {"GET": "200 200 200 200 200"},
@@ -257,22 +219,10 @@ TABLE: dict[str, dict] = {
             V: "401 201 400 403 201",
             R: "401 403 400 403 403",
         },
-        "visible": {
-            D: "- y n n n",
-            S: "- y n y y",
-            C: "- y n y y",
-            V: "- y y y y",
-            R: "- y n y y",
-        },
+        "visible": VISIBLE_OWN_THEN_REVIEWED,
     },
     "testimony-detail": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
         "PATCH": {
             D: "401 200 404 403 404",
             S: "401 409 404 403 403",
@@ -289,40 +239,16 @@ TABLE: dict[str, dict] = {
         },
     },
     "testimony-submit": {
-        "POST": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
+        "POST": EDIT_OWN_EDITABLE,
     },
     "testimony-review": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 200 200",
-            C: "401 403 404 409 409",
-            V: "401 403 403 409 409",
-            R: "401 403 404 409 409",
-        },
+        "POST": REVIEW,
     },
     "testimony-reopen": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 409 409",
-            C: "401 403 404 409 409",
-            V: "401 403 403 200 200",
-            R: "401 403 404 409 409",
-        },
+        "POST": REOPEN,
     },
     "testimony-history": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
     },
     "source-list": {
         "GET": dict.fromkeys(STATES, "401 200 200 200 200"),
@@ -333,22 +259,10 @@ TABLE: dict[str, dict] = {
             V: "401 201 201 403 201",
             R: "401 403 400 403 403",
         },
-        "visible": {
-            D: "- y n n n",
-            S: "- y n y y",
-            C: "- y n y y",
-            V: "- y y y y",
-            R: "- y n y y",
-        },
+        "visible": VISIBLE_OWN_THEN_REVIEWED,
     },
     "source-detail": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
         "PATCH": {
             D: "401 200 404 403 404",
             S: "401 409 404 403 403",
@@ -365,40 +279,16 @@ TABLE: dict[str, dict] = {
         },
     },
     "source-submit": {
-        "POST": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
+        "POST": EDIT_OWN_EDITABLE,
     },
     "source-review": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 200 200",
-            C: "401 403 404 409 409",
-            V: "401 403 403 409 409",
-            R: "401 403 404 409 409",
-        },
+        "POST": REVIEW,
     },
     "source-reopen": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 409 409",
-            C: "401 403 404 409 409",
-            V: "401 403 403 200 200",
-            R: "401 403 404 409 409",
-        },
+        "POST": REOPEN,
     },
     "source-history": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
     },
     "media-list": {
         "GET": dict.fromkeys(STATES, "401 200 200 200 200"),
@@ -409,22 +299,10 @@ TABLE: dict[str, dict] = {
             V: "401 201 201 403 201",
             R: "401 403 400 403 403",
         },
-        "visible": {
-            D: "- y n n n",
-            S: "- y n y y",
-            C: "- y n y y",
-            V: "- y y y y",
-            R: "- y n y y",
-        },
+        "visible": VISIBLE_OWN_THEN_REVIEWED,
     },
     "media-detail": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
         "PATCH": {
             D: "401 200 404 403 404",
             S: "401 409 404 403 403",
@@ -434,40 +312,16 @@ TABLE: dict[str, dict] = {
         },
     },
     "media-submit": {
-        "POST": {
-            D: "401 200 404 404 404",
-            S: "401 409 404 403 403",
-            C: "401 200 404 403 403",
-            V: "401 409 403 403 403",
-            R: "401 409 404 403 403",
-        },
+        "POST": EDIT_OWN_EDITABLE,
     },
     "media-review": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 200 200",
-            C: "401 403 404 409 409",
-            V: "401 403 403 409 409",
-            R: "401 403 404 409 409",
-        },
+        "POST": REVIEW,
     },
     "media-reopen": {
-        "POST": {
-            D: "401 403 404 404 404",
-            S: "401 403 404 409 409",
-            C: "401 403 404 409 409",
-            V: "401 403 403 200 200",
-            R: "401 403 404 409 409",
-        },
+        "POST": REOPEN,
     },
     "media-history": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
     },
     "media-original": {
         "GET": {
@@ -479,22 +333,10 @@ TABLE: dict[str, dict] = {
         },
     },
     "media-redacted": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
     },
     "media-custody": {
-        "GET": {
-            D: "401 200 404 404 404",
-            S: "401 200 404 200 200",
-            C: "401 200 404 200 200",
-            V: "401 200 200 200 200",
-            R: "401 200 404 200 200",
-        },
+        "GET": READ_OWN_THEN_REVIEWED,
     },
     # --- Counts: admins only; for snapshots the row's state reads D pending, S running, C failed,
     #     V done and published, R done and not yet published ---------------------------------------
@@ -672,20 +514,8 @@ TABLE: dict[str, dict] = {
         },
     },
     "page:victim-edit": {
-        "GET": {
-            D: "302 200 404 404 404",
-            S: "302 409 404 403 403",
-            C: "302 200 404 403 403",
-            V: "302 409 403 403 403",
-            R: "302 409 404 403 403",
-        },
-        "POST": {
-            D: "302 400 404 404 404",
-            S: "302 409 404 403 403",
-            C: "302 400 404 403 403",
-            V: "302 409 403 403 403",
-            R: "302 409 404 403 403",
-        },
+        "GET": PAGE_EDIT_FORM,
+        "POST": PAGE_EDIT_SAVE,
     },
     "page:victim-delete": {
         "POST": {
