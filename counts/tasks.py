@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from config.retries import RETRIED
 
 from . import services
 
@@ -11,15 +12,6 @@ COMPUTE_COUNT = "counts.compute_count_snapshot"
 # The name the task had while counts lived in the incidents app: messages queued under it (in Redis or
 # in the outbox table) before an upgrade still find a task that runs them.
 COMPUTE_COUNT_BEFORE_THE_MOVE = "incidents.compute_count_snapshot"
-
-RETRIED = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "max_retries": 8,
-}
 
 
 @shared_task(name=COMPUTE_COUNT, **RETRIED)

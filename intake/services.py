@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import record_event
+from config.locks import session_lock
 from counts.exports import neutralise
 from incidents import roles, workflow
 from incidents.models import Incident, Status
@@ -271,27 +272,9 @@ def run_again(*, actor: Any, record: Import, enqueue: bool = True) -> Import:
 # --- Running (the task) ---------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _exclusive(import_id: int) -> Iterator[bool]:
-    """One run of an import at a time: a PostgreSQL session lock, released when the run ends or its
-    connection dies with its worker. (SQLite runs one writer anyway.)"""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, import_id])
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with contextlib.suppress(InterfaceError, OperationalError), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, import_id])
-
-
 def run_import(import_id: int, on_progress: Callable[[Progress], None] | None = None) -> str:
     """Run (or resume) one import; safe to call twice. Returns the import's state afterwards."""
-    with _exclusive(import_id) as acquired:
+    with session_lock(LOCK_CLASS, import_id) as acquired:
         if not acquired:
             return "busy"
         claimed = Import.objects.filter(pk=import_id, status__in=[State.PENDING, State.RUNNING]).update(

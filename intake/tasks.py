@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from config.retries import RETRIED
 
 
-@shared_task(
-    name="intake.run_import",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
+@shared_task(name="intake.run_import", **RETRIED)
 def run_import(import_id: int) -> str:
     """Run or resume one import (intake.services.run_import: claimed by compare-and-set, resumed from its
     checkpoint, one run at a time)."""

@@ -30,7 +30,6 @@ Rules:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import record_event
+from config.locks import session_lock
 from incidents import roles
 from incidents.models import Status, Victim
 from outbox import services as outbox
@@ -116,7 +116,7 @@ def _interrupted(scan: DuplicateScan) -> bool:
     — a killed command): it is marked failed so that it does not block every later scan. PostgreSQL only."""
     if scan.status != State.RUNNING or connection.vendor != "postgresql":
         return False
-    with _exclusive(scan.pk) as acquired:
+    with session_lock(LOCK_CLASS, scan.pk) as acquired:
         if not acquired:
             return False
         moved = DuplicateScan.objects.filter(pk=scan.pk, status=State.RUNNING).update(
@@ -130,22 +130,6 @@ def _interrupted(scan: DuplicateScan) -> bool:
 # --- Running ------------------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _exclusive(scan_id: int) -> Iterator[bool]:
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, scan_id])
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with contextlib.suppress(InterfaceError, OperationalError), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, scan_id])
-
-
 def considered_victims():
     """The victims a scan compares (rule 3)."""
     return Victim.objects.filter(duplicate_of__isnull=True).exclude(status=Status.REJECTED)
@@ -153,7 +137,7 @@ def considered_victims():
 
 def run_scan(scan_id: int, on_progress: Progress | None = None) -> str:
     """Run one scan; safe to call twice (a finished scan is left as it is). Returns its state afterwards."""
-    with _exclusive(scan_id) as acquired:
+    with session_lock(LOCK_CLASS, scan_id) as acquired:
         if not acquired:
             return "busy"
         claimed = DuplicateScan.objects.filter(pk=scan_id, status__in=[State.PENDING, State.RUNNING]).update(

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from config.retries import RETRIED
 
 
-@shared_task(
-    name="matching.run_scan",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
+@shared_task(name="matching.run_scan", **RETRIED)
 def run_scan(scan_id: int) -> str:
     """Run one duplicate scan (matching.scans.run_scan: claimed by compare-and-set, one run at a time; a
     finished scan is left alone). Returns the scan's state, never personal data."""

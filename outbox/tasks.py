@@ -7,21 +7,14 @@ from datetime import timedelta
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+
+from config.retries import RETRIED
 
 from . import services
 
 
-@shared_task(
-    name=services.DELIVER_TASK,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    # The database went away under the task: try again later (the task itself is idempotent).
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
+# The database went away under the task: try again later (the task itself is idempotent).
+@shared_task(name=services.DELIVER_TASK, **RETRIED)
 def deliver(message_id: int) -> bool:
     return services.deliver(message_id)
 
