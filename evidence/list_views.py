@@ -7,7 +7,6 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -88,8 +87,7 @@ FILTERSETS = {name: _filterset_for(model) for name, (model, *_rest) in KINDS.ite
 @login_required
 def evidence_list(request: HttpRequest) -> HttpResponse:
     """Evidence the user may see, one kind at a time (`?kind=testimonies|media|sources`)."""
-    if not roles.is_staff_member(request.user):
-        raise PermissionDenied(_("Only documenters, reviewers and admins may see evidence."))
+    roles.require_staff_member(request.user, _("Only documenters, reviewers and admins may see evidence."))
     kind = request.GET.get("kind") or "testimonies"
     status = 200
     if kind not in KINDS:

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -30,8 +29,7 @@ from .views import require_reviewer
 
 
 def require_staff(request: HttpRequest) -> None:
-    if not roles.is_staff_member(request.user):
-        raise PermissionDenied(_("Only documenters, reviewers and admins may see records under review."))
+    roles.require_staff_member(request.user, _("Only documenters, reviewers and admins may see records under review."))
 
 
 def victims_count() -> Subquery:

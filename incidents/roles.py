@@ -50,6 +50,12 @@ def is_staff_member(user: UserLike) -> bool:
     return can_document(user) or can_review(user) or can_manage_counts(user)
 
 
+def require_staff_member(user: UserLike, message: str | None = None) -> None:
+    """403 unless `user` holds a role; the message says what only they may do (the caller's own, or the default)."""
+    if not is_staff_member(user):
+        raise PermissionDenied(message or _("Only documenters, reviewers and admins may do this."))
+
+
 def may_see_personal_data(user: UserLike, victim: object) -> bool:
     """A victim's identity number and date of birth: the record's author, reviewers and admins."""
     if not _active(user):

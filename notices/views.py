@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -17,8 +16,7 @@ from . import services
 @login_required
 def notice_list(request: HttpRequest) -> HttpResponse:
     """Opening the list is the visit: what was unread is shown as new, then counts as seen."""
-    if not roles.is_staff_member(request.user):
-        raise PermissionDenied(_("Only documenters, reviewers and admins receive notices."))
+    roles.require_staff_member(request.user, _("Only documenters, reviewers and admins receive notices."))
     listing = Listing(
         request,
         services.notices_for(request.user),
