@@ -28,6 +28,7 @@ from .serializers import (
     PerpetratorSerializer,
     ReportingPeriodSerializer,
     VictimSerializer,
+    hide_personal_data,
 )
 
 
@@ -193,27 +194,15 @@ VICTIM_ROWS = RowShaper(
 )
 
 
-class _Author:
-    """What roles.may_see_personal_data reads of a victim, from a `.values()` row."""
-
-    __slots__ = ("created_by_id",)
-
-    def __init__(self, created_by_id: int) -> None:
-        self.created_by_id = created_by_id
-
-
 def victim_row_finisher(user: Any):
     """VictimSerializer.to_representation's own part: roles, origin, personal data for those who may."""
     role_columns = list(Victim.ROLE_FIELDS.items())
-    personal = VictimSerializer.PERSONAL_FIELDS
 
     def finish(row: dict[str, Any], data: dict[str, Any]) -> None:
         data["roles"] = [role for role, column in role_columns if row[column]]
         source = row["origin_source"]
         data["origin"] = {"source": source, "record_id": row["origin_record_id"]} if source else None
-        if not roles.may_see_personal_data(user, _Author(row["created_by_id"])):
-            for name in personal:
-                data.pop(name, None)
+        hide_personal_data(data, user, row["created_by_id"])
 
     return finish
 
