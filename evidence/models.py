@@ -120,8 +120,14 @@ class Testimony(Reviewable):
             models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="testimony_review_queue"),
         ]
 
+    LABEL_FIELDS = ("witness__code", "taken_on")  # what __str__ reads (incidents.models.Incident.LABEL_FIELDS)
+
     def __str__(self) -> str:
-        return f"{self.witness.code} {self.taken_on}"
+        return self.label_of(self.pk, self.witness.code, self.taken_on)
+
+    @staticmethod
+    def label_of(pk: int, code: str, taken_on: object) -> str:
+        return f"{code} {taken_on}"
 
 
 class SourceKind(models.TextChoices):
@@ -163,8 +169,14 @@ class Source(Reviewable):
             models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="source_review_queue"),
         ]
 
+    LABEL_FIELDS = ("title",)  # what __str__ reads (incidents.models.Incident.LABEL_FIELDS)
+
     def __str__(self) -> str:
-        return self.title
+        return self.label_of(self.pk, self.title)
+
+    @staticmethod
+    def label_of(pk: int, title: str) -> str:
+        return title
 
 
 # --- Media -----------------------------------------------------------------------------------------
@@ -256,8 +268,14 @@ class MediaItem(Reviewable):
             models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="media_review_queue"),
         ]
 
+    LABEL_FIELDS = ("original__sha256",)  # what __str__ reads (incidents.models.Incident.LABEL_FIELDS)
+
     def __str__(self) -> str:
-        return f"#{self.pk} {self.original.sha256[:12]}"
+        return self.label_of(self.pk, self.original.sha256)
+
+    @staticmethod
+    def label_of(pk: int, sha256: str) -> str:
+        return f"#{pk} {sha256[:12]}"
 
     @property
     def sha256(self) -> str:

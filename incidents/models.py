@@ -316,8 +316,15 @@ class Incident(Reviewable):
             models.Index(fields=["updated_at", "id"], condition=Q(status="submitted"), name="incident_review_queue"),
         ]
 
+    # What __str__ reads, so a list can read a record's label with its row (the review queue).
+    LABEL_FIELDS = ("occurred_on", "title")
+
     def __str__(self) -> str:
-        return f"{self.occurred_on} {self.title}"
+        return self.label_of(self.pk, self.occurred_on, self.title)
+
+    @staticmethod
+    def label_of(pk: int, occurred_on: object, title: str) -> str:
+        return f"{occurred_on} {title}"
 
 
 class Sex(models.TextChoices):
@@ -559,8 +566,14 @@ class Victim(Reviewable):
             models.Index(fields=["date_of_death"], condition=Q(date_of_death__isnull=False), name="victim_death_date"),
         ]
 
+    LABEL_FIELDS = ("name", "name_ar")  # what __str__ reads (see Incident.LABEL_FIELDS)
+
     def __str__(self) -> str:
-        return self.name or self.name_ar or f"#{self.pk}"
+        return self.label_of(self.pk, self.name, self.name_ar)
+
+    @staticmethod
+    def label_of(pk: int, name: str, name_ar: str) -> str:
+        return name or name_ar or f"#{pk}"
 
     @property
     def roles(self) -> list[str]:
