@@ -304,12 +304,14 @@ class QueuePaginator(EstimatingPaginator):
 
 
 class QueuePagination(Pagination):
+    paginator_class = QueuePaginator
+
     def __init__(self, parts: list) -> None:
         super().__init__()
         self.parts = parts
 
     def django_paginator_class(self, *args: Any, **kwargs: Any) -> QueuePaginator:  # type: ignore[override]
-        paginator = QueuePaginator(*args, **kwargs)
+        paginator = super().django_paginator_class(*args, **kwargs)
         paginator.parts = self.parts
         return paginator
 
