@@ -65,7 +65,12 @@ DEVICE_BOOKKEEPING = frozenset(
 )
 
 
-def _token_lookups_stale_on_save(sender: Any, update_fields: Any = None, **kwargs: Any) -> None:
+def _token_lookups_stale_on_save(sender: Any, update_fields: Any = None, created: bool = False, **kwargs: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from knox.models import get_token_model
+
+    if created and sender in (get_token_model(), get_user_model()):
+        return  # a new token or user: nothing of it can have been kept yet
     if update_fields is not None and (
         set(update_fields) <= {"last_login"} or (sender is TOTPDevice and set(update_fields) <= DEVICE_BOOKKEEPING)
     ):
