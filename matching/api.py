@@ -81,9 +81,11 @@ class CandidatePairViewSet(ShapedListMixin, mixins.ListModelMixin, viewsets.Gene
         return pair_rows_shaped(rows, self.request.user)
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        # Scores are floats: a tiny one is written by DRF's renderer, as the serializer path writes it.
-        results = response.data.get("results") if isinstance(response.data, dict) else None
-        if results and not floats_render_alike(item.get("score") for item in results if isinstance(item, dict)):
+        # Scores are floats: a tiny one is written by DRF's renderer, as the serializer path writes it
+        # (a page of pairs, or one pair after a decision).
+        data = response.data if isinstance(response.data, dict) else {}
+        pairs = data.get("results") if isinstance(data.get("results"), list) else [data]
+        if not floats_render_alike(pair.get("score") for pair in pairs if isinstance(pair, dict)):
             response.floats_differ = True
         return super().finalize_response(request, response, *args, **kwargs)
 

@@ -99,3 +99,14 @@ def test_a_tiny_score_is_written_as_json_writes_it(pairs, reviewer, settings):
 def test_documenters_are_refused_the_duplicates_list_on_the_fast_path(pairs, documenter, settings):
     settings.API_FAST_LISTS = True
     assert client_for(documenter).get("/api/v1/duplicates/").status_code == 403
+
+
+def test_a_decisions_answer_writes_a_tiny_score_as_json_writes_it(documenter, second_documenter, reviewer):
+    tiny = pair_of(verified_victim(documenter, name="Nour"), verified_victim(second_documenter, name="Nur"), 0.0000456)
+
+    response = client_for(reviewer).post(
+        f"/api/v1/duplicates/{tiny.pk}/decide/", {"decision": "dismiss", "comment": "no"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert b'"score":4.56e-05' in response.content
