@@ -10,22 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from evidence import services as evidence
-from evidence.models import MediaItem, Source
-from evidence.models import Testimony as TestimonyRecord
 from incidents import workflow
-from incidents.models import Incident, Victim
 from tests.conftest import client_for, make_incident, make_victim, web_client_for
 from tests.evidence.conftest import jpeg_with_everything, upload
 
 pytestmark = pytest.mark.django_db
 
-MODELS = {
-    "incidents": Incident,
-    "victims": Victim,
-    "testimonies": TestimonyRecord,
-    "media": MediaItem,
-    "sources": Source,
-}
+MODELS = {name: kind.model for name, kind in workflow.KINDS.items()}  # every reviewable kind
 
 
 @pytest.fixture
