@@ -20,12 +20,17 @@ through authentication, so no view can forget the rule.
 from __future__ import annotations
 
 import binascii
+import hashlib
+import logging
+import secrets
 from dataclasses import dataclass
 from hmac import compare_digest
 from typing import Any
 
 from celery import shared_task
-from django.db import connection
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
@@ -42,6 +47,8 @@ from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 
 from . import services
+
+logger = logging.getLogger(__name__)
 
 OTP_HEADER = "HTTP_X_OTP"
 
@@ -154,6 +161,81 @@ def _permission_set(joined: str | None) -> set[str]:
     return set(joined.split(" ")) if joined else set()
 
 
+# --- token look-ups kept for API_TOKEN_CACHE_SECONDS --------------------------------------------------
+#
+# What the one statement below reads (the token, its user, its second factor, the user's permissions)
+# is kept in the shared cache per token for a short time, so most requests send no statement for it.
+# Every change that could alter the answer bumps one generation number (`forget_token_lookups`, wired
+# to the models' signals in accounts/signals.py): revoking or deleting a token, saving or deleting a
+# user (deactivation, staff or superuser flags), group membership, a group's or a user's permissions,
+# second-factor devices and second-factor tokens. A kept entry is used only while its generation is the
+# current one, so a change is seen by the very next request in every process. The generation is bumped
+# at once and again when the transaction commits: a request that read the old rows before the commit
+# cannot keep them past it. The password hash does not go into the cache (the user comes back with
+# its password deferred); the token's digest (knox's primary key, itself a hash) does, as in the database.
+
+LOOKUP_GENERATION_KEY = "api-token-lookups:generation"
+
+
+def _token_cache_seconds() -> int:
+    return int(getattr(settings, "API_TOKEN_CACHE_SECONDS", 0) or 0)
+
+
+def forget_token_lookups(**_signal: Any) -> None:
+    """Every kept token look-up is stale from now on (and again when the current transaction commits)."""
+    if _token_cache_seconds() <= 0:
+        return
+    _bump_generation()
+    if connection.in_atomic_block:
+        transaction.on_commit(_bump_generation)
+
+
+def _bump_generation() -> None:
+    try:
+        cache.incr(LOOKUP_GENERATION_KEY)
+    except ValueError:  # no generation yet (or evicted): start from a number no kept entry can hold
+        cache.set(LOOKUP_GENERATION_KEY, secrets.randbits(62), timeout=None)
+    except Exception:
+        logger.warning("token look-ups: the cache is unavailable; kept entries expire on their own")
+
+
+def _token_cache_key(digest: str) -> str:
+    return "api-token-lookups:" + hashlib.sha256(digest.encode()).hexdigest()
+
+
+def _row_values(instance: Any, leave_out: frozenset[str]) -> tuple[list[str], list[Any]]:
+    names = [f.attname for f in instance._meta.concrete_fields if f.attname not in leave_out]
+    return names, [getattr(instance, name) for name in names]
+
+
+_NOT_KEPT_USER = frozenset({"password"})
+_NOT_KEPT_TOKEN: frozenset[str] = frozenset()  # the digest is knox's primary key: kept, as the database keeps it
+
+
+def _kept_entry(auth_token: Any, permissions: str | None, generation: int) -> dict[str, Any]:
+    user = auth_token.user
+    return {
+        "generation": generation,
+        "db": auth_token._state.db,
+        "token": _row_values(auth_token, _NOT_KEPT_TOKEN),
+        "user": _row_values(user, _NOT_KEPT_USER),
+        "permissions": permissions,
+        "second_factor": hasattr(auth_token, "second_factor"),
+    }
+
+
+def _from_entry(entry: dict[str, Any]) -> Any:
+    """The token (with its user, password deferred) as the statement would have given it."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().from_db(entry["db"], *entry["user"])
+    auth_token = get_token_model().from_db(entry["db"], *entry["token"])
+    auth_token.user = user
+    auth_token.user_permissions_list = entry["permissions"]
+    auth_token.second_factor_verified = entry["second_factor"]
+    return auth_token
+
+
 class TokenAuthentication(KnoxTokenAuthentication):
     """knox tokens (stored hashed, expiring), marked when they were issued after a verified TOTP code."""
 
@@ -164,17 +246,35 @@ class TokenAuthentication(KnoxTokenAuthentication):
         return result
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
-        """The token, its user, its second factor and the user's permissions in one statement.
+        """The token, its user, its second factor and the user's permissions in one statement, or from
+        the cache for API_TOKEN_CACHE_SECONDS (above: what invalidates a kept look-up).
 
         knox's own lookup takes four to five per request (the token with its user, every other token
         of the user to delete the expired ones, the second factor, the user's and the groups'
-        permissions). Everything is still read afresh on every request, so a revoked token is refused
-        and a role taken away is gone on the very next request; nothing is cached across requests.
-        Expired tokens are refused here; Celery beat purges them (`purge_expired_tokens`), where knox
-        deleted them on every request (and the refusal's rollback undid it).
+        permissions). A revoked token is refused and a role taken away is gone on the very next
+        request, kept or not. Expired tokens are refused here; Celery beat purges them
+        (`purge_expired_tokens`), where knox deleted them on every request.
         """
         message = _("Invalid token.")
         text = token.decode("utf-8")
+        try:
+            digest = hash_token(text)
+        except (TypeError, binascii.Error):
+            raise exceptions.AuthenticationFailed(message) from None
+        seconds = _token_cache_seconds()
+        key, generation = _token_cache_key(digest), None
+        if seconds > 0:
+            try:
+                found = cache.get_many([key, LOOKUP_GENERATION_KEY])
+            except Exception:
+                found = {}
+                seconds = 0  # the cache is unavailable: read the database, keep nothing
+            generation = found.get(LOOKUP_GENERATION_KEY)
+            entry = found.get(key)
+            if entry is not None and generation is not None and entry["generation"] == generation:
+                auth_token = _from_entry(entry)
+                if auth_token.expiry is None or auth_token.expiry >= timezone.now():
+                    return self._accepted(auth_token)
         candidates = (
             get_token_model()
             .objects.filter(token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH])
@@ -182,10 +282,6 @@ class TokenAuthentication(KnoxTokenAuthentication):
             .annotate(user_permissions_list=_user_permissions_sql())
         )
         for auth_token in candidates:
-            try:
-                digest = hash_token(text)
-            except (TypeError, binascii.Error):
-                raise exceptions.AuthenticationFailed(message) from None
             if not compare_digest(digest, auth_token.digest):
                 continue
             if auth_token.expiry is not None and auth_token.expiry < timezone.now():
@@ -195,12 +291,34 @@ class TokenAuthentication(KnoxTokenAuthentication):
                 raise exceptions.AuthenticationFailed(message)
             if knox_settings.AUTO_REFRESH and auth_token.expiry:
                 self.renew_token(auth_token)
-            user = auth_token.user
-            if not user.is_superuser:  # ModelBackend's own per-request cache, filled from this statement
-                user._perm_cache = _permission_set(auth_token.user_permissions_list)
             auth_token.second_factor_verified = hasattr(auth_token, "second_factor")
-            return self.validate_user(auth_token)
+            if seconds > 0:
+                self._keep(key, auth_token, generation, seconds)
+            return self._accepted(auth_token)
         raise exceptions.AuthenticationFailed(message)
+
+    @staticmethod
+    def _keep(key: str, auth_token: Any, generation: int | None, seconds: int) -> None:
+        if knox_settings.AUTO_REFRESH:
+            return  # each request moves the expiry: nothing worth keeping
+        try:
+            if generation is None:
+                # No generation yet: start one (a random start, see _bump_generation) and keep nothing
+                # this time; a change may have set it since this request read the rows.
+                cache.add(LOOKUP_GENERATION_KEY, secrets.randbits(62), timeout=None)
+                return
+            if auth_token.expiry is not None:
+                seconds = min(seconds, max(0, int((auth_token.expiry - timezone.now()).total_seconds())))
+            if seconds > 0:
+                cache.set(key, _kept_entry(auth_token, auth_token.user_permissions_list, generation), seconds)
+        except Exception:
+            logger.warning("token look-ups: the cache is unavailable; nothing kept")
+
+    def _accepted(self, auth_token: Any) -> tuple[Any, Any]:
+        user = auth_token.user
+        if not user.is_superuser:  # ModelBackend's own per-request cache, filled from this statement
+            user._perm_cache = _permission_set(auth_token.user_permissions_list)
+        return self.validate_user(auth_token)
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         principal = getattr(request._request, PRINCIPAL_ATTRIBUTE, None)

@@ -8,7 +8,8 @@ Runs on PostgreSQL only (DATABASE_URL); refuses otherwise. Fills the database wi
 3. the incident, victim and review-queue list endpoints (and the duplicates list once it exists; pages
    of 50, with filters) under 20 concurrent clients on gunicorn, against `/healthz` under the same load
    (the server's own floor; goal p95 ≤ 1.5× its p95); plus the number of SQL queries per page at
-   several page sizes (must not grow with the page);
+   several page sizes (must not grow with the page), and the CPU ms per request of each list and of
+   `/healthz` in-process (bench/cpu.py);
 4. the streaming CSV export of every counted victim vs. PostgreSQL's own `COPY ... TO STDOUT` of the
    same rows;
 5. a 500 MB media upload through the API: peak RSS of the web worker, and upload throughput vs.
@@ -528,7 +529,26 @@ def list_figure(user, clients: int, per_client: int, runs: int, workers: int, th
             figures.append(_list_figure(server, token, user, kind, clients, per_client, runs, workers, threads))
         if pairs:
             figures[-1]["pairs"] = pairs
+        server.stop()  # CPU per request (bench/cpu.py) with the machine free of the server's workers
+        cpu = list_cpu(token, kinds, runs)
+    for kind, figure in zip(kinds, figures, strict=True):
+        figure["cpu_ms_per_request"] = cpu[kind]["cpu_ms"]
+        figure["healthz_cpu_ms_per_request"] = cpu["healthz"]["cpu_ms"]
     return figures
+
+
+def list_cpu(token: str, kinds: list[str], runs: int) -> dict[str, dict[str, float]]:
+    """CPU ms per request of each list and /healthz, in-process through the WSGI handler (bench/cpu.py),
+    with DEBUG off as in production (DEBUG keeps every statement's text)."""
+    from django.conf import settings
+
+    from bench.cpu import cpu_per_request
+
+    debug, settings.DEBUG = settings.DEBUG, False
+    try:
+        return cpu_per_request(token, kinds, requests=25, runs=max(runs, 3))
+    finally:
+        settings.DEBUG = debug
 
 
 BENCH_PAIRS = 20_000
@@ -879,6 +899,9 @@ def table_rows(results: dict) -> list[str]:
                 + "/".join(str(v) for v in figure["queries_per_page"].values())
             )
             baseline = f"/healthz p95 {figure['baseline_p95_ms']} ms"
+            if "cpu_ms_per_request" in figure:
+                measured += f"; CPU {figure['cpu_ms_per_request']} ms/request"
+                baseline += f"; CPU {figure['healthz_cpu_ms_per_request']} ms/request"
         else:
             measured = (
                 f"peak RSS {figure['measured_peak_rss_mb']} MB; hashing {figure['measured_hash_mb_s']} MB/s; "

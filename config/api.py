@@ -28,9 +28,11 @@ from rest_framework.views import set_rollback
 STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
-# Estimated counts of large lists, per statement and parameters, for API_COUNT_ESTIMATE_SECONDS: the
-# probe and the EXPLAIN are two of a page's statements, and the estimate of a large list changes slowly
-# (it is only ever an estimate, and pages never depend on it). Exact counts are never kept.
+# Estimated counts of large lists for API_COUNT_ESTIMATE_SECONDS, per API list and filter signature (path,
+# query parameters but the page's, the user: `Pagination.estimate_key`), else per statement and parameters
+# (pages): the probe and the EXPLAIN are two of a page's statements, and the estimate of a large list
+# changes slowly (it is only ever an estimate, and pages never depend on it). Keyed by the signature, a
+# kept estimate also spares compiling the count's SQL just to look it up. Exact counts are never kept.
 _ESTIMATES: dict[tuple, tuple[float, int]] = {}
 _ESTIMATES_KEPT = 2048
 
@@ -82,6 +84,9 @@ class EstimatingPaginator(DjangoPaginator):
     A `count` that is an estimate is raised to the rows this page proves exist.
     """
 
+    # Set by Pagination for API lists: the list and filter signature its estimate is kept under.
+    estimate_key: tuple | None = None
+
     @cached_property
     def count_is_estimate(self) -> bool:
         self.count  # noqa: B018 (computes both)
@@ -94,7 +99,7 @@ class EstimatingPaginator(DjangoPaginator):
         queryset = self.object_list
         if not limit or not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
             return super().count
-        key = _estimate_key(queryset)
+        key = self.estimate_key or _estimate_key(queryset)
         cached = _ESTIMATES.get(key)
         if cached is not None and cached[0] > time.monotonic():
             self._estimated = True
@@ -167,7 +172,24 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-    django_paginator_class = EstimatingPaginator
+    paginator_class = EstimatingPaginator
+
+    def django_paginator_class(self, *args: Any, **kwargs: Any) -> EstimatingPaginator:  # type: ignore[override]
+        paginator = self.paginator_class(*args, **kwargs)
+        paginator.estimate_key = self.estimate_key(paginator.object_list)
+        return paginator
+
+    def estimate_key(self, queryset: Any) -> tuple | None:
+        """The list and filter signature: path, every query parameter but the page's, and the user (whose
+        visibility decides the rows). Two requests with the same signature ask for the same rows."""
+        request = getattr(self, "request", None)
+        if request is None or not isinstance(queryset, QuerySet):
+            return None
+        paging = {self.page_query_param, self.page_size_query_param}
+        params = tuple(
+            sorted((name, tuple(values)) for name, values in request.query_params.lists() if name not in paging)
+        )
+        return ("list", queryset.db, request.path, getattr(request.user, "pk", None), params)
 
     def get_paginated_response(self, data: list) -> Response:
         response = super().get_paginated_response(data)

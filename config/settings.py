@@ -556,6 +556,11 @@ API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "1000"))
 # A large list's estimated count is kept this long per query and parameters (per process), so most pages
 # skip the probe and the EXPLAIN; 0 keeps none. Small lists are always counted exactly.
 API_COUNT_ESTIMATE_SECONDS = int(os.environ.get("API_COUNT_ESTIMATE_SECONDS", "30"))
+# An API token's look-up (its user, roles and permissions, second factor) is kept this long in the shared
+# cache, so most requests send no statement for it; every change to those rows makes it stale at once in
+# every process (accounts/auth.py). Only with a shared cache (REDIS_URL): each process's own memory would
+# not hear of a change made in another, so without Redis the default is 0 (read on every request).
+API_TOKEN_CACHE_SECONDS = int(os.environ.get("API_TOKEN_CACHE_SECONDS", "30" if REDIS_URL else "0"))
 # The incident, victim and review-queue lists shape `.values()` rows without DRF's per-field work
 # (config/shaping.py; tested byte for byte against the serializers). 0: the serializers answer.
 API_FAST_LISTS = env_bool("API_FAST_LISTS", True)

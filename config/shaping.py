@@ -9,7 +9,8 @@ built from several columns, fields only some users see) is the caller's `finish(
 A field the shaper cannot copy exactly is refused when the shaper is built, not guessed.
 
 Every use keeps a test that the fast path gives byte for byte what the serializer gives, for every
-role (tests/incidents/test_fast_lists.py). Used by incidents' and victims' lists and the review queue;
+role (tests/incidents/test_fast_lists.py, tests/matching/test_pairs_fast_list.py). Used by incidents'
+and victims' lists, the review queue and the duplicates list;
 any list whose serializer is a plain ModelSerializer can use it the same way (`ShapedListMixin`).
 `API_FAST_LISTS=0` turns it off (the serializer path answers), for comparison.
 """
@@ -40,7 +41,13 @@ COPIED = (
 )
 # Output through the field's own to_representation (formats that settings decide); CharField and
 # ModelField give str(value).
-CONVERTED = (drf_fields.DateField, drf_fields.DateTimeField, drf_fields.DecimalField, drf_fields.TimeField)
+CONVERTED = (
+    drf_fields.DateField,
+    drf_fields.DateTimeField,
+    drf_fields.DecimalField,
+    drf_fields.TimeField,
+    drf_fields.FloatField,  # float(value); see floats_render_alike for their JSON
+)
 
 Finish = Callable[[dict[str, Any], dict[str, Any]], None]
 
@@ -128,6 +135,14 @@ def fast_lists_enabled() -> bool:
     return getattr(settings, "API_FAST_LISTS", True)
 
 
+def floats_render_alike(values: Any) -> bool:
+    """Whether orjson writes each of these floats exactly as `json` does: zero, and finite magnitudes from
+    1e-4 (below it orjson writes 0.00001 or 1e-5 where `json` writes 1e-05; NaN and infinities differ too).
+    A view that returns floats sets `response.floats_differ` when this is False (FastJSONRenderer then
+    leaves the response to DRF's renderer)."""
+    return all(value == 0 or 1e-4 <= abs(value) < float("inf") for value in values if value is not None)
+
+
 _DRF_DEFAULT = encoders.JSONEncoder().default
 # Times and dataclasses go to DRF's own encoder (its formats, e.g. milliseconds and "Z"), not orjson's.
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -139,8 +154,9 @@ class FastJSONRenderer(JSONRenderer):
     The same compact UTF-8 output with U+2028/U+2029 escaped; anything orjson does not take natively
     (lazy translations, times, decimals) through DRF's encoder. Indented output (`; indent=4`), ASCII or
     non-compact settings and anything orjson refuses (a key that is not a string, a huge integer) fall
-    back to DRF's renderer. For lists of strings, integers, booleans and None only: orjson writes floats
-    in exponent form differently from `json` (1e16, not 1e+16), so views returning floats keep DRF's.
+    back to DRF's renderer. Floats: orjson writes small ones differently from `json` (1e-5 or 0.00001,
+    not 1e-05), so a view that returns floats checks them (`floats_render_alike`) and sets
+    `response.floats_differ` to leave the response to DRF's renderer.
     """
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
@@ -150,6 +166,7 @@ class FastJSONRenderer(JSONRenderer):
             or self.ensure_ascii
             or not self.compact
             or self.get_indent(accepted_media_type, renderer_context or {}) is not None
+            or getattr((renderer_context or {}).get("response"), "floats_differ", False)
         ):
             return super().render(data, accepted_media_type, renderer_context)
         try:
@@ -168,7 +185,8 @@ class ShapedListMixin:
     """`list()` through a RowShaper: filter and page as DRF does, on `.values()` rows, then shape.
 
     The view defines `row_shaper(self) -> RowShaper` (a module-level shaper, so it compiles once)
-    and may define `row_finisher(self)`, a `finish` that depends on the request (who may see what).
+    and may define `row_finisher(self)`, a `finish` that depends on the request (who may see what), or
+    replace `shape_rows(self, rows)` altogether (rows nesting other records' shapes).
     """
 
     renderer_classes = fast_renderers()
@@ -179,13 +197,15 @@ class ShapedListMixin:
     def row_finisher(self) -> Finish | None:
         return None
 
+    def shape_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.row_shaper().shape(rows, self.row_finisher())
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not fast_lists_enabled():
             return super().list(request, *args, **kwargs)
         shaper = self.row_shaper()
         queryset = self.filter_queryset(self.get_queryset()).values(*shaper.columns)
         page = self.paginate_queryset(queryset)
-        finish = self.row_finisher()
         if page is None:
-            return Response(shaper.shape(list(queryset), finish))
-        return self.get_paginated_response(shaper.shape(page, finish))
+            return Response(self.shape_rows(list(queryset)))
+        return self.get_paginated_response(self.shape_rows(page))

@@ -127,8 +127,14 @@ class Testimony(Reviewable):
             review_queue_index("testimony"),
         ]
 
+    LABEL_FIELDS = ("witness__code", "taken_on")  # what __str__ reads (incidents.models.Incident.LABEL_FIELDS)
+
     def __str__(self) -> str:
-        return f"{self.witness.code} {self.taken_on}"
+        return self.label_of(self.pk, self.witness.code, self.taken_on)
+
+    @staticmethod
+    def label_of(pk: int, code: str, taken_on: object) -> str:
+        return f"{code} {taken_on}"
 
 
 class SourceKind(models.TextChoices):
@@ -170,8 +176,14 @@ class Source(Reviewable):
             review_queue_index("source"),
         ]
 
+    LABEL_FIELDS = ("title",)  # what __str__ reads (incidents.models.Incident.LABEL_FIELDS)
+
     def __str__(self) -> str:
-        return self.title
+        return self.label_of(self.pk, self.title)
+
+    @staticmethod
+    def label_of(pk: int, title: str) -> str:
+        return title
 
 
 # --- Media -----------------------------------------------------------------------------------------
@@ -263,8 +275,14 @@ class MediaItem(Reviewable):
             review_queue_index("media"),
         ]
 
+    LABEL_FIELDS = ("original__sha256",)  # what __str__ reads (incidents.models.Incident.LABEL_FIELDS)
+
     def __str__(self) -> str:
-        return f"#{self.pk} {self.original.sha256[:12]}"
+        return self.label_of(self.pk, self.original.sha256)
+
+    @staticmethod
+    def label_of(pk: int, sha256: str) -> str:
+        return f"#{pk} {sha256[:12]}"
 
     @property
     def sha256(self) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connections
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, F, TextField, Value
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, viewsets
@@ -28,6 +29,7 @@ from .serializers import (
     PerpetratorSerializer,
     ReportingPeriodSerializer,
     VictimSerializer,
+    hide_personal_data,
 )
 
 
@@ -193,27 +195,15 @@ VICTIM_ROWS = RowShaper(
 )
 
 
-class _Author:
-    """What roles.may_see_personal_data reads of a victim, from a `.values()` row."""
-
-    __slots__ = ("created_by_id",)
-
-    def __init__(self, created_by_id: int) -> None:
-        self.created_by_id = created_by_id
-
-
 def victim_row_finisher(user: Any):
     """VictimSerializer.to_representation's own part: roles, origin, personal data for those who may."""
     role_columns = list(Victim.ROLE_FIELDS.items())
-    personal = VictimSerializer.PERSONAL_FIELDS
 
     def finish(row: dict[str, Any], data: dict[str, Any]) -> None:
         data["roles"] = [role for role, column in role_columns if row[column]]
         source = row["origin_source"]
         data["origin"] = {"source": source, "record_id": row["origin_record_id"]} if source else None
-        if not roles.may_see_personal_data(user, _Author(row["created_by_id"])):
-            for name in personal:
-                data.pop(name, None)
+        hide_personal_data(data, user, row["created_by_id"])
 
     return finish
 
@@ -314,12 +304,14 @@ class QueuePaginator(EstimatingPaginator):
 
 
 class QueuePagination(Pagination):
+    paginator_class = QueuePaginator
+
     def __init__(self, parts: list) -> None:
         super().__init__()
         self.parts = parts
 
     def django_paginator_class(self, *args: Any, **kwargs: Any) -> QueuePaginator:  # type: ignore[override]
-        paginator = QueuePaginator(*args, **kwargs)
+        paginator = super().django_paginator_class(*args, **kwargs)
         paginator.parts = self.parts
         return paginator
 
@@ -341,18 +333,31 @@ class ReviewQueueView(APIView):
         places = Location.objects.subtree_ids(location_ids) if location_ids else None
         parties = Perpetrator.objects.subtree_ids(perpetrator_ids) if perpetrator_ids else None
         # One UNION over the kinds, ordered and paged by the database: every submitted record counts.
+        # Each row carries what its label is made of (the model's LABEL_FIELDS, as text), so the page
+        # needs no further statement per kind.
+        queue = workflow.review_queue(request.user, kinds)
+        width = max((len(getattr(kind.model, "LABEL_FIELDS", ())) for kind, _queryset in queue), default=0)
         parts = []
-        for kind, queryset in workflow.review_queue(request.user, kinds):
+        for kind, queryset in queue:
             prefix = f"{kind.incident_path}__" if kind.incident_path else ""
             if places is not None:
                 queryset = queryset.filter(**{f"{prefix}location_id__in": places})
             if parties is not None:
                 queryset = queryset.filter(**{f"{prefix}perpetrator_id__in": parties})
             incident_field = f"{kind.incident_path}_id" if kind.incident_path else "pk"
+            label_fields = getattr(kind.model, "LABEL_FIELDS", ())
+            labels = {
+                f"queue_label_{n}": Cast(label_fields[n], TextField())
+                if n < len(label_fields)
+                else Value("", TextField())
+                for n in range(width)
+            }
             parts.append(
                 queryset.order_by()
-                .annotate(queue_kind=Value(kind.name, output_field=CharField()), queue_incident=F(incident_field))
-                .values_list("updated_at", "queue_kind", "pk", "status", "created_by_id", "queue_incident")
+                .annotate(
+                    queue_kind=Value(kind.name, output_field=CharField()), queue_incident=F(incident_field), **labels
+                )
+                .values_list("updated_at", "queue_kind", "pk", "status", "created_by_id", "queue_incident", *labels)
             )
         if not parts:
             rows = Incident.objects.none().values_list("pk")
@@ -360,22 +365,17 @@ class ReviewQueueView(APIView):
             rows = parts[0].union(*parts[1:], all=True).order_by("updated_at", "queue_kind", "pk")
         paginator = QueuePagination(parts)
         found = paginator.paginate_queryset(rows, request, view=self)
-        labels = {}
-        for name in {row[1] for row in found}:
-            model = workflow.KINDS[name].model
-            for record in model.objects.filter(pk__in=[row[2] for row in found if row[1] == name]):
-                labels[(name, record.pk)] = str(record)
         page = [
             {
-                "kind": kind,
-                "id": pk,
-                "label": labels.get((kind, pk), ""),
-                "status": state,
-                "created_by": author,
-                "submitted_at": at,
-                "incident": incident,
+                "kind": row[1],
+                "id": row[2],
+                "label": queue_label(row[1], row[2], row[6:]),
+                "status": row[3],
+                "created_by": row[4],
+                "submitted_at": row[0],
+                "incident": row[5],
             }
-            for at, kind, pk, state, author, incident in found
+            for row in found
         ]
         if not fast_lists_enabled():
             return paginator.get_paginated_response(QueueItemSerializer(page, many=True).data)
@@ -385,6 +385,16 @@ class ReviewQueueView(APIView):
             item["submitted_at"] = when(item["submitted_at"]) if item["submitted_at"] is not None else None
             item["label"] = str(item["label"])
         return paginator.get_paginated_response(page)
+
+
+def queue_label(kind: str, pk: int, parts: tuple) -> str:
+    """A queue row's label: str() of its record, from the LABEL_FIELDS its row carries (as text)."""
+    model = workflow.KINDS[kind].model
+    label_fields = getattr(model, "LABEL_FIELDS", None)
+    if label_fields is None:  # a kind that does not say what its label reads: its record, looked up
+        record = model.objects.filter(pk=pk).first()
+        return str(record) if record is not None else ""
+    return model.label_of(pk, *parts[: len(label_fields)])
 
 
 def _id_list(params: Any, name: str) -> list[int]:

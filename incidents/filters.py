@@ -72,6 +72,10 @@ def filter_mine(filterset: django_filters.FilterSet, qs: QuerySet, name: str, va
     return qs.filter(created_by=user) if value else qs.exclude(created_by=user)
 
 
+# Query parameters that page a list (config.api.Pagination) or choose its format, not filters.
+PAGING_PARAMETERS = frozenset({"page", "page_size", "format"})
+
+
 class ReusableFilterSet(django_filters.FilterSet):
     """django-filter's FilterSet without rebuilding itself on every request.
 
@@ -80,7 +84,8 @@ class ReusableFilterSet(django_filters.FilterSet):
     filters hold no per-request state but `model` and `parent`, which are set on a shallow copy here; the
     form class is built once per FilterSet class (its fields' labels and messages stay lazy, so each
     request's language still applies), and Django's form still deep-copies its fields per instance, so
-    a page that changes its form's widgets (`_page_widgets` below) changes only its own.
+    a page that changes its form's widgets (`_page_widgets` below) changes only its own. A request with
+    no filter parameters at all (the first page of a list, `?page=2`) builds no form.
     """
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None) -> None:
@@ -98,6 +103,22 @@ class ReusableFilterSet(django_filters.FilterSet):
             filter_.parent = self
             if filter_.method is not None:
                 filter_.method = filter_.method  # binds a fresh FilterMethod to this copy, not the class's filter
+
+    def _filters_nothing(self) -> bool:
+        """A request whose parameters are only paging ones (or none): no filter applies, so there is no
+        form to build and validate (every filter leaves the rows as they are for an empty value)."""
+        return self.is_bound and not self.form_prefix and not (set(self.data) - PAGING_PARAMETERS)
+
+    def is_valid(self) -> bool:
+        return True if self._filters_nothing() else super().is_valid()
+
+    @property
+    def qs(self):
+        if self._filters_nothing():
+            if not hasattr(self, "_qs"):
+                self._qs = self.queryset.all()
+            return self._qs
+        return super().qs
 
     def get_form_class(self) -> type[forms.Form]:
         cls = type(self)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
@@ -68,9 +68,30 @@ def coordinate_constraints(kind: str) -> list[models.CheckConstraint]:
 
 class TreeQuerySet(models.QuerySet):
     def subtree_ids(self, root_ids: Iterable[int]) -> set[int]:
-        """The given nodes and all their descendants (one query per tree level)."""
+        """The given nodes and all their descendants, in one recursive statement (a filtered queryset:
+        one statement per tree level, within its rows)."""
         # An id beyond the 64-bit key range names no node (and would overflow the database driver).
-        ids = [int(pk) for pk in root_ids if -MAX_KEY <= int(pk) <= MAX_KEY]
+        ids = sorted({int(pk) for pk in root_ids if -MAX_KEY <= int(pk) <= MAX_KEY})
+        if not ids:
+            return set()
+        if self.query.has_filters():
+            return self._subtree_ids_by_level(ids)
+        connection = connections[self.db]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        pk = connection.ops.quote_name(self.model._meta.pk.column)
+        parent = connection.ops.quote_name(self.model._meta.get_field("parent").column)
+        marks = ", ".join(["%s"] * len(ids))
+        # UNION (not UNION ALL): a node reached twice is kept once, so even a cycle ends.
+        sql = (
+            f"WITH RECURSIVE tree(node) AS (SELECT {pk} FROM {table} WHERE {pk} IN ({marks}) "  # noqa: S608 (names only)
+            f"UNION SELECT child.{pk} FROM {table} child JOIN tree ON child.{parent} = tree.node) "
+            "SELECT node FROM tree"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, ids)
+            return {row[0] for row in cursor.fetchall()}
+
+    def _subtree_ids_by_level(self, ids: list[int]) -> set[int]:
         found: set[int] = set(self.filter(pk__in=ids).values_list("pk", flat=True))
         frontier = set(found)
         while frontier:
@@ -348,8 +369,15 @@ class Incident(Reviewable):
             review_queue_index("incident"),
         ]
 
+    # What __str__ reads, so a list can read a record's label with its row (the review queue).
+    LABEL_FIELDS = ("occurred_on", "title")
+
     def __str__(self) -> str:
-        return f"{self.occurred_on} {self.title}"
+        return self.label_of(self.pk, self.occurred_on, self.title)
+
+    @staticmethod
+    def label_of(pk: int, occurred_on: object, title: str) -> str:
+        return f"{occurred_on} {title}"
 
 
 class Sex(models.TextChoices):
@@ -591,8 +619,14 @@ class Victim(Reviewable):
             models.Index(fields=["date_of_death"], condition=Q(date_of_death__isnull=False), name="victim_death_date"),
         ]
 
+    LABEL_FIELDS = ("name", "name_ar")  # what __str__ reads (see Incident.LABEL_FIELDS)
+
     def __str__(self) -> str:
-        return self.name or self.name_ar or f"#{self.pk}"
+        return self.label_of(self.pk, self.name, self.name_ar)
+
+    @staticmethod
+    def label_of(pk: int, name: str, name_ar: str) -> str:
+        return name or name_ar or f"#{pk}"
 
     @property
     def roles(self) -> list[str]:

@@ -75,6 +75,29 @@ class IncidentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "status", "created_by", "created_at", "updated_at"]
 
 
+# A victim's personal data (docs/api.md, "Victims"): shown only to those roles.may_see_personal_data allows
+# (the record's author, reviewers and admins). Applied by `hide_personal_data`, the API's one place for it:
+# the serializer, the victims list's fast path and the duplicates list's fast path all call it.
+PERSONAL_FIELDS = ("date_of_birth", "identity_number")
+
+
+class _Author:
+    """What roles.may_see_personal_data reads of a victim (its author), without a model instance."""
+
+    __slots__ = ("created_by_id",)
+
+    def __init__(self, created_by_id: int | None) -> None:
+        self.created_by_id = created_by_id
+
+
+def hide_personal_data(data: dict[str, Any], user: Any, author_id: int | None) -> None:
+    """Remove PERSONAL_FIELDS from a victim's shape unless `user` may see the personal data of a record
+    written by `author_id`."""
+    if not roles.may_see_personal_data(user, _Author(author_id)):
+        for name in PERSONAL_FIELDS:
+            data.pop(name, None)
+
+
 class VictimSerializer(serializers.ModelSerializer):
     roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices), required=False, allow_empty=True, max_length=len(Role)
@@ -82,9 +105,6 @@ class VictimSerializer(serializers.ModelSerializer):
     date_of_death = serializers.DateField(required=False, allow_null=True, validators=[not_in_future, plausible_date])
     date_of_birth = serializers.DateField(required=False, allow_null=True, validators=[not_in_future, plausible_date])
     origin = serializers.SerializerMethodField()
-
-    # Personal data (docs/api.md, "Victims"): the record's author, reviewers and admins.
-    PERSONAL_FIELDS = ("date_of_birth", "identity_number")
 
     class Meta:
         model = Victim
@@ -115,8 +135,5 @@ class VictimSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Victim) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["roles"] = instance.roles
-        request = self.context.get("request")
-        if not roles.may_see_personal_data(getattr(request, "user", None), instance):
-            for name in self.PERSONAL_FIELDS:
-                data.pop(name, None)
+        hide_personal_data(data, getattr(self.context.get("request"), "user", None), instance.created_by_id)
         return data

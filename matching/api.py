@@ -13,9 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.auth import SECOND_FACTOR_HEADER
+from config.shaping import RowShaper, ShapedListMixin, floats_render_alike
+from incidents.api import VICTIM_ROWS, victim_row_finisher
 from incidents.models import Victim
 from incidents.serializers import VictimSerializer
 
+from . import reasons as reason_words
 from . import scans, services
 from .filters import PairFilter
 from .models import DuplicateScan
@@ -33,7 +36,34 @@ class MayDecide(permissions.BasePermission):
         return services.may_decide(request.user)
 
 
-class CandidatePairViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+# The list's rows without DRF's per-field work (config/shaping.py): the pair's own columns and both
+# victims' columns read in one statement (`victim_a__<column>`), each victim shaped as `/victims/` shapes it.
+PAIR_SIDES = ("victim_a", "victim_b")
+PAIR_ROWS = RowShaper(
+    CandidatePairSerializer,
+    computed=(*PAIR_SIDES, "reasons"),
+    extra_columns=("reasons", *(f"{side}__{column}" for side in PAIR_SIDES for column in VICTIM_ROWS.columns)),
+)
+
+
+def pair_rows_shaped(rows: list[dict[str, Any]], user: Any) -> list[dict[str, Any]]:
+    """CandidatePairSerializer's output for `.values(*PAIR_ROWS.columns)` rows, as `user` may see it."""
+    columns = VICTIM_ROWS.columns
+    sides = {
+        side: VICTIM_ROWS.shape(
+            [{column: row[f"{side}__{column}"] for column in columns} for row in rows], victim_row_finisher(user)
+        )
+        for side in PAIR_SIDES
+    }
+    shaped = PAIR_ROWS.shape(rows)
+    for index, (row, data) in enumerate(zip(rows, shaped, strict=True)):
+        for side in PAIR_SIDES:
+            data[side] = sides[side][index]
+        data["reasons"] = reason_words.describe(row["reasons"])
+    return shaped
+
+
+class CandidatePairViewSet(ShapedListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Candidate pairs, highest score first; a pair with a record the caller may not see is not listed."""
 
     serializer_class = CandidatePairSerializer
@@ -43,6 +73,21 @@ class CandidatePairViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return services.visible_pairs(self.request.user).select_related("victim_a", "victim_b").order_by("-score", "id")
+
+    def row_shaper(self) -> RowShaper:
+        return PAIR_ROWS
+
+    def shape_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return pair_rows_shaped(rows, self.request.user)
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        # Scores are floats: a tiny one is written by DRF's renderer, as the serializer path writes it
+        # (a page of pairs, or one pair after a decision).
+        data = response.data if isinstance(response.data, dict) else {}
+        pairs = data.get("results") if isinstance(data.get("results"), list) else [data]
+        if not floats_render_alike(pair.get("score") for pair in pairs if isinstance(pair, dict)):
+            response.floats_differ = True
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(request=DecisionSerializer, responses=CandidatePairSerializer, parameters=[SECOND_FACTOR_HEADER])
     @action(detail=True, methods=["post"])

@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from incidents.filters import ReusableFilterSet
 from incidents.models import Location, Victim
 
 from .models import CandidatePair
@@ -38,7 +39,7 @@ class UserDataSelect(forms.Select):
         return option
 
 
-class PairFilter(django_filters.FilterSet):
+class PairFilter(ReusableFilterSet):
     status = django_filters.ChoiceFilter(choices=CandidatePair.State.choices)
     # `true` or `false`; anything else is a 400 (a silently ignored filter would show every pair).
     likely = django_filters.TypedChoiceFilter(

@@ -1,6 +1,7 @@
-"""An API token is looked up with its user, second factor and permissions in one statement, afresh on
-every request: a revoked or expired token is refused at once, a role taken away is gone on the next
-request, and a list page costs the same number of statements at any page size."""
+"""An API token is looked up with its user, second factor and permissions in one statement: a revoked or
+expired token is refused at once, a role taken away is gone on the next request, and a list page costs
+the same number of statements at any page size. Here with nothing kept (API_TOKEN_CACHE_SECONDS=0, the
+statement itself); the same with look-ups kept: tests/accounts/test_token_cache.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ from incidents.models import Status
 from tests.conftest import make_incident, make_victim
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _read_every_time(settings):
+    settings.API_TOKEN_CACHE_SECONDS = 0
 
 
 def token_client(user, second_factor: bool = False, expiry: dt.timedelta | None = None) -> tuple[APIClient, AuthToken]:

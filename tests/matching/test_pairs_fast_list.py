@@ -1,0 +1,112 @@
+"""The duplicates list's fast path (`.values()` rows shaped without DRF's serializer, config/shaping.py)
+answers byte for byte what CandidatePairSerializer answers: for reviewers and admins, every filter and
+page, in English and Arabic, decided and undecided pairs, imported records, roles, duplicates, and scores
+that orjson would write differently from `json`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from incidents.models import Victim
+from matching import services
+from tests.conftest import client_for, location
+from tests.matching.review_helpers import pair_of, verified_victim
+
+pytestmark = pytest.mark.django_db
+
+PATHS = [
+    "/api/v1/duplicates/",
+    "/api/v1/duplicates/?status=candidate",
+    "/api/v1/duplicates/?status=dismissed",
+    "/api/v1/duplicates/?likely=false",
+    "/api/v1/duplicates/?source=MoH%20list",
+    "/api/v1/duplicates/?page_size=2&page=2",
+    "/api/v1/duplicates/?location={idlib}",
+]
+
+
+@pytest.fixture
+def pairs(documenter, second_documenter, reviewer):
+    """Pairs of every shape: personal data of two authors, roles, an imported origin, a date of death,
+    a record marked a duplicate, a dismissed pair (decided by, decided at, comment), tiny and zero scores."""
+    first = verified_victim(
+        documenter,
+        name="Khaled Omar",
+        name_ar="خالد عمر",
+        identity_number="998877",
+        date_of_birth=dt.date(1990, 5, 4),
+        date_of_death=dt.date(2020, 1, 16),
+        roles=["medical", "media"],
+    )
+    second = verified_victim(second_documenter, name="Khalid Omar", name_ar="خالد عمر", identity_number="998877")
+    Victim.objects.filter(pk=second.pk).update(origin_source="MoH list", origin_record_id="A-17")
+    third = verified_victim(second_documenter, name="Sara", sex="female", age_years=9)
+    fourth = verified_victim(documenter, name="Omar")
+    Victim.objects.filter(pk=fourth.pk).update(duplicate_of=first)
+    pair_of(first, second, score=0.91)
+    pair_of(first, third, score=0.00001234, likely=False)
+    pair_of(second, third, score=0.0, likely=False)
+    dismissed = pair_of(third, fourth, score=0.5, likely=False)
+    services.decide(dismissed, reviewer, "dismiss", comment="Different ages")
+    return first
+
+
+@pytest.mark.parametrize("actor", ["reviewer", "admin_user"])
+@pytest.mark.parametrize("language", ["en", "ar"])
+@pytest.mark.parametrize("path", PATHS)
+def test_the_fast_duplicates_list_gives_exactly_the_serializers_bytes(request, pairs, settings, actor, language, path):
+    client = client_for(request.getfixturevalue(actor))
+    path = path.format(idlib=location("Idlib").pk)
+
+    settings.API_FAST_LISTS = False
+    slow = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+    settings.API_FAST_LISTS = True
+    fast = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert slow.status_code == fast.status_code == 200
+    assert fast.content == slow.content
+    assert fast.get("X-Count-Is-Estimate") == slow.get("X-Count-Is-Estimate")
+
+
+def test_the_fast_duplicates_list_shows_each_victim_as_the_victims_list_does(pairs, reviewer, settings):
+    settings.API_FAST_LISTS = True
+    client = client_for(reviewer)
+    victims = {row["id"]: row for row in client.get("/api/v1/victims/?page_size=200").json()["results"]}
+
+    listed = client.get("/api/v1/duplicates/").json()["results"]
+
+    assert len(listed) == 4
+    for row in listed:
+        assert row["victim_a"] == victims[row["victim_a"]["id"]]
+        assert row["victim_b"] == victims[row["victim_b"]["id"]]
+    first = next(row["victim_a"] for row in listed if row["victim_a"]["id"] == pairs.pk)
+    assert (first["identity_number"], first["date_of_birth"], first["roles"]) == (
+        "998877",
+        "1990-05-04",
+        ["medical", "media"],
+    )
+
+
+def test_a_tiny_score_is_written_as_json_writes_it(pairs, reviewer, settings):
+    settings.API_FAST_LISTS = True
+    body = client_for(reviewer).get("/api/v1/duplicates/?likely=false").content
+    assert b'"score":1.234e-05' in body
+    assert b'"score":0.0' in body
+
+
+def test_documenters_are_refused_the_duplicates_list_on_the_fast_path(pairs, documenter, settings):
+    settings.API_FAST_LISTS = True
+    assert client_for(documenter).get("/api/v1/duplicates/").status_code == 403
+
+
+def test_a_decisions_answer_writes_a_tiny_score_as_json_writes_it(documenter, second_documenter, reviewer):
+    tiny = pair_of(verified_victim(documenter, name="Nour"), verified_victim(second_documenter, name="Nur"), 0.0000456)
+
+    response = client_for(reviewer).post(
+        f"/api/v1/duplicates/{tiny.pk}/decide/", {"decision": "dismiss", "comment": "no"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert b'"score":4.56e-05' in response.content
