@@ -30,7 +30,7 @@ from .serializers import CandidatePairSerializer, DecisionSerializer, UnmergeSer
 class MayDecide(permissions.BasePermission):
     """Reviewers and admins (the duplicates review is theirs); everybody else 403 before any lookup."""
 
-    message = _("Only reviewers and admins may review duplicates.")
+    message = services.DECIDERS_ONLY
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return services.may_decide(request.user)
