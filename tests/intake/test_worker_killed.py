@@ -3,22 +3,24 @@ committed batch, and the import ends exactly as an uninterrupted one (nothing tw
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 
-import psycopg
 import pytest
-from django.db import connection
 
 from audit.models import AuditEntry
 from evidence.models import Source
 from incidents.models import Incident, Victim
 from intake.models import Import
-from tests.conftest import skip_or_fail, transactional, wait_for
+from tests.conftest import transactional, wait_for
 from tests.intake.conftest import csv_bytes, moh_people, moh_rows, upload
-from tests.outbox.test_outbox import broker_at, free_port, start_redis, stop  # noqa: F401 - fixture
-from tests.outbox.test_worker_killed import VISIBILITY_SECONDS, kill_group, start_worker
+from tests.outbox.test_outbox import broker_at  # noqa: F401 - fixture
+from tests.outbox.test_worker_killed import (
+    VISIBILITY_SECONDS,
+    kill_group,
+    killable_workers,
+    require_real_workers,
+    start_worker,
+)
 
 PEOPLE = 1500
 BATCH = 100
@@ -34,25 +36,13 @@ def test_a_worker_killed_mid_import_runs_it_again_and_the_result_is_whole(
     tmp_path,
     monkeypatch,
 ):
-    if shutil.which("redis-server") is None:
-        skip_or_fail("redis-server is not installed")
-    if connection.vendor != "postgresql":
-        skip_or_fail("a real worker needs PostgreSQL (it shares the test database)")
+    require_real_workers()
     storage = tmp_path / "imports"
     settings.IMPORT_ROOT = str(storage)
     settings.IMPORT_BATCH_ROWS = BATCH
     monkeypatch.setenv("IMPORT_ROOT", str(storage))  # the workers keep and read the list where this test put it
     monkeypatch.setenv("IMPORT_BATCH_ROWS", str(BATCH))
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    redis_server = start_redis(port)
-    broker_at(url)
-    workers: list[subprocess.Popen] = []
-    db = connection.settings_dict
-    blocker = psycopg.connect(
-        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=False
-    )
-    try:
+    with killable_workers(broker_at) as (url, workers, blocker):
         workers.append(start_worker(url))
         response = upload(documenter, csv_bytes(moh_rows(moh_people(PEOPLE))))
         assert response.status_code == 202
@@ -101,9 +91,3 @@ def test_a_worker_killed_mid_import_runs_it_again_and_the_result_is_whole(
             for pk in range(first, last + 1)
         ]
         assert sorted(created) == sorted(Victim.objects.values_list("pk", flat=True))
-    finally:
-        blocker.close()
-        for worker in workers:
-            kill_group(worker)
-        stop(redis_server)
-        connection.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -59,16 +61,18 @@ def kill_group(worker: subprocess.Popen) -> None:
         worker.wait(timeout=10)
 
 
-@pytest.mark.slow
-@transactional
-def test_a_worker_killed_mid_count_runs_it_again_and_leaves_one_snapshot(documenter, admin_user, broker_at):  # noqa: F811
+def require_real_workers() -> None:
+    """Real workers need redis-server (a private broker) and PostgreSQL (they share the test database)."""
     if shutil.which("redis-server") is None:
         skip_or_fail("redis-server is not installed")
     if connection.vendor != "postgresql":
         skip_or_fail("a real worker needs PostgreSQL (it shares the test database)")
-    incident = make_incident(documenter, status="verified")
-    for number in range(3):
-        make_victim(documenter, incident, status="verified", name=f"Victim {number}")
+
+
+@contextlib.contextmanager
+def killable_workers(broker_at) -> Iterator[tuple[str, list[subprocess.Popen], psycopg.Connection]]:  # noqa: F811
+    """A private Redis as this test's broker, the list of workers the test starts in it (all killed at the end),
+    and a second database connection (not in autocommit) to hold a table while a worker is killed."""
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     redis_server = start_redis(port)
@@ -79,6 +83,23 @@ def test_a_worker_killed_mid_count_runs_it_again_and_leaves_one_snapshot(documen
         host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=False
     )
     try:
+        yield url, workers, blocker
+    finally:
+        blocker.close()
+        for worker in workers:
+            kill_group(worker)
+        stop(redis_server)
+        connection.close()
+
+
+@pytest.mark.slow
+@transactional
+def test_a_worker_killed_mid_count_runs_it_again_and_leaves_one_snapshot(documenter, admin_user, broker_at):  # noqa: F811
+    require_real_workers()
+    incident = make_incident(documenter, status="verified")
+    for number in range(3):
+        make_victim(documenter, incident, status="verified", name=f"Victim {number}")
+    with killable_workers(broker_at) as (url, workers, blocker):
         # Hold the victims table: the count claims its snapshot ("running"), then blocks mid-computation.
         blocker.execute("LOCK TABLE incidents_victim IN ACCESS EXCLUSIVE MODE")
         workers.append(start_worker(url))
@@ -111,9 +132,3 @@ def test_a_worker_killed_mid_count_runs_it_again_and_leaves_one_snapshot(documen
         assert snapshot.result["civilians"]["total"] == 3
         message = OutboxMessage.objects.get()
         assert message.completed_at is not None and message.attempts >= 2
-    finally:
-        blocker.close()
-        for worker in workers:
-            kill_group(worker)
-        stop(redis_server)
-        connection.close()
