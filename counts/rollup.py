@@ -736,6 +736,12 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
             SELECT 'massacres', GROUPING(perpetrator_id, governorate_id, occurred_on), perpetrator_id,
                    governorate_id, occurred_on, COUNT(*), {NO_FIGURES}, {NO_ROLES}, NULL
             FROM massacre GROUP BY {SETS.format(day="occurred_on")}
+        ),
+        incident_row AS (
+            SELECT 'incidents', 0, NULL::bigint, NULL::bigint, NULL::date, COALESCE(SUM(incidents), 0),
+                   COALESCE(SUM(injured) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0),
+                   NULL::bigint, NULL::bigint, {NO_ROLES}, NULL
+            FROM incidents
         )"""
     return f"""
         WITH place_governorate AS MATERIALIZED ({place_governorate_sql()}),
@@ -762,10 +768,7 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
         UNION ALL
         SELECT * FROM massacre_rows
         UNION ALL
-        SELECT 'incidents', 0, NULL, NULL, NULL, COALESCE(SUM(incidents), 0),
-               COALESCE(SUM(injured) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0),
-               NULL, NULL, {NO_ROLES}, NULL
-        FROM incidents
+        SELECT * FROM incident_row
         UNION ALL
         SELECT 'duplicates', 0, NULL, NULL, NULL, COALESCE(SUM(duplicates), 0), NULL, NULL, NULL, {NO_ROLES}, NULL
         FROM days
@@ -774,7 +777,7 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
 
 def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, inside: str, params: dict) -> str:
     """The massacres of a window without a place filter at MASSACRE_FLOOR, from the kept figures (CTEs
-    `incidents` and `massacre_rows` after `straddling`): total, by party and by date from the span
+    `massacre_rows` and `incident_row` after `straddling`): total, by party and by date from the span
     tier (the incidents wholly inside, day by day), by governorate from `counts_massacre_month` for
     the incidents whose first and last death fall in the window's whole months and from the
     per-incident totals for those whose first or last death falls in a partial month at an edge;
@@ -789,13 +792,23 @@ def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, insi
     else:
         by_month = "SELECT NULL::bigint AS governorate_id, 0 AS massacres WHERE false"
         edge = ""
+    # One pass over the span rows gives `incidents`, `injured` (the () set) and the massacres by
+    # party and by date; a party or a date without massacres is left out, as the exact count does.
     return f"""
-        incidents AS MATERIALIZED (
-            SELECT incidents, injured, occurred_on, perpetrator_id, massacres
-            FROM counts_incident_span WHERE {inside}{party}
-            UNION ALL
-            SELECT 1, injured_count, occurred_on, perpetrator_id, (victims >= %(threshold)s)::int
-            FROM straddling WHERE victims > 0
+        span_sets AS MATERIALIZED (
+            SELECT GROUPING(perpetrator_id, occurred_on) AS sets, perpetrator_id, occurred_on,
+                   COALESCE(SUM(massacres), 0) AS massacres, COALESCE(SUM(incidents), 0) AS incidents,
+                   COALESCE(SUM(injured) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0)
+                       AS injured
+            FROM (
+                SELECT incidents, injured, occurred_on, perpetrator_id, massacres
+                FROM counts_incident_span WHERE {inside}{party}
+                UNION ALL
+                SELECT 1, injured_count, occurred_on, perpetrator_id, (victims >= %(threshold)s)::int
+                FROM straddling WHERE victims > 0
+            ) s
+            GROUP BY GROUPING SETS ((), (perpetrator_id), (occurred_on))
+            HAVING GROUPING(perpetrator_id, occurred_on) = 3 OR SUM(massacres) > 0
         ),
         massacre_places AS (
             {by_month}
@@ -806,13 +819,17 @@ def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, insi
             SELECT governorate_id, 1 FROM straddling WHERE victims >= %(threshold)s
         ),
         massacre_rows AS (
-            SELECT 'massacres', CASE GROUPING(perpetrator_id, occurred_on) WHEN 3 THEN 7 WHEN 1 THEN 3 ELSE 6 END,
-                   perpetrator_id, NULL::bigint, occurred_on, COALESCE(SUM(massacres), 0), {NO_FIGURES},
-                   {NO_ROLES}, NULL
-            FROM incidents WHERE massacres > 0 GROUP BY GROUPING SETS ((), (perpetrator_id), (occurred_on))
+            SELECT 'massacres', CASE sets WHEN 3 THEN 7 WHEN 1 THEN 3 ELSE 6 END, perpetrator_id, NULL::bigint,
+                   occurred_on, massacres, {NO_FIGURES}, {NO_ROLES}, NULL
+            FROM span_sets
             UNION ALL
             SELECT 'massacres', 5, NULL, governorate_id, NULL, SUM(massacres), {NO_FIGURES}, {NO_ROLES}, NULL
             FROM massacre_places GROUP BY governorate_id
+        ),
+        incident_row AS (
+            SELECT 'incidents', 0, NULL::bigint, NULL::bigint, NULL::date, incidents, injured, NULL::bigint,
+                   NULL::bigint, {NO_ROLES}, NULL
+            FROM span_sets WHERE sets = 3
         )"""
 
 
