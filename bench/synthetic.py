@@ -13,6 +13,15 @@ query planner sees realistic selectivities:
   unknown civilian status; unknown ages and sexes; later deaths and deaths elsewhere (hospital);
   duplicates (the same person reported twice) marked `duplicate_of`.
 
+On PostgreSQL the window-count rollups (counts/rollup.py) are not kept row by row while the generator
+writes: its transaction switches the rollup triggers off, COPYs, recomputes every tier from the victims
+(`rollup.rebuild_sql()`, the statements `rebuild_rollups` runs) and switches them on again before it
+commits, so nobody ever sees the tables without their rollups and the tiers equal what the triggers
+would have written (tests/bench/test_bench_small.py compares the two, tier by tier). Firing the
+triggers on every COPY statement made ten million victims impractical (bench/README.md).
+`through_triggers=True` writes through the triggers instead (that comparison). The search columns are
+stored generated columns (incidents/0009), computed for every writer either way.
+
 Everything is created by synthetic users (`synthetic-documenter-N`, `synthetic-reviewer-N`) with unusable
 passwords, so `delete_synthetic()` can remove it again.
 """
@@ -34,6 +43,7 @@ from django.contrib.auth.models import Group
 from django.core.management.color import no_style
 from django.db import connection, transaction
 
+from counts import rollup
 from incidents.models import AgeGroup, Incident, Location, Perpetrator, Status, Victim, age_group_for
 
 SYNTHETIC_PREFIX = "synthetic-"
@@ -535,6 +545,7 @@ def generate(
     batch_size: int = 5000,
     allow_real_records: bool = False,
     progress: Callable[[str], None] | None = None,
+    through_triggers: bool = False,
 ) -> GenerationReport:
     """Write `incidents` incidents and `victims` victims, reproducibly for a given seed."""
     if incidents < 1 or victims < 0:
@@ -557,9 +568,16 @@ def generate(
         say(f"writing {incidents} incidents")
         victims_iter = victim_rows(victims, first_victim, rows, rng, people, places)
         if connection.vendor == "postgresql":
+            if not through_triggers:
+                _switch_rollup_triggers(on=False)  # for this transaction only: rolled back with it
             report.incidents = _copy_rows(Incident._meta.db_table, INCIDENT_COLUMNS, rows)
             say(f"writing {victims} victims")
             report.victims = _copy_rows(Victim._meta.db_table, VICTIM_COLUMNS, victims_iter)
+            if not through_triggers:
+                say("recomputing the rollups from the victims")
+                _rebuild_rollups()
+                if not _switch_rollup_triggers(on=True):
+                    raise SyntheticDataError("The rollup triggers could not be switched on again.")
         else:
             report.incidents = _bulk_create(Incident, INCIDENT_COLUMNS, rows, batch_size)
             say(f"writing {victims} victims")
@@ -572,4 +590,26 @@ def generate(
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE incidents_incident")
             cursor.execute("ANALYZE incidents_victim")
+            for table, _, _ in rollup.TIERS:
+                cursor.execute(f"ANALYZE {table}")
     return report
+
+
+def _switch_rollup_triggers(*, on: bool) -> bool:
+    """ALTER TABLE refuses a table with pending trigger events: the foreign keys' checks, deferred to
+    the commit by Django, are run now (and at the end of each statement for the rest of this
+    transaction; the same checks, earlier)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    return rollup.triggers_installed(enabled=on)
+
+
+def _rebuild_rollups() -> None:
+    """Every rollup tier recomputed from the victims, inside the generator's transaction (the tables
+    it wrote are locked by it already; the planner needs their statistics for the joins)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE incidents_incident")
+        cursor.execute("ANALYZE incidents_victim")
+        cursor.execute("SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true)")
+        for statement in rollup.rebuild_sql():
+            cursor.execute(statement)

@@ -253,6 +253,14 @@ class IncidentTotal(models.Model):
                 include=["occurred_on", "perpetrator_id", "governorate_id"],
                 condition=models.Q(victims__gte=5),
             ),
+            # The same massacres by last date of death: those whose last death falls in a partial
+            # month at a window's end (counts/rollup.py `_kept_massacres_sql`).
+            models.Index(
+                fields=["last_death", "first_death"],
+                name="incident_total_massacre_last",
+                include=["governorate_id", "perpetrator_id"],
+                condition=models.Q(victims__gte=5),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -270,6 +278,8 @@ class IncidentSpan(models.Model):
     perpetrator_id = models.BigIntegerField()
     incidents = models.IntegerField(default=0)
     injured = models.IntegerField(default=0)
+    # Of `incidents`, those with at least counts/rollup.py MASSACRE_FLOOR counted victims.
+    massacres = models.IntegerField(default=0)
 
     class Meta:
         db_table = "counts_incident_span"
@@ -281,3 +291,26 @@ class IncidentSpan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_death}..{self.last_death} party {self.perpetrator_id}: {self.incidents}"
+
+
+class MassacreMonth(models.Model):
+    """Massacres (incidents with at least counts/rollup.py MASSACRE_FLOOR counted victims) by the month
+    of their first and of their last counted death, governorate of the incident's place and
+    perpetrator: by governorate of the massacres wholly inside a window's whole months."""
+
+    first_month = models.DateField()
+    last_month = models.DateField()
+    governorate_id = models.BigIntegerField()
+    perpetrator_id = models.BigIntegerField()
+    massacres = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "counts_massacre_month"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first_month", "last_month", "governorate_id", "perpetrator_id"], name="massacre_month_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_month:%Y-%m}..{self.last_month:%Y-%m} governorate {self.governorate_id}: {self.massacres}"

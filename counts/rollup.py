@@ -31,10 +31,15 @@ Incident tiers (counted victims only, never duplicates):
   (partial index on `victims >= MASSACRE_FLOOR`), and which incidents straddle an edge (a GiST
   index over the span of the incidents whose victims died on more than one day).
 - `counts_incident_span`: per (first date of death, last date of death, incident date, perpetrator),
-  how many incidents and their injured: `incidents` and `injured` of the incidents wholly inside a
-  window without a place filter, without reading one row per incident.
+  how many incidents, their injured, and how many of them are massacres at MASSACRE_FLOOR:
+  `incidents`, `injured` and the massacres (total, by perpetrator, by date) of the incidents wholly
+  inside a window without a place filter, without reading one row per incident.
+- `counts_massacre_month`: per (month of the first and of the last date of death, governorate,
+  perpetrator), the massacres at MASSACRE_FLOOR: massacres by governorate of the incidents whose
+  deaths all fall in a window's whole months (those of its partial edge months are read from
+  `counts_incident_total`). A count asking another threshold reads `counts_incident_total` instead.
 
-How they stay right: statement-level AFTER triggers with transition tables (migration counts/0004) on
+How they stay right: statement-level AFTER triggers with transition tables (migration counts/0006) on
 `incidents_victim` (INSERT, UPDATE, DELETE), `incidents_incident` (UPDATE) and `incidents_location`
 (UPDATE). They fire for every writer — services, `QuerySet.update`, `bulk_create`, COPY, raw SQL,
 the duplicates feature setting or clearing `duplicate_of` — inside the writer's transaction, so a
@@ -43,7 +48,8 @@ rows' contribution and adds the new rows', grouped by key, and applies the sums 
 additive tiers in one statement (`INSERT ... ON CONFLICT DO UPDATE`, keys in order, so two writers
 never take rollup rows in opposite orders); a row that falls to zero is deleted. The incidents it
 touched then have their `counts_incident_total` row recomputed from `counts_incident_rollup` (a
-handful of rows each), and `counts_incident_span` moved from the old row to the new one. No write
+handful of rows each), and `counts_incident_span` and `counts_massacre_month` moved from the old row
+to the new one. No write
 skew between the triggers: an incident's trigger locks its victims (FOR SHARE) before reading them;
 a victim inserted into (or moved to) an incident first takes FOR SHARE on the incident. An UPDATE
 that changes nothing the rule reads (a name, the version) adds nothing. Deleting an incident deletes
@@ -101,7 +107,9 @@ TOTAL_FIGURES = (
     "injured_count",
 )
 SPAN_KEY = ("first_death", "last_death", "occurred_on", "perpetrator_id")
-SPAN_FIGURES = ("incidents", "injured")
+SPAN_FIGURES = ("incidents", "injured", "massacres")
+MASSACRE_MONTH_KEY = ("first_month", "last_month", "governorate_id", "perpetrator_id")
+MASSACRE_MONTH_FIGURES = ("massacres",)
 
 # (table, key, figures) of every tier, finest first: what `stored_rows` and `recomputed_rows` compare.
 TIERS = (
@@ -111,10 +119,13 @@ TIERS = (
     ("counts_incident_rollup", INCIDENT_KEY, INCIDENT_FIGURES),
     ("counts_incident_total", TOTAL_KEY, TOTAL_FIGURES),
     ("counts_incident_span", SPAN_KEY, SPAN_FIGURES),
+    ("counts_massacre_month", MASSACRE_MONTH_KEY, MASSACRE_MONTH_FIGURES),
 )
-# The smallest massacre threshold `counts_incident_total`'s partial, covering index serves (the
-# default MASSACRE_THRESHOLD); a lower threshold reads the whole table: still exact, slower. Its
-# predicate (counts/models.py, migration 0004) must say the same number.
+# The smallest massacre threshold `counts_incident_total`'s partial, covering indexes serve (the
+# default MASSACRE_THRESHOLD); a lower threshold reads the whole table: still exact, slower. Their
+# predicates (counts/models.py, migrations 0004 and 0006) must say the same number. It is also the
+# threshold the `massacres` figures of `counts_incident_span` and `counts_massacre_month` are kept
+# at: a count asking another threshold reads the per-incident totals instead.
 MASSACRE_FLOOR = 5
 
 # What the rule reads of a victim, an incident and a place: a change to anything else never moves a count.
@@ -254,26 +265,64 @@ def _incident_totals_select(incidents: str) -> str:
         JOIN ({place_governorate_sql()}) g ON g.id = t.location_id"""
 
 
+# A massacre's months (of its first and last counted death), governorate and party: the key of
+# `counts_massacre_month`, over a row of `counts_incident_total`.
+_MASSACRE_MONTH_COLUMNS = (
+    "date_trunc('month', first_death)::date AS first_month, date_trunc('month', last_death)::date AS last_month, "
+    "governorate_id, perpetrator_id"
+)
+
+
+def _massacre_month_sql() -> list[str]:
+    """`counts_massacre_month` re-filed from `counts_incident_total` (after the place tree changed, and
+    in `rebuild`)."""
+    return [
+        "DELETE FROM counts_massacre_month",
+        f"INSERT INTO counts_massacre_month ({', '.join(MASSACRE_MONTH_KEY)}, massacres) "
+        f"SELECT {_MASSACRE_MONTH_COLUMNS}, COUNT(*) FROM counts_incident_total "
+        f"WHERE victims >= {MASSACRE_FLOOR} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+    ]
+
+
 def _totals_sql(incidents: str) -> str:
     """The touched incidents' totals recomputed, and the span tier moved from the old totals to the new."""
     span_keys = ", ".join(SPAN_KEY)
     total_columns = ", ".join((*TOTAL_KEY, *TOTAL_FIGURES))
+    massacre_upsert = _upsert(
+        "massacre_written",
+        "counts_massacre_month",
+        MASSACRE_MONTH_KEY,
+        MASSACRE_MONTH_FIGURES,
+        "massacre_delta",
+        "r.massacres = 0",
+    )
     return f"""
     IF touched IS NOT NULL THEN
         WITH fresh AS MATERIALIZED ({_incident_totals_select("= " + incidents)}),
-        signed AS (
-            SELECT {span_keys}, -1 AS sign, injured_count FROM counts_incident_total WHERE incident_id = {incidents}
+        signed AS MATERIALIZED (
+            SELECT {span_keys}, governorate_id, -1 AS sign, injured_count, victims >= {MASSACRE_FLOOR} AS massacre
+            FROM counts_incident_total WHERE incident_id = {incidents}
             UNION ALL
-            SELECT {span_keys}, 1, injured_count FROM fresh
+            SELECT {span_keys}, governorate_id, 1, injured_count, victims >= {MASSACRE_FLOOR} FROM fresh
         ),
         span_delta AS (
-            SELECT {span_keys}, SUM(sign) AS incidents, SUM(sign * injured_count) AS injured
+            SELECT {span_keys}, SUM(sign) AS incidents, SUM(sign * injured_count) AS injured,
+                   COALESCE(SUM(sign) FILTER (WHERE massacre), 0) AS massacres
             FROM signed GROUP BY {span_keys}
         ),
-        {_upsert("span_written", "counts_incident_span", SPAN_KEY, SPAN_FIGURES, "span_delta", "r.incidents = 0")}
-        SELECT array_agg(id) FILTER (WHERE empty) INTO emptied_span FROM span_written;
+        massacre_delta AS (
+            SELECT {_MASSACRE_MONTH_COLUMNS}, SUM(sign) AS massacres FROM signed WHERE massacre GROUP BY 1, 2, 3, 4
+        ),
+        {_upsert("span_written", "counts_incident_span", SPAN_KEY, SPAN_FIGURES, "span_delta", "r.incidents = 0")},
+        {massacre_upsert}
+        SELECT (SELECT array_agg(id) FROM span_written WHERE empty),
+               (SELECT array_agg(id) FROM massacre_written WHERE empty)
+        INTO emptied_span, emptied_massacre;
         IF emptied_span IS NOT NULL THEN
             DELETE FROM counts_incident_span WHERE id = ANY(emptied_span) AND incidents = 0;
+        END IF;
+        IF emptied_massacre IS NOT NULL THEN
+            DELETE FROM counts_massacre_month WHERE id = ANY(emptied_massacre) AND massacres = 0;
         END IF;
         DELETE FROM counts_incident_total WHERE incident_id = {incidents};
         INSERT INTO counts_incident_total ({total_columns})
@@ -291,6 +340,7 @@ DECLARE
     emptied_month bigint[];
     emptied_incident bigint[];
     emptied_span bigint[];
+    emptied_massacre bigint[];
     touched bigint[];
 BEGIN
     {lock}
@@ -369,13 +419,14 @@ def _governorate_tiers_sql() -> list[str]:
 
 def _place_function() -> str:
     old, new = ", ".join("o." + c for c in PLACE_READS), ", ".join("n." + c for c in PLACE_READS)
-    body = "\n    ".join(statement + ";" for statement in _governorate_tiers_sql())
+    body = "\n    ".join(statement + ";" for statement in (*_governorate_tiers_sql(), *_massacre_month_sql()))
     return f"""
 CREATE OR REPLACE FUNCTION counts_rollup_places_update() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
     IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE ({old}) IS DISTINCT FROM ({new})) THEN
     -- Writers of victims wait until this commits (a place moved in the tree is rare).
-    LOCK TABLE counts_victim_rollup, counts_month_rollup, counts_incident_total IN EXCLUSIVE MODE;
+    LOCK TABLE counts_victim_rollup, counts_month_rollup, counts_incident_total, counts_massacre_month
+        IN EXCLUSIVE MODE;
     {body}
     END IF;
     RETURN NULL;
@@ -407,9 +458,10 @@ def rebuild_sql() -> list[str]:
         f"GROUP BY {incident_keys} ORDER BY {incident_keys}",
         f"INSERT INTO counts_incident_total ({total_columns}) "
         f"SELECT {total_columns} FROM ({_incident_totals_select('IS NOT NULL')}) t ORDER BY incident_id",
-        f"INSERT INTO counts_incident_span ({span_keys}, incidents, injured) "
-        f"SELECT {span_keys}, COUNT(*), SUM(injured_count) FROM counts_incident_total "
-        f"GROUP BY {span_keys} ORDER BY {span_keys}",
+        f"INSERT INTO counts_incident_span ({span_keys}, incidents, injured, massacres) "
+        f"SELECT {span_keys}, COUNT(*), SUM(injured_count), COUNT(*) FILTER (WHERE victims >= {MASSACRE_FLOOR}) "
+        f"FROM counts_incident_total GROUP BY {span_keys} ORDER BY {span_keys}",
+        *_massacre_month_sql(),
     ]
 
 
@@ -519,8 +571,16 @@ def recomputed_rows() -> dict[str, dict[tuple, tuple]]:
             sql = f"SELECT {keys}, COUNT(*) FROM ({counted}) c WHERE NOT dup GROUP BY {keys}"
         elif table == "counts_incident_total":
             sql = f"SELECT {keys}, {', '.join(figures)} FROM ({totals}) t"
+        elif table == "counts_incident_span":
+            sql = (
+                f"SELECT {keys}, COUNT(*), SUM(injured_count), COUNT(*) FILTER (WHERE victims >= {MASSACRE_FLOOR}) "
+                f"FROM ({totals}) t GROUP BY {keys}"
+            )
         else:
-            sql = f"SELECT {keys}, COUNT(*), SUM(injured_count) FROM ({totals}) t GROUP BY {keys}"
+            sql = (
+                f"SELECT {_MASSACRE_MONTH_COLUMNS}, COUNT(*) FROM ({totals}) t "
+                f"WHERE victims >= {MASSACRE_FLOOR} GROUP BY 1, 2, 3, 4"
+            )
         out[table] = _rows(sql, len(key))
     return out
 
@@ -576,6 +636,7 @@ def _roles() -> str:
 
 
 NO_ROLES = ", ".join("NULL::bigint" for _ in ROLE_COLUMNS)
+NO_FIGURES = "NULL::bigint, NULL::bigint, NULL::bigint"  # a massacre row's unused category columns
 SETS = "GROUPING SETS ((), (perpetrator_id), (governorate_id), ({day}))"
 
 
@@ -656,6 +717,32 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
     floor = f" AND victims >= {MASSACRE_FLOOR}" if parameters.massacre_threshold >= MASSACRE_FLOOR else ""
     inside = "first_death >= %(date_from)s AND last_death <= %(date_to)s"
     span = "daterange(first_death, last_death, '[]')"
+    if parameters.massacre_threshold == MASSACRE_FLOOR:
+        massacres = _kept_massacres_sql(months, party, inside, params)
+    else:
+        massacres = f"""
+        massacre AS (
+            SELECT perpetrator_id, governorate_id, occurred_on FROM counts_incident_total
+            WHERE victims >= %(threshold)s{floor} AND {inside}{party}
+            UNION ALL
+            SELECT perpetrator_id, governorate_id, occurred_on FROM straddling WHERE victims >= %(threshold)s
+        ),
+        incidents AS (
+            SELECT incidents, injured, occurred_on FROM counts_incident_span WHERE {inside}{party}
+            UNION ALL
+            SELECT 1, injured_count, occurred_on FROM straddling WHERE victims > 0
+        ),
+        massacre_rows AS (
+            SELECT 'massacres', GROUPING(perpetrator_id, governorate_id, occurred_on), perpetrator_id,
+                   governorate_id, occurred_on, COUNT(*), {NO_FIGURES}, {NO_ROLES}, NULL
+            FROM massacre GROUP BY {SETS.format(day="occurred_on")}
+        ),
+        incident_row AS (
+            SELECT 'incidents', 0, NULL::bigint, NULL::bigint, NULL::date, COALESCE(SUM(incidents), 0),
+                   COALESCE(SUM(injured) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0),
+                   NULL::bigint, NULL::bigint, {NO_ROLES}, NULL
+            FROM incidents
+        )"""
     return f"""
         WITH place_governorate AS MATERIALIZED ({place_governorate_sql()}),
         days AS MATERIALIZED (
@@ -670,18 +757,7 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
             WHERE first_death < last_death{party}
               AND (({span} @> %(date_from)s::date AND first_death < %(date_from)s)
                    OR ({span} @> %(date_to)s::date AND last_death > %(date_to)s))
-        ),
-        massacre AS (
-            SELECT perpetrator_id, governorate_id, occurred_on FROM counts_incident_total
-            WHERE victims >= %(threshold)s{floor} AND {inside}{party}
-            UNION ALL
-            SELECT perpetrator_id, governorate_id, occurred_on FROM straddling WHERE victims >= %(threshold)s
-        ),
-        incidents AS (
-            SELECT incidents, injured, occurred_on FROM counts_incident_span WHERE {inside}{party}
-            UNION ALL
-            SELECT 1, injured_count, occurred_on FROM straddling WHERE victims > 0
-        )
+        ),{massacres}
         SELECT 'victims', CASE GROUPING(perpetrator_id, death_date) WHEN 3 THEN 7 WHEN 1 THEN 3 ELSE 6 END,
                perpetrator_id, NULL, death_date, {_pivot()}, {_roles()}, NULL
         FROM days WHERE total > 0
@@ -690,18 +766,71 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
         SELECT 'victims', 5, NULL, governorate_id, NULL, {_pivot()}, {NO_ROLES}, NULL
         FROM ({month_rows} UNION ALL {edge_rows}) by_place GROUP BY governorate_id
         UNION ALL
-        SELECT 'massacres', GROUPING(perpetrator_id, governorate_id, occurred_on), perpetrator_id,
-               governorate_id, occurred_on, COUNT(*), NULL, NULL, NULL, {NO_ROLES}, NULL
-        FROM massacre GROUP BY {SETS.format(day="occurred_on")}
+        SELECT * FROM massacre_rows
         UNION ALL
-        SELECT 'incidents', 0, NULL, NULL, NULL, COALESCE(SUM(incidents), 0),
-               COALESCE(SUM(injured) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0),
-               NULL, NULL, {NO_ROLES}, NULL
-        FROM incidents
+        SELECT * FROM incident_row
         UNION ALL
         SELECT 'duplicates', 0, NULL, NULL, NULL, COALESCE(SUM(duplicates), 0), NULL, NULL, NULL, {NO_ROLES}, NULL
         FROM days
     """
+
+
+def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, inside: str, params: dict) -> str:
+    """The massacres of a window without a place filter at MASSACRE_FLOOR, from the kept figures (CTEs
+    `massacre_rows` and `incident_row` after `straddling`): total, by party and by date from the span
+    tier (the incidents wholly inside, day by day), by governorate from `counts_massacre_month` for
+    the incidents whose first and last death fall in the window's whole months and from the
+    per-incident totals for those whose first or last death falls in a partial month at an edge;
+    the incidents straddling an edge are `straddling`'s, as for every threshold."""
+    if months:
+        params["after_months"] = _next_month(months[1])
+        by_month = (
+            "SELECT governorate_id, massacres FROM counts_massacre_month "
+            f"WHERE first_month >= %(month_from)s AND last_month <= %(month_to)s{party}"
+        )
+        edge = " AND (first_death < %(month_from)s OR last_death >= %(after_months)s)"
+    else:
+        by_month = "SELECT NULL::bigint AS governorate_id, 0 AS massacres WHERE false"
+        edge = ""
+    # One pass over the span rows gives `incidents`, `injured` (the () set) and the massacres by
+    # party and by date; a party or a date without massacres is left out, as the exact count does.
+    return f"""
+        span_sets AS MATERIALIZED (
+            SELECT GROUPING(perpetrator_id, occurred_on) AS sets, perpetrator_id, occurred_on,
+                   COALESCE(SUM(massacres), 0) AS massacres, COALESCE(SUM(incidents), 0) AS incidents,
+                   COALESCE(SUM(injured) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0)
+                       AS injured
+            FROM (
+                SELECT incidents, injured, occurred_on, perpetrator_id, massacres
+                FROM counts_incident_span WHERE {inside}{party}
+                UNION ALL
+                SELECT 1, injured_count, occurred_on, perpetrator_id, (victims >= %(threshold)s)::int
+                FROM straddling WHERE victims > 0
+            ) s
+            GROUP BY GROUPING SETS ((), (perpetrator_id), (occurred_on))
+            HAVING GROUPING(perpetrator_id, occurred_on) = 3 OR SUM(massacres) > 0
+        ),
+        massacre_places AS (
+            {by_month}
+            UNION ALL
+            SELECT governorate_id, 1 FROM counts_incident_total
+            WHERE victims >= {MASSACRE_FLOOR} AND {inside}{edge}{party}
+            UNION ALL
+            SELECT governorate_id, 1 FROM straddling WHERE victims >= %(threshold)s
+        ),
+        massacre_rows AS (
+            SELECT 'massacres', CASE sets WHEN 3 THEN 7 WHEN 1 THEN 3 ELSE 6 END, perpetrator_id, NULL::bigint,
+                   occurred_on, massacres, {NO_FIGURES}, {NO_ROLES}, NULL
+            FROM span_sets
+            UNION ALL
+            SELECT 'massacres', 5, NULL, governorate_id, NULL, SUM(massacres), {NO_FIGURES}, {NO_ROLES}, NULL
+            FROM massacre_places GROUP BY governorate_id
+        ),
+        incident_row AS (
+            SELECT 'incidents', 0, NULL::bigint, NULL::bigint, NULL::date, incidents, injured, NULL::bigint,
+                   NULL::bigint, {NO_ROLES}, NULL
+            FROM span_sets WHERE sets = 3
+        )"""
 
 
 def _window_sql(parameters: counting.CountParameters) -> tuple[str, dict[str, Any]]:

@@ -1,9 +1,9 @@
 """Coarser window-count tiers (counts/rollup.py, docs/design.md "Window counts from rollups"): a
 day tier, a month tier by governorate, per-incident totals and spans, and a `duplicates` figure.
 
-On PostgreSQL the functions and triggers are replaced by the new ones (a place moved in the tree
-re-files the governorate tiers) and every tier is recomputed from the victims in this migration's
-transaction. On other databases the tables stay empty: `rollup.window_count` counts the victims there.
+On PostgreSQL this migration replaced the functions and triggers and recomputed every tier; 0006
+does that now (`install` below). On other databases the tables stay empty: `rollup.window_count`
+counts the victims there.
 """
 
 from django.db import migrations, models
@@ -16,13 +16,12 @@ SPAN_INDEX = (
 
 
 def install(apps, schema_editor):
+    """The index only, now: the triggers read a table that 0006 creates, so 0006 installs them (with
+    the code of counts/rollup.py as it is) and fills every tier. A database migrated past 0004 before
+    then got the triggers here, which 0006 replaces."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    from counts import rollup
-
     schema_editor.execute(SPAN_INDEX)
-    for statement in rollup.install_sql():
-        schema_editor.execute(statement)
 
 
 def uninstall(apps, schema_editor):

@@ -11,12 +11,8 @@ from django.db import migrations
 
 
 def replace_functions(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from counts import rollup
-
-    for statement in rollup.functions_sql():
-        schema_editor.execute(statement)
+    """Nothing any more: 0006 installs the functions of counts/rollup.py as it is (they read a table
+    0006 creates). A database migrated past 0005 before then got them here, which 0006 replaces."""
 
 
 class Migration(migrations.Migration):

@@ -226,6 +226,35 @@ def test_a_window_splits_into_whole_months_and_its_edge_days():
     assert rollup.month_split(dt.date.min, dt.date.max) == (None, [(dt.date.min, dt.date.max)])
 
 
+def test_massacres_whose_deaths_cross_a_month_edge_are_counted_once_in_every_window(postgresql, documenter):
+    # A documenter's massacre in Idlib: three killed on 30 January, three more died on 2 February.
+    idlib = location("Idlib")
+    incident = make_incident(documenter, Status.VERIFIED, occurred_on=dt.date(2020, 1, 30), location=idlib)
+    for day in (None, None, None, dt.date(2020, 2, 2), dt.date(2020, 2, 2), dt.date(2020, 2, 2)):
+        make_victim(documenter, incident, Status.VERIFIED, date_of_death=day)
+    # ... and one wholly inside February elsewhere (five on one day).
+    other = make_incident(documenter, Status.VERIFIED, occurred_on=dt.date(2020, 2, 14))
+    for _ in range(5):
+        make_victim(documenter, other, Status.VERIFIED)
+    assert_rollups_right()
+    windows = [
+        (dt.date(2020, 1, 1), dt.date(2020, 2, 29)),  # whole months: both massacres
+        (dt.date(2020, 1, 15), dt.date(2020, 2, 29)),  # a partial month first
+        (dt.date(2020, 1, 1), dt.date(2020, 2, 20)),  # a partial month last
+        (dt.date(2020, 1, 30), dt.date(2020, 2, 1)),  # no whole month; the first straddles the end
+        (dt.date(2020, 2, 1), dt.date(2020, 3, 31)),  # the first straddles the start (3 inside)
+        (dt.date(2019, 12, 20), dt.date(2020, 3, 10)),
+        ALL_TIME,
+    ]
+    for threshold in (rollup.MASSACRE_FLOOR, 3, 6):
+        assert_window_equals_exact(*windows, massacre_threshold=threshold)
+    whole = rollup.window_count(CountParameters(*windows[0]))
+    assert whole["massacres"] == 2
+    assert sum(row["massacres"] for row in whole["by_location"]) == 2
+    straddled = rollup.window_count(CountParameters(*windows[4]))
+    assert straddled["massacres"] == 1  # the February one; the first has 3 of its 6 deaths inside
+
+
 def test_bulk_create_counts_every_row(postgresql, documenter):
     incident = make_incident(documenter, Status.VERIFIED)
     Victim.objects.bulk_create(
@@ -414,9 +443,11 @@ def apply(world: World, action: tuple) -> None:
     window=WINDOWS,
     place_filter=st.one_of(st.none(), st.integers(0, 9)),
     party_filter=st.one_of(st.none(), st.integers(0, 9)),
+    # MASSACRE_FLOOR reads the kept massacre figures; another threshold the per-incident totals.
+    threshold=st.sampled_from([rollup.MASSACRE_FLOOR, rollup.MASSACRE_FLOOR, 2, 7]),
 )
 def test_after_any_sequence_of_writes_the_rollups_equal_a_full_recompute(
-    postgresql, documenter, incidents, victims, actions, window, place_filter, party_filter
+    postgresql, documenter, incidents, victims, actions, window, place_filter, party_filter, threshold
 ):
     with transaction.atomic():
         world = World(documenter)
@@ -432,7 +463,7 @@ def test_after_any_sequence_of_writes_the_rollups_equal_a_full_recompute(
         for action in actions:
             apply(world, action)
         assert_rollups_right()
-        filters = {}
+        filters = {"massacre_threshold": threshold}
         if place_filter is not None:
             filters["locations"] = (world.places[place_filter].pk,)
         if party_filter is not None:
