@@ -125,8 +125,7 @@ class CompiledList:
         else:
             self.names = [*query.extra_select, *query.values_select, *query.annotation_select]
         fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
-        self.converters = compiler.get_converters(fields)
-        self.compiler = compiler
+        self.converters = list(compiler.get_converters(fields).items())
         self.col_count = compiler.col_count
         self.cut = compiler.has_extra_select
         unordered = whole.order_by()
@@ -151,8 +150,18 @@ class CompiledList:
             rows = cursor.fetchall()
         if self.cut:
             rows = [row[: self.col_count] for row in rows]
-        if self.converters:
-            rows = list(self.compiler.apply_converters(rows, self.converters))
+        if self.converters:  # as SQLCompiler.apply_converters, with this thread's connection
+            connection = connections[self.db]
+            converted = []
+            for row in rows:
+                row = list(row)
+                for position, (functions, expression) in self.converters:
+                    value = row[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[position] = value
+                converted.append(row)
+            rows = converted
         if not self.as_dicts:
             return [tuple(row) for row in rows]
         names = self.names

@@ -31,7 +31,7 @@ from .serializers import (
     PerpetratorSerializer,
     ReportingPeriodSerializer,
     VictimSerializer,
-    hide_personal_data,
+    personal_data_hider,
 )
 
 
@@ -200,12 +200,13 @@ VICTIM_ROWS = RowShaper(
 def victim_row_finisher(user: Any):
     """VictimSerializer.to_representation's own part: roles, origin, personal data for those who may."""
     role_columns = list(Victim.ROLE_FIELDS.items())
+    hide = personal_data_hider(user)
 
     def finish(row: dict[str, Any], data: dict[str, Any]) -> None:
         data["roles"] = [role for role, column in role_columns if row[column]]
         source = row["origin_source"]
         data["origin"] = {"source": source, "record_id": row["origin_record_id"]} if source else None
-        hide_personal_data(data, user, row["created_by_id"])
+        hide(data, row["created_by_id"])
 
     return finish
 

@@ -56,10 +56,11 @@ def pair_rows_shaped(rows: list[dict[str, Any]], user: Any) -> list[dict[str, An
         for side in PAIR_SIDES
     }
     shaped = PAIR_ROWS.shape(rows)
+    describe = reason_words.describer()
     for index, (row, data) in enumerate(zip(rows, shaped, strict=True)):
         for side in PAIR_SIDES:
             data[side] = sides[side][index]
-        data["reasons"] = reason_words.describe(row["reasons"])
+        data["reasons"] = describe(row["reasons"])
     return shaped
 
 
