@@ -98,6 +98,8 @@ class RowShaper:
             elif isinstance(field, drf_fields.DateTimeField):
                 convert = field.to_representation
                 self._times[name] = field
+            elif isinstance(field, drf_fields.ChoiceField) and _choices_copy_text(field, model_field):
+                convert = None  # a text column whose choices map to themselves: the value is its output
             elif isinstance(field, (drf_fields.ChoiceField, *CONVERTED)):
                 convert = field.to_representation
             elif isinstance(field, drf_fields.CharField):
@@ -141,6 +143,17 @@ class RowShaper:
                 finish(row, data)
             shaped.append(data)
         return shaped
+
+
+def _choices_copy_text(field: drf_fields.ChoiceField, model_field: Any) -> bool:
+    """Whether ChoiceField.to_representation gives back every value of this column unchanged: a text
+    column (its values are str, '' stays '') whose choices each map to themselves (a value not among
+    them is returned as it is too)."""
+    from django.db.models import CharField, TextField
+
+    if isinstance(field, drf_fields.MultipleChoiceField) or not isinstance(model_field, CharField | TextField):
+        return False
+    return all(key == value for key, value in field.choice_strings_to_values.items())
 
 
 def datetime_writer(field: drf_fields.DateTimeField) -> Callable[[Any], Any]:
