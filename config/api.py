@@ -117,13 +117,15 @@ class EstimatingPaginator(DjangoPaginator):
         elif not queryset.order_by().values("pk")[limit : limit + 1].exists():
             return super().count
         self._estimated = True
-        estimate = max(limit, queryset.planner_estimate() if compiled else self.planner_estimate(queryset))
+        estimate = max(limit, self.planner_estimate(queryset))
         remember_estimate(key, estimate)
         return estimate
 
     @staticmethod
     def planner_estimate(queryset: QuerySet) -> int:
         """PostgreSQL's row estimate for the list (`EXPLAIN`, about a millisecond)."""
+        if isinstance(queryset, CompiledList):
+            return queryset.planner_estimate()
         sql, params = queryset.order_by().query.sql_with_params()
         with connections[queryset.db].cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
