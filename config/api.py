@@ -25,6 +25,8 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from .compiled import CompiledList
+
 STORAGE_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
@@ -97,14 +99,22 @@ class EstimatingPaginator(DjangoPaginator):
         self._estimated = False
         limit = settings.API_EXACT_COUNT_LIMIT
         queryset = self.object_list
-        if not limit or not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
+        compiled = isinstance(queryset, CompiledList)
+        if (
+            not limit
+            or not (compiled or isinstance(queryset, QuerySet))
+            or connections[queryset.db].vendor != "postgresql"
+        ):
             return super().count
-        key = self.estimate_key or _estimate_key(queryset)
-        cached = _ESTIMATES.get(key)
+        key = self.estimate_key or (None if compiled else _estimate_key(queryset))
+        cached = _ESTIMATES.get(key) if key is not None else None
         if cached is not None and cached[0] > time.monotonic():
             self._estimated = True
             return cached[1]
-        if not queryset.order_by().values("pk")[limit : limit + 1].exists():
+        if compiled:
+            if not queryset.exists_at(limit):
+                return super().count
+        elif not queryset.order_by().values("pk")[limit : limit + 1].exists():
             return super().count
         self._estimated = True
         estimate = max(limit, self.planner_estimate(queryset))
@@ -114,6 +124,8 @@ class EstimatingPaginator(DjangoPaginator):
     @staticmethod
     def planner_estimate(queryset: QuerySet) -> int:
         """PostgreSQL's row estimate for the list (`EXPLAIN`, about a millisecond)."""
+        if isinstance(queryset, CompiledList):
+            return queryset.planner_estimate()
         sql, params = queryset.order_by().query.sql_with_params()
         with connections[queryset.db].cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
@@ -152,6 +164,8 @@ class EstimatingPaginator(DjangoPaginator):
 
     def fetch(self, start: int, stop: int) -> Any:
         """The rows `start` to `stop` of the list in its order (a list view may read them another way)."""
+        if isinstance(self.object_list, CompiledList):
+            return self.object_list.rows(start, stop)
         return self.object_list[start:stop]
 
     def page(self, number: Any) -> ProbedPage:
@@ -183,7 +197,7 @@ class Pagination(PageNumberPagination):
         """The list and filter signature: path, every query parameter but the page's, and the user (whose
         visibility decides the rows). Two requests with the same signature ask for the same rows."""
         request = getattr(self, "request", None)
-        if request is None or not isinstance(queryset, QuerySet):
+        if request is None or not isinstance(queryset, QuerySet | CompiledList):
             return None
         paging = {self.page_query_param, self.page_size_query_param}
         params = tuple(

@@ -397,7 +397,7 @@ OUTBOX_RESEND_AFTER_SECONDS = int(os.environ.get("OUTBOX_RESEND_AFTER_SECONDS", 
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "config.cache.ReusingRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -564,6 +564,9 @@ API_TOKEN_CACHE_SECONDS = int(os.environ.get("API_TOKEN_CACHE_SECONDS", "30" if 
 # The incident, victim and review-queue lists shape `.values()` rows without DRF's per-field work
 # (config/shaping.py; tested byte for byte against the serializers). 0: the serializers answer.
 API_FAST_LISTS = env_bool("API_FAST_LISTS", True)
+# The lists' SQL is kept per list and filter signature, per process (config/compiled.py: the user's id and
+# permissions in the key, subtree look-ups repeated and compared on every request). 0: built every time.
+API_COMPILED_LISTS = env_bool("API_COMPILED_LISTS", True)
 
 # The counted-victims index (incidents 0005) is a covering index on PostgreSQL; SQLite builds it without
 # the INCLUDE columns, which is all an embedded database needs, so its warning about that is noise.

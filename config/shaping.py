@@ -17,20 +17,23 @@ any list whose serializer is a plain ModelSerializer can use it the same way (`S
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.db.models import ForeignKey
+from rest_framework import ISO_8601, relations
 from rest_framework import fields as drf_fields
-from rest_framework import relations
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import ModelSerializer
 from rest_framework.settings import api_settings
 from rest_framework.utils import encoders
+
+from .compiled import compiled_list, list_key
 
 # Serializer fields whose output is the column's value itself (None stays None, as in DRF).
 COPIED = (
@@ -72,6 +75,7 @@ class RowShaper:
         self.finish = finish
         self._plan: list[tuple[str, str, Callable | None]] | None = None
         self._columns: list[str] = []
+        self._times: dict[str, drf_fields.DateTimeField] = {}
 
     def _compile(self) -> list[tuple[str, str, Callable | None]]:
         serializer = self.serializer_class()
@@ -91,6 +95,11 @@ class RowShaper:
                 convert = None
             elif isinstance(field, drf_fields.ModelField):
                 convert = str
+            elif isinstance(field, drf_fields.DateTimeField):
+                convert = field.to_representation
+                self._times[name] = field
+            elif isinstance(field, drf_fields.ChoiceField) and _choices_copy_text(field, model_field):
+                convert = None  # a text column whose choices map to themselves: the value is its output
             elif isinstance(field, (drf_fields.ChoiceField, *CONVERTED)):
                 convert = field.to_representation
             elif isinstance(field, drf_fields.CharField):
@@ -116,6 +125,11 @@ class RowShaper:
     def shape(self, rows: list[dict[str, Any]], finish: Finish | None = None) -> list[dict[str, Any]]:
         """The serializer's dicts for `rows`; `finish` (else the shaper's own) completes each one."""
         plan, finish = self.plan, finish or self.finish
+        if self._times:  # times through a writer that reads the request's time zone once per page
+            plan = [
+                (name, column, datetime_writer(self._times[name]) if name in self._times else convert)
+                for name, column, convert in plan
+            ]
         shaped = []
         for row in rows:
             data = {}
@@ -129,6 +143,38 @@ class RowShaper:
                 finish(row, data)
             shaped.append(data)
         return shaped
+
+
+def _choices_copy_text(field: drf_fields.ChoiceField, model_field: Any) -> bool:
+    """Whether ChoiceField.to_representation gives back every value of this column unchanged: a text
+    column (its values are str, '' stays '') whose choices each map to themselves (a value not among
+    them is returned as it is too)."""
+    from django.db.models import CharField, TextField
+
+    if isinstance(field, drf_fields.MultipleChoiceField) or not isinstance(model_field, CharField | TextField):
+        return False
+    return all(key == value for key, value in field.choice_strings_to_values.items())
+
+
+def datetime_writer(field: drf_fields.DateTimeField) -> Callable[[Any], Any]:
+    """`field.to_representation` for the values of one response: the time zone looked up once (DRF looks
+    it up for every value), the same text for every aware time; anything else through the field itself."""
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
+    if zone is None or not isinstance(output_format, str) or output_format.lower() != ISO_8601:
+        return field.to_representation
+    slow = field.to_representation
+
+    def write(value: Any) -> Any:
+        if type(value) is not datetime.datetime or value.utcoffset() is None:
+            return slow(value)
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:
+            return slow(value)  # DRF's own error
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
 
 
 def fast_lists_enabled() -> bool:
@@ -204,7 +250,16 @@ class ShapedListMixin:
         if not fast_lists_enabled():
             return super().list(request, *args, **kwargs)
         shaper = self.row_shaper()
-        queryset = self.filter_queryset(self.get_queryset()).values(*shaper.columns)
+
+        def build() -> tuple[Any, Callable[[int, int], Any]]:
+            queryset = self.filter_queryset(self.get_queryset()).values(*shaper.columns)
+            return queryset, lambda start, stop: queryset[start:stop]
+
+        # The list's SQL kept per filter signature (config/compiled.py): a warm page builds nothing.
+        key = list_key(request, type(self).__qualname__) if self.paginator is not None else None
+        compiled, queryset = compiled_list(key, build)
+        if compiled is not None:
+            queryset = compiled
         page = self.paginate_queryset(queryset)
         if page is None:
             return Response(self.shape_rows(list(queryset)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
@@ -18,7 +19,8 @@ from rest_framework.views import APIView
 from accounts.auth import SECOND_FACTOR_HEADER
 from accounts.idempotency import IdempotentCreateMixin
 from config.api import EstimatingPaginator, Pagination
-from config.shaping import RowShaper, ShapedListMixin, fast_lists_enabled, fast_renderers
+from config.compiled import CompiledList, compiled_list, list_key
+from config.shaping import RowShaper, ShapedListMixin, datetime_writer, fast_lists_enabled, fast_renderers
 
 from . import reference, roles, services, workflow
 from .filters import IncidentFilter, VictimFilter
@@ -29,7 +31,7 @@ from .serializers import (
     PerpetratorSerializer,
     ReportingPeriodSerializer,
     VictimSerializer,
-    hide_personal_data,
+    personal_data_hider,
 )
 
 
@@ -198,12 +200,13 @@ VICTIM_ROWS = RowShaper(
 def victim_row_finisher(user: Any):
     """VictimSerializer.to_representation's own part: roles, origin, personal data for those who may."""
     role_columns = list(Victim.ROLE_FIELDS.items())
+    hide = personal_data_hider(user)
 
     def finish(row: dict[str, Any], data: dict[str, Any]) -> None:
         data["roles"] = [role for role, column in role_columns if row[column]]
         source = row["origin_source"]
         data["origin"] = {"source": source, "record_id": row["origin_record_id"]} if source else None
-        hide_personal_data(data, user, row["created_by_id"])
+        hide(data, row["created_by_id"])
 
     return finish
 
@@ -295,12 +298,23 @@ class QueuePaginator(EstimatingPaginator):
     parts: list = []
 
     def fetch(self, start: int, stop: int) -> Any:
-        if not self.parts or not connections[self.parts[0].db].features.supports_slicing_ordering_in_compound:
+        if isinstance(self.object_list, CompiledList):  # compiled from queue_page below
             return super().fetch(start, stop)
-        if len(self.parts) == 1:  # one kind: its own order is the queue's
-            return self.parts[0].order_by("updated_at", "pk")[start:stop]
-        heads = [part.order_by("updated_at", "pk")[:stop] for part in self.parts]
+        return queue_page(self.object_list, self.parts)(start, stop)
+
+
+def queue_page(rows: Any, parts: list) -> Callable[[int, int], Any]:
+    """The queryset of the queue's rows `start` to `stop` (QueuePaginator: each branch to the page's end)."""
+
+    def page(start: int, stop: int) -> Any:
+        if not parts or not connections[parts[0].db].features.supports_slicing_ordering_in_compound:
+            return rows[start:stop]
+        if len(parts) == 1:  # one kind: its own order is the queue's
+            return parts[0].order_by("updated_at", "pk")[start:stop]
+        heads = [part.order_by("updated_at", "pk")[:stop] for part in parts]
         return heads[0].union(*heads[1:], all=True).order_by("updated_at", "queue_kind", "pk")[start:stop]
+
+    return page
 
 
 class QueuePagination(Pagination):
@@ -324,46 +338,60 @@ class ReviewQueueView(APIView):
 
     @extend_schema(responses=QueueItemSerializer(many=True))
     def get(self, request: Request) -> Response:
-        kinds = [k.strip() for k in request.query_params.get("kind", "").split(",") if k.strip()] or None
-        unknown = sorted(set(kinds or []) - set(workflow.KINDS))
-        if unknown:
-            raise serializers.ValidationError({"kind": [_("Unknown kind: %(kinds)s.") % {"kinds": ", ".join(unknown)}]})
-        location_ids = _id_list(request.query_params, "location")
-        perpetrator_ids = _id_list(request.query_params, "perpetrator")
-        places = Location.objects.subtree_ids(location_ids) if location_ids else None
-        parties = Perpetrator.objects.subtree_ids(perpetrator_ids) if perpetrator_ids else None
-        # One UNION over the kinds, ordered and paged by the database: every submitted record counts.
-        # Each row carries what its label is made of (the model's LABEL_FIELDS, as text), so the page
-        # needs no further statement per kind.
-        queue = workflow.review_queue(request.user, kinds)
-        width = max((len(getattr(kind.model, "LABEL_FIELDS", ())) for kind, _queryset in queue), default=0)
-        parts = []
-        for kind, queryset in queue:
-            prefix = f"{kind.incident_path}__" if kind.incident_path else ""
-            if places is not None:
-                queryset = queryset.filter(**{f"{prefix}location_id__in": places})
-            if parties is not None:
-                queryset = queryset.filter(**{f"{prefix}perpetrator_id__in": parties})
-            incident_field = f"{kind.incident_path}_id" if kind.incident_path else "pk"
-            label_fields = getattr(kind.model, "LABEL_FIELDS", ())
-            labels = {
-                f"queue_label_{n}": Cast(label_fields[n], TextField())
-                if n < len(label_fields)
-                else Value("", TextField())
-                for n in range(width)
-            }
-            parts.append(
-                queryset.order_by()
-                .annotate(
-                    queue_kind=Value(kind.name, output_field=CharField()), queue_incident=F(incident_field), **labels
+        built: dict[str, list] = {}
+
+        def build() -> tuple[Any, Callable[[int, int], Any]]:
+            kinds = [k.strip() for k in request.query_params.get("kind", "").split(",") if k.strip()] or None
+            unknown = sorted(set(kinds or []) - set(workflow.KINDS))
+            if unknown:
+                raise serializers.ValidationError(
+                    {"kind": [_("Unknown kind: %(kinds)s.") % {"kinds": ", ".join(unknown)}]}
                 )
-                .values_list("updated_at", "queue_kind", "pk", "status", "created_by_id", "queue_incident", *labels)
-            )
-        if not parts:
-            rows = Incident.objects.none().values_list("pk")
-        else:
-            rows = parts[0].union(*parts[1:], all=True).order_by("updated_at", "queue_kind", "pk")
-        paginator = QueuePagination(parts)
+            location_ids = _id_list(request.query_params, "location")
+            perpetrator_ids = _id_list(request.query_params, "perpetrator")
+            places = Location.objects.subtree_ids(location_ids) if location_ids else None
+            parties = Perpetrator.objects.subtree_ids(perpetrator_ids) if perpetrator_ids else None
+            # One UNION over the kinds, ordered and paged by the database: every submitted record counts.
+            # Each row carries what its label is made of (the model's LABEL_FIELDS, as text), so the page
+            # needs no further statement per kind.
+            queue = workflow.review_queue(request.user, kinds)
+            width = max((len(getattr(kind.model, "LABEL_FIELDS", ())) for kind, _queryset in queue), default=0)
+            parts = []
+            for kind, queryset in queue:
+                prefix = f"{kind.incident_path}__" if kind.incident_path else ""
+                if places is not None:
+                    queryset = queryset.filter(**{f"{prefix}location_id__in": places})
+                if parties is not None:
+                    queryset = queryset.filter(**{f"{prefix}perpetrator_id__in": parties})
+                incident_field = f"{kind.incident_path}_id" if kind.incident_path else "pk"
+                label_fields = getattr(kind.model, "LABEL_FIELDS", ())
+                labels = {
+                    f"queue_label_{n}": Cast(label_fields[n], TextField())
+                    if n < len(label_fields)
+                    else Value("", TextField())
+                    for n in range(width)
+                }
+                parts.append(
+                    queryset.order_by()
+                    .annotate(
+                        queue_kind=Value(kind.name, output_field=CharField()),
+                        queue_incident=F(incident_field),
+                        **labels,
+                    )
+                    .values_list("updated_at", "queue_kind", "pk", "status", "created_by_id", "queue_incident", *labels)
+                )
+            if not parts:
+                rows = Incident.objects.none().values_list("pk")
+            else:
+                rows = parts[0].union(*parts[1:], all=True).order_by("updated_at", "queue_kind", "pk")
+            built["parts"] = parts
+            return rows, queue_page(rows, parts)
+
+        # The queue's SQL kept per filter signature (config/compiled.py): a warm page builds nothing.
+        compiled, rows = compiled_list(list_key(request, "review-queue", uncacheable=frozenset()), build)
+        if compiled is not None:
+            rows = compiled
+        paginator = QueuePagination(built.get("parts", []))
         found = paginator.paginate_queryset(rows, request, view=self)
         page = [
             {
@@ -380,7 +408,7 @@ class ReviewQueueView(APIView):
         if not fast_lists_enabled():
             return paginator.get_paginated_response(QueueItemSerializer(page, many=True).data)
         # QueueItemSerializer's output without its per-field work: only the time needs formatting.
-        when = QUEUE_TIME.to_representation
+        when = datetime_writer(QUEUE_TIME)
         for item in page:
             item["submitted_at"] = when(item["submitted_at"]) if item["submitted_at"] is not None else None
             item["label"] = str(item["label"])

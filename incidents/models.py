@@ -15,6 +15,8 @@ from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from config.compiled import record_subtree
+
 from . import roles
 from .validators import validate_free_text, validate_name_text
 
@@ -75,7 +77,13 @@ class TreeQuerySet(models.QuerySet):
         if not ids:
             return set()
         if self.query.has_filters():
+            record_subtree(None, tuple(ids), set())  # not repeatable from the ids alone: a list built on it is not kept
             return self._subtree_ids_by_level(ids)
+        found = self._subtree_ids(ids)
+        record_subtree(self.model, tuple(ids), found)  # a list compiled from it checks it again (config/compiled.py)
+        return found
+
+    def _subtree_ids(self, ids: list[int]) -> set[int]:
         connection = connections[self.db]
         table = connection.ops.quote_name(self.model._meta.db_table)
         pk = connection.ops.quote_name(self.model._meta.pk.column)

@@ -6,6 +6,8 @@ effect on the next request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -58,6 +60,15 @@ def require_staff_member(user: UserLike, message: str | None = None) -> None:
 
 def may_see_personal_data(user: UserLike, victim: object) -> bool:
     """A victim's identity number and date of birth: the record's author, reviewers and admins."""
+    return personal_data_rule(user)(getattr(victim, "created_by_id", None))
+
+
+def personal_data_rule(user: UserLike) -> Callable[[int | None], bool]:
+    """`may_see_personal_data` for `user` as a test of a record's author id: the user's roles read once
+    (a page of 50 victims, or 100 in a page of pairs, asks it for each row)."""
     if not _active(user):
-        return False
-    return can_review(user) or can_manage_counts(user) or getattr(victim, "created_by_id", None) == user.pk
+        return lambda author_id: False
+    if can_review(user) or can_manage_counts(user):
+        return lambda author_id: True
+    pk = user.pk
+    return lambda author_id: author_id == pk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -81,21 +82,22 @@ class IncidentSerializer(serializers.ModelSerializer):
 PERSONAL_FIELDS = ("date_of_birth", "identity_number")
 
 
-class _Author:
-    """What roles.may_see_personal_data reads of a victim (its author), without a model instance."""
-
-    __slots__ = ("created_by_id",)
-
-    def __init__(self, created_by_id: int | None) -> None:
-        self.created_by_id = created_by_id
-
-
 def hide_personal_data(data: dict[str, Any], user: Any, author_id: int | None) -> None:
     """Remove PERSONAL_FIELDS from a victim's shape unless `user` may see the personal data of a record
     written by `author_id`."""
-    if not roles.may_see_personal_data(user, _Author(author_id)):
-        for name in PERSONAL_FIELDS:
-            data.pop(name, None)
+    personal_data_hider(user)(data, author_id)
+
+
+def personal_data_hider(user: Any) -> Callable[[dict[str, Any], int | None], None]:
+    """`hide_personal_data` for many victims shown to one `user` (a list's page): the rule read once."""
+    may_see = roles.personal_data_rule(user)
+
+    def hide(data: dict[str, Any], author_id: int | None) -> None:
+        if not may_see(author_id):
+            for name in PERSONAL_FIELDS:
+                data.pop(name, None)
+
+    return hide
 
 
 class VictimSerializer(serializers.ModelSerializer):

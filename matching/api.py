@@ -46,20 +46,23 @@ PAIR_ROWS = RowShaper(
 )
 
 
+# Each side's victim columns as the pair's row names them: (column, "victim_a__column").
+PAIR_SIDE_COLUMNS = {side: [(column, f"{side}__{column}") for column in VICTIM_ROWS.columns] for side in PAIR_SIDES}
+
+
 def pair_rows_shaped(rows: list[dict[str, Any]], user: Any) -> list[dict[str, Any]]:
     """CandidatePairSerializer's output for `.values(*PAIR_ROWS.columns)` rows, as `user` may see it."""
-    columns = VICTIM_ROWS.columns
+    finish = victim_row_finisher(user)
     sides = {
-        side: VICTIM_ROWS.shape(
-            [{column: row[f"{side}__{column}"] for column in columns} for row in rows], victim_row_finisher(user)
-        )
-        for side in PAIR_SIDES
+        side: VICTIM_ROWS.shape([{column: row[key] for column, key in keys} for row in rows], finish)
+        for side, keys in PAIR_SIDE_COLUMNS.items()
     }
     shaped = PAIR_ROWS.shape(rows)
+    describe = reason_words.describer()
     for index, (row, data) in enumerate(zip(rows, shaped, strict=True)):
         for side in PAIR_SIDES:
             data[side] = sides[side][index]
-        data["reasons"] = reason_words.describe(row["reasons"])
+        data["reasons"] = describe(row["reasons"])
     return shaped
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
@@ -139,6 +140,29 @@ def describe(reasons: list[dict] | Any, language: str | None = None) -> list[str
         return [_one(reason) for reason in reasons]
     with translation.override(language):
         return [_one(reason) for reason in reasons]
+
+
+def describer() -> Callable[[list[dict] | Any], list[str]]:
+    """`describe` for the pairs of one answer (the active language throughout): each distinct reason is
+    put into words once (a page of pairs repeats "same sex", "same date of death" and the like)."""
+    words: dict[bytes, str] = {}
+
+    def describe_one(reasons: list[dict] | Any) -> list[str]:
+        if not isinstance(reasons, list):
+            return []
+        described = []
+        for reason in reasons:
+            try:
+                key = orjson.dumps(reason, option=orjson.OPT_SORT_KEYS)
+            except (TypeError, orjson.JSONEncodeError):
+                described.append(_one(reason))
+                continue
+            if key not in words:
+                words[key] = _one(reason)
+            described.append(words[key])
+        return described
+
+    return describe_one
 
 
 def describe_html(reasons: list[dict] | Any, language: str | None = None) -> list[str]:

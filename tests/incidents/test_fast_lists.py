@@ -119,3 +119,22 @@ def test_the_fast_json_renderer_writes_exactly_drfs_bytes(data):
     assert FastJSONRenderer().render(data) == JSONRenderer().render(data)
     indented = "application/json; indent=4"
     assert FastJSONRenderer().render(data, indented) == JSONRenderer().render(data, indented)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Damascus", "America/St_Johns"])
+@pytest.mark.parametrize("path", ["/api/v1/incidents/", "/api/v1/victims/", "/api/v1/review-queue/"])
+def test_times_are_written_in_the_active_time_zone_as_the_serializers_write_them(
+    records, reviewer, settings, zone, path
+):
+    from django.utils import timezone
+
+    client = client_for(reviewer)
+    with timezone.override(zone):
+        settings.API_FAST_LISTS = False
+        slow = client.get(path)
+        settings.API_FAST_LISTS = True
+        fast = client.get(path)
+
+    assert fast.status_code == slow.status_code == 200
+    assert fast.content == slow.content
+    assert b'Z"' not in fast.content  # not UTC: every time carries the zone's offset

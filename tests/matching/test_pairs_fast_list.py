@@ -9,9 +9,9 @@ import datetime as dt
 
 import pytest
 
-from incidents.models import Victim
+from incidents.models import Status, Victim
 from matching import services
-from tests.conftest import client_for, location
+from tests.conftest import client_for, location, make_incident, make_victim
 from tests.matching.review_helpers import pair_of, verified_victim
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +110,77 @@ def test_a_decisions_answer_writes_a_tiny_score_as_json_writes_it(documenter, se
 
     assert response.status_code == 200
     assert b'"score":4.56e-05' in response.content
+
+
+# --- the list's SQL kept per filter signature (config/compiled.py) ------------------------------------
+
+
+@pytest.fixture
+def nothing_kept():
+    from config.compiled import KEPT_LISTS
+
+    KEPT_LISTS.clear()
+    yield KEPT_LISTS
+    KEPT_LISTS.clear()
+
+
+@pytest.mark.parametrize("actor", ["reviewer", "admin_user", "documenter"])
+@pytest.mark.parametrize(
+    "path", [*PATHS, "/api/v1/duplicates/?page=7", "/api/v1/duplicates/?likely=maybe", "/api/v1/duplicates/?location=x"]
+)
+def test_a_kept_duplicates_list_answers_exactly_what_a_built_one_answers(
+    request, pairs, nothing_kept, settings, actor, path
+):
+    client = client_for(request.getfixturevalue(actor))
+    path = path.format(idlib=location("Idlib").pk)
+
+    settings.API_COMPILED_LISTS = False
+    built = client.get(path)
+    settings.API_COMPILED_LISTS = True
+    cold, warm = client.get(path), client.get(path)
+
+    for response in (cold, warm):
+        assert response.status_code == built.status_code
+        assert response.content == built.content
+
+
+def test_each_decider_sees_their_own_drafts_pairs_and_a_role_taken_away_counts_at_once(
+    pairs, nothing_kept, reviewer, settings
+):
+    from django.contrib.auth.models import Group
+
+    from tests.conftest import make_user
+
+    settings.API_COMPILED_LISTS = True
+    both = make_user("documenter-and-reviewer", "documenter", "reviewer")
+    draft = make_victim(both, make_incident(both, status=Status.VERIFIED), name="Khaled O.")
+    pair_of(pairs, draft, score=0.99)  # a draft: only its author sees it (and so the pair)
+
+    def count(user) -> int | None:
+        response = client_for(type(user).objects.get(pk=user.pk)).get("/api/v1/duplicates/")
+        return response.json()["count"] if response.status_code == 200 else response.status_code
+
+    assert (count(both), count(reviewer), count(both)) == (5, 4, 5)
+    both.groups.remove(Group.objects.get(name="reviewer"))
+    assert count(both) == 403
+
+
+def test_a_place_moved_under_the_filtered_place_is_seen_by_the_next_request(
+    pairs, nothing_kept, reviewer, admin_user, documenter, second_documenter, settings
+):
+    from incidents import reference
+    from incidents.models import Location
+
+    settings.API_COMPILED_LISTS = True
+    idlib, aleppo = location("Idlib"), location("Aleppo")
+    district = reference.create(actor=admin_user, model=Location, name="A district", level="district", parent=aleppo)
+    there = make_incident(documenter, status=Status.VERIFIED, location=district)
+    pair_of(verified_victim(documenter, there, name="Rami"), verified_victim(second_documenter, there, name="Ramy"))
+    path = f"/api/v1/duplicates/?location={idlib.pk}"
+    client = client_for(reviewer)
+
+    before = client.get(path).json()["count"]
+    reference.change(actor=admin_user, row=district, parent=idlib)
+    after = client.get(path).json()["count"]
+
+    assert (before, after) == (4, 5)

@@ -1,0 +1,202 @@
+"""Lists' SQL kept per filter signature (config/compiled.py): a warm page compiles nothing and answers
+exactly what a freshly built list answers, for every role, filter, subtree and page; a change of the
+user's role or of the place tree between two requests with the same signature is seen by the second."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+
+from config.compiled import KEPT_LISTS
+from incidents import reference
+from incidents.api import IncidentViewSet, VictimViewSet
+from incidents.models import Location, Status
+from tests.conftest import client_for, location, make_incident, make_victim, perpetrator
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = ["documenter", "second_documenter", "reviewer", "admin_user"]
+PATHS = [
+    "/api/v1/incidents/",
+    "/api/v1/incidents/?status=verified&page_size=2",
+    "/api/v1/incidents/?page_size=2&page=2",
+    "/api/v1/incidents/?location={idlib}&perpetrator={regime}",
+    "/api/v1/incidents/?occurred_from=2020-01-01&occurred_to=2020-12-31&weapon=fixed_wing_aircraft",
+    "/api/v1/incidents/?mine=true",
+    "/api/v1/incidents/?author=1",
+    "/api/v1/incidents/?page=9",  # past the end: 404
+    "/api/v1/incidents/?status=bogus",  # invalid: 400
+    "/api/v1/incidents/?occurred_from=yesterday",  # invalid: 400
+    "/api/v1/victims/",
+    "/api/v1/victims/?status=verified&category=child",
+    "/api/v1/victims/?location={idlib}&sex=male",
+    "/api/v1/victims/?page_size=2&page=2",
+    "/api/v1/victims/?incident={incident}",
+    "/api/v1/victims/?incident=99999999999999999999",  # an id nobody holds: nothing
+    "/api/v1/victims/?location=abc",  # invalid: 400
+    "/api/v1/victims/?page_size=0",
+    "/api/v1/review-queue/",
+    "/api/v1/review-queue/?kind=victims",
+    "/api/v1/review-queue/?location={idlib}",
+    "/api/v1/review-queue/?page=2&page_size=1",
+    "/api/v1/review-queue/?kind=bogus",  # invalid: 400
+]
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept_between_tests():
+    KEPT_LISTS.clear()
+    yield
+    KEPT_LISTS.clear()
+
+
+@pytest.fixture
+def records(documenter, second_documenter):
+    aleppo = location("Aleppo")
+    mine = make_incident(documenter, status=Status.VERIFIED)
+    theirs = make_incident(second_documenter, status=Status.SUBMITTED, title="Shelling of a school", location=aleppo)
+    make_incident(documenter, title="A draft")
+    make_victim(documenter, mine, status=Status.VERIFIED, age_years=9)
+    make_victim(second_documenter, mine, status=Status.VERIFIED, name="Sara", sex="female")
+    make_victim(second_documenter, theirs, status=Status.SUBMITTED, name="Omar")
+    make_victim(documenter, mine, status=Status.SUBMITTED, name="Nour")
+    return mine
+
+
+def _path(path: str, incident) -> str:
+    return path.format(idlib=location("Idlib").pk, regime=perpetrator().pk, incident=incident.pk)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("path", PATHS)
+def test_a_kept_list_answers_exactly_what_a_built_one_answers(request, records, settings, actor, path):
+    client = client_for(request.getfixturevalue(actor))
+    path = _path(path, records)
+
+    settings.API_COMPILED_LISTS = False
+    built = client.get(path)
+    settings.API_COMPILED_LISTS = True
+    cold = client.get(path)  # compiles and keeps
+    warm = client.get(path)  # from the kept SQL
+
+    for response in (cold, warm):
+        assert response.status_code == built.status_code
+        assert response.content == built.content
+        assert response.get("X-Count-Is-Estimate") == built.get("X-Count-Is-Estimate")
+
+
+def test_a_warm_page_builds_no_queryset_and_reads_other_pages_of_the_same_signature(
+    records, documenter, monkeypatch, settings
+):
+    settings.API_COMPILED_LISTS = True
+    built = []
+    original = VictimViewSet.get_queryset
+    monkeypatch.setattr(VictimViewSet, "get_queryset", lambda self: built.append(1) or original(self))
+    client = client_for(documenter)
+
+    pages = [client.get(f"/api/v1/victims/?status=verified&page_size=1&page={n}") for n in (1, 2, 3)]
+
+    assert [page.status_code for page in pages] == [200, 200, 404]
+    assert len(built) == 1  # the first request only
+    names = [page.json()["results"][0]["name"] for page in pages[:2]]
+    assert sorted(names) == ["Ahmad", "Sara"]
+    assert pages[0].json()["next"] and not pages[1].json()["next"]
+
+
+def test_invalid_filters_are_refused_every_time_with_the_same_reason(records, documenter, settings):
+    settings.API_COMPILED_LISTS = True
+    client = client_for(documenter)
+
+    answers = [client.get("/api/v1/victims/?status=bogus") for _ in range(2)]
+
+    assert [answer.status_code for answer in answers] == [400, 400]
+    assert answers[0].json() == answers[1].json()
+    assert "status" in answers[0].json()
+    assert len(KEPT_LISTS) == 0
+
+
+def test_a_search_is_never_kept(records, documenter, settings):
+    settings.API_COMPILED_LISTS = True
+    client_for(documenter).get("/api/v1/victims/?search=Sara")
+    assert len(KEPT_LISTS) == 0
+
+
+def _afresh(user):
+    """The user as the next request loads it (a fresh instance: no permissions cached on it)."""
+    return type(user).objects.get(pk=user.pk)
+
+
+def test_a_role_given_between_two_requests_is_seen_by_the_second(records, documenter, second_documenter, settings):
+    settings.API_COMPILED_LISTS = True
+    path = "/api/v1/victims/?sex=male"
+
+    before = {row["name"] for row in client_for(_afresh(documenter)).get(path).json()["results"]}
+    second_documenter.groups.add(Group.objects.get(name="reviewer"))  # not the asker: nothing changes for them
+    same = {row["name"] for row in client_for(_afresh(documenter)).get(path).json()["results"]}
+    documenter.groups.add(Group.objects.get(name="reviewer"))
+    after = {row["name"] for row in client_for(_afresh(documenter)).get(path).json()["results"]}
+
+    assert before == same == {"Ahmad", "Nour"}  # their own records and verified ones
+    assert after == {"Ahmad", "Nour", "Omar"}  # a reviewer also sees another's submitted record
+
+
+def test_a_role_taken_away_between_two_requests_is_seen_by_the_second(records, reviewer, settings):
+    settings.API_COMPILED_LISTS = True
+    client = client_for(_afresh(reviewer))
+
+    assert client.get("/api/v1/review-queue/").status_code == 200
+    names = {row["name"] for row in client.get("/api/v1/victims/").json()["results"]}
+    assert names == {"Ahmad", "Sara", "Omar", "Nour"}
+    reviewer.groups.set([Group.objects.get(name="documenter")])
+    client = client_for(_afresh(reviewer))
+
+    assert client.get("/api/v1/review-queue/").status_code == 403
+    assert {row["name"] for row in client.get("/api/v1/victims/").json()["results"]} == {"Ahmad", "Sara"}
+
+
+def test_a_place_moved_into_a_subtree_between_two_requests_is_seen_by_the_second(
+    records, second_documenter, reviewer, admin_user, settings
+):
+    settings.API_COMPILED_LISTS = True
+    idlib, aleppo = location("Idlib"), location("Aleppo")
+    district = reference.create(actor=admin_user, model=Location, name="A district", level="district", parent=aleppo)
+    moved = make_incident(second_documenter, status=Status.SUBMITTED, title="Moved", location=district)
+    make_victim(second_documenter, moved, status=Status.SUBMITTED, name="Rami")
+    paths = [f"/api/v1/{name}/?location={idlib.pk}" for name in ("incidents", "victims", "review-queue")]
+    client = client_for(reviewer)
+
+    before = [client.get(path).json()["count"] for path in paths]
+    reference.change(actor=admin_user, row=district, parent=idlib)  # its records now lie under Idlib
+    after = [client.get(path).json()["count"] for path in paths]
+
+    assert before == [1, 3, 1]
+    assert after == [2, 4, 3]
+
+
+def test_a_place_added_under_a_subtree_between_two_requests_is_seen_by_the_second(
+    records, documenter, admin_user, settings
+):
+    settings.API_COMPILED_LISTS = True
+    idlib = location("Idlib")
+    client = client_for(documenter)
+    path = f"/api/v1/incidents/?location={idlib.pk}"
+
+    before = client.get(path).json()["count"]
+    village = reference.create(actor=admin_user, model=Location, name="A village", level="community", parent=idlib)
+    make_incident(documenter, status=Status.VERIFIED, location=village)
+    after = client.get(path).json()["count"]
+
+    assert (before, after) == (2, 3)
+
+
+def test_each_user_and_list_has_its_own_kept_sql(records, documenter, second_documenter, settings):
+    settings.API_COMPILED_LISTS = True
+    path = "/api/v1/incidents/?mine=true"
+
+    mine = [row["title"] for row in client_for(documenter).get(path).json()["results"]]
+    theirs = [row["title"] for row in client_for(second_documenter).get(path).json()["results"]]
+
+    assert sorted(mine) == ["A draft", "Airstrike on a market"]
+    assert theirs == ["Shelling of a school"]
+    assert len(KEPT_LISTS) == 2
+    assert IncidentViewSet.__qualname__ in {key[0] for key in KEPT_LISTS._lists}
