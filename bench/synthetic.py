@@ -17,7 +17,7 @@ On PostgreSQL the window-count rollups (counts/rollup.py) are not kept row by ro
 writes: its transaction switches the rollup triggers off, COPYs, recomputes every tier from the victims
 (`rollup.rebuild_sql()`, the statements `rebuild_rollups` runs) and switches them on again before it
 commits, so nobody ever sees the tables without their rollups and the tiers equal what the triggers
-would have written (tests/bench/test_bench_small.py compares the two, tier by tier). Firing the
+would have written (tests/bench/test_generator_rollups.py compares the two, tier by tier). Firing the
 triggers on every COPY statement made ten million victims impractical (bench/README.md).
 `through_triggers=True` writes through the triggers instead (that comparison). The search columns are
 stored generated columns (incidents/0009), computed for every writer either way.

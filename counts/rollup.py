@@ -514,8 +514,9 @@ def uninstall_sql() -> list[str]:
 
 
 def triggers_installed(enabled: bool | None = None) -> bool:
-    """Whether the rollup triggers are on (PostgreSQL); with `enabled`, switch them (the benchmark's
-    'without triggers' import only; production never does)."""
+    """Whether the rollup triggers are on (PostgreSQL); with `enabled`, switch them, for the caller's
+    transaction (the benchmark's 'without triggers' import and the synthetic generator, which recomputes
+    every tier before it commits; production never does)."""
     with connection.cursor() as cursor:
         if enabled is not None:
             for name, table, _, _ in TRIGGERS:
