@@ -108,6 +108,7 @@ TOTAL_FIGURES = (
 )
 SPAN_KEY = ("first_death", "last_death", "occurred_on", "perpetrator_id")
 SPAN_FIGURES = ("incidents", "injured", "massacres")
+INCIDENT_MONTH_KEY = ("first_month", "last_month", "occurred_on", "perpetrator_id")
 MASSACRE_MONTH_KEY = ("first_month", "last_month", "governorate_id", "perpetrator_id")
 MASSACRE_MONTH_FIGURES = ("massacres",)
 
@@ -119,6 +120,7 @@ TIERS = (
     ("counts_incident_rollup", INCIDENT_KEY, INCIDENT_FIGURES),
     ("counts_incident_total", TOTAL_KEY, TOTAL_FIGURES),
     ("counts_incident_span", SPAN_KEY, SPAN_FIGURES),
+    ("counts_incident_month", INCIDENT_MONTH_KEY, SPAN_FIGURES),
     ("counts_massacre_month", MASSACRE_MONTH_KEY, MASSACRE_MONTH_FIGURES),
 )
 # The smallest massacre threshold `counts_incident_total`'s partial, covering indexes serve (the
@@ -273,6 +275,14 @@ _MASSACRE_MONTH_COLUMNS = (
 )
 
 
+# An incident's months (of its first and last counted death), date and party: the key of
+# `counts_incident_month`, over a row of `counts_incident_span` (or of `counts_incident_total`).
+_INCIDENT_MONTH_COLUMNS = (
+    "date_trunc('month', first_death)::date AS first_month, date_trunc('month', last_death)::date AS last_month, "
+    "occurred_on, perpetrator_id"
+)
+
+
 def _massacre_month_sql() -> list[str]:
     """`counts_massacre_month` re-filed from `counts_incident_total` (after the place tree changed, and
     in `rebuild`)."""
@@ -285,7 +295,8 @@ def _massacre_month_sql() -> list[str]:
 
 
 def _totals_sql(incidents: str) -> str:
-    """The touched incidents' totals recomputed, and the span tier moved from the old totals to the new."""
+    """The touched incidents' totals recomputed, and the span, incident-month and massacre-month tiers
+    moved from the old totals to the new."""
     span_keys = ", ".join(SPAN_KEY)
     total_columns = ", ".join((*TOTAL_KEY, *TOTAL_FIGURES))
     massacre_upsert = _upsert(
@@ -295,6 +306,14 @@ def _totals_sql(incidents: str) -> str:
         MASSACRE_MONTH_FIGURES,
         "massacre_delta",
         "r.massacres = 0",
+    )
+    incident_month_upsert = _upsert(
+        "incident_month_written",
+        "counts_incident_month",
+        INCIDENT_MONTH_KEY,
+        SPAN_FIGURES,
+        "incident_month_delta",
+        "r.incidents = 0",
     )
     return f"""
     IF touched IS NOT NULL THEN
@@ -310,16 +329,24 @@ def _totals_sql(incidents: str) -> str:
                    COALESCE(SUM(sign) FILTER (WHERE massacre), 0) AS massacres
             FROM signed GROUP BY {span_keys}
         ),
+        incident_month_delta AS (
+            SELECT {_INCIDENT_MONTH_COLUMNS}, {_resummed(SPAN_FIGURES)} FROM span_delta GROUP BY 1, 2, 3, 4
+        ),
         massacre_delta AS (
             SELECT {_MASSACRE_MONTH_COLUMNS}, SUM(sign) AS massacres FROM signed WHERE massacre GROUP BY 1, 2, 3, 4
         ),
         {_upsert("span_written", "counts_incident_span", SPAN_KEY, SPAN_FIGURES, "span_delta", "r.incidents = 0")},
+        {incident_month_upsert},
         {massacre_upsert}
         SELECT (SELECT array_agg(id) FROM span_written WHERE empty),
+               (SELECT array_agg(id) FROM incident_month_written WHERE empty),
                (SELECT array_agg(id) FROM massacre_written WHERE empty)
-        INTO emptied_span, emptied_massacre;
+        INTO emptied_span, emptied_incident_month, emptied_massacre;
         IF emptied_span IS NOT NULL THEN
             DELETE FROM counts_incident_span WHERE id = ANY(emptied_span) AND incidents = 0;
+        END IF;
+        IF emptied_incident_month IS NOT NULL THEN
+            DELETE FROM counts_incident_month WHERE id = ANY(emptied_incident_month) AND incidents = 0;
         END IF;
         IF emptied_massacre IS NOT NULL THEN
             DELETE FROM counts_massacre_month WHERE id = ANY(emptied_massacre) AND massacres = 0;
@@ -340,6 +367,7 @@ DECLARE
     emptied_month bigint[];
     emptied_incident bigint[];
     emptied_span bigint[];
+    emptied_incident_month bigint[];
     emptied_massacre bigint[];
     touched bigint[];
 BEGIN
@@ -461,6 +489,9 @@ def rebuild_sql() -> list[str]:
         f"INSERT INTO counts_incident_span ({span_keys}, incidents, injured, massacres) "
         f"SELECT {span_keys}, COUNT(*), SUM(injured_count), COUNT(*) FILTER (WHERE victims >= {MASSACRE_FLOOR}) "
         f"FROM counts_incident_total GROUP BY {span_keys} ORDER BY {span_keys}",
+        f"INSERT INTO counts_incident_month ({', '.join(INCIDENT_MONTH_KEY)}, {', '.join(SPAN_FIGURES)}) "
+        f"SELECT {_INCIDENT_MONTH_COLUMNS}, {_resummed(SPAN_FIGURES)} FROM counts_incident_span "
+        "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
         *_massacre_month_sql(),
     ]
 
@@ -576,6 +607,11 @@ def recomputed_rows() -> dict[str, dict[tuple, tuple]]:
             sql = (
                 f"SELECT {keys}, COUNT(*), SUM(injured_count), COUNT(*) FILTER (WHERE victims >= {MASSACRE_FLOOR}) "
                 f"FROM ({totals}) t GROUP BY {keys}"
+            )
+        elif table == "counts_incident_month":
+            sql = (
+                f"SELECT {_INCIDENT_MONTH_COLUMNS}, COUNT(*), SUM(injured_count), "
+                f"COUNT(*) FILTER (WHERE victims >= {MASSACRE_FLOOR}) FROM ({totals}) t GROUP BY 1, 2, 3, 4"
             )
         else:
             sql = (
@@ -729,7 +765,7 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
             SELECT perpetrator_id, governorate_id, occurred_on FROM straddling WHERE victims >= %(threshold)s
         ),
         incidents AS (
-            SELECT incidents, injured, occurred_on FROM counts_incident_span WHERE {inside}{party}
+            SELECT incidents, injured, occurred_on FROM ({_span_rows_sql(months, party, inside, params)}) s
             UNION ALL
             SELECT 1, injured_count, occurred_on FROM straddling WHERE victims > 0
         ),
@@ -776,6 +812,25 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
     """
 
 
+def _span_rows_sql(months: tuple[dt.date, dt.date] | None, party: str, inside: str, params: dict) -> str:
+    """`incidents, injured, occurred_on, perpetrator_id, massacres` of the incidents wholly inside the
+    window (`inside`): by month (`counts_incident_month`) for those whose first and last death fall in
+    its whole months, by day (`counts_incident_span`) for those whose first or last death falls in a
+    partial month at an edge (two disjoint ranges, each on an index); all by day without whole months."""
+    columns = "incidents, injured, occurred_on, perpetrator_id, massacres"
+    if not months:
+        return f"SELECT {columns} FROM counts_incident_span WHERE {inside}{party}"
+    params["after_months"] = _next_month(months[1])
+    return (
+        f"SELECT {columns} FROM counts_incident_month "
+        f"WHERE first_month >= %(month_from)s AND last_month <= %(month_to)s{party} "
+        f"UNION ALL SELECT {columns} FROM counts_incident_span "
+        f"WHERE first_death >= %(date_from)s AND first_death < %(month_from)s AND last_death <= %(date_to)s{party} "
+        f"UNION ALL SELECT {columns} FROM counts_incident_span "
+        f"WHERE first_death >= %(month_from)s AND last_death >= %(after_months)s AND last_death <= %(date_to)s{party}"
+    )
+
+
 def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, inside: str, params: dict) -> str:
     """The massacres of a window without a place filter at MASSACRE_FLOOR, from the kept figures (CTEs
     `massacre_rows` and `incident_row` after `straddling`): total, by party and by date from the span
@@ -784,7 +839,6 @@ def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, insi
     per-incident totals for those whose first or last death falls in a partial month at an edge;
     the incidents straddling an edge are `straddling`'s, as for every threshold."""
     if months:
-        params["after_months"] = _next_month(months[1])
         by_month = (
             "SELECT governorate_id, massacres FROM counts_massacre_month "
             f"WHERE first_month >= %(month_from)s AND last_month <= %(month_to)s{party}"
@@ -802,8 +856,7 @@ def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, insi
                    COALESCE(SUM(injured) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0)
                        AS injured
             FROM (
-                SELECT incidents, injured, occurred_on, perpetrator_id, massacres
-                FROM counts_incident_span WHERE {inside}{party}
+                {_span_rows_sql(months, party, inside, params)}
                 UNION ALL
                 SELECT 1, injured_count, occurred_on, perpetrator_id, (victims >= %(threshold)s)::int
                 FROM straddling WHERE victims > 0
