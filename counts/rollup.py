@@ -735,21 +735,26 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
         params["parties"] = sorted(Perpetrator.objects.subtree_ids(parameters.perpetrators))
         party = " AND perpetrator_id = ANY(%(parties)s)"
     months, edges = month_split(parameters.date_from, parameters.date_to)
-    month_rows = "SELECT NULL::bigint AS governorate_id, 0 AS children, 0 AS women, 0 AS men, 0 AS unknown WHERE false"
+    # The victims of the window by (governorate, party): the month tier for its whole months, the place
+    # tier for the days of its partial months (rows whose figures are all duplicates included: they
+    # carry `duplicates`; a key whose total is 0 is left out by `victim_sets`).
+    figures = ", ".join(VICTIM_FIGURES)
+    month_rows = f"SELECT NULL::bigint AS governorate_id, NULL::bigint AS perpetrator_id, {figures} FROM counts_month_rollup WHERE false"  # noqa: E501
     if months:
         params["month_from"], params["month_to"] = months
         month_rows = (
-            "SELECT governorate_id, children, women, men, unknown FROM counts_month_rollup "
-            f"WHERE month BETWEEN %(month_from)s AND %(month_to)s AND total > 0{party}"
+            f"SELECT governorate_id, perpetrator_id, {figures} FROM counts_month_rollup "
+            f"WHERE month BETWEEN %(month_from)s AND %(month_to)s{party}"
         )
     edge_conditions = []
     for n, (first, last) in enumerate(edges):
         params[f"edge_from_{n}"], params[f"edge_to_{n}"] = first, last
         edge_conditions.append(f"v.death_date BETWEEN %(edge_from_{n})s AND %(edge_to_{n})s")
+    edge_party = party.replace("perpetrator_id", "v.perpetrator_id")
     edge_rows = (
-        "SELECT g.governorate_id, v.children, v.women, v.men, v.unknown FROM counts_victim_rollup v "
-        "LEFT JOIN place_governorate g ON g.id = v.place_id "
-        f"WHERE ({' OR '.join(edge_conditions) or 'false'}) AND v.total > 0{party.replace('perpetrator_id', 'v.perpetrator_id')}"  # noqa: E501
+        f"SELECT g.governorate_id, v.perpetrator_id, {', '.join('v.' + name for name in VICTIM_FIGURES)} "
+        "FROM counts_victim_rollup v LEFT JOIN place_governorate g ON g.id = v.place_id "
+        f"WHERE ({' OR '.join(edge_conditions) or 'false'}){edge_party}"
     )
     floor = f" AND victims >= {MASSACRE_FLOOR}" if parameters.massacre_threshold >= MASSACRE_FLOOR else ""
     inside = "first_death >= %(date_from)s AND last_death <= %(date_to)s"
@@ -780,10 +785,14 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
                    NULL::bigint, NULL::bigint, {NO_ROLES}, NULL
             FROM incidents
         )"""
+    sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in VICTIM_FIGURES[1:])
     return f"""
         WITH place_governorate AS MATERIALIZED ({place_governorate_sql()}),
-        days AS MATERIALIZED (
-            SELECT * FROM counts_day_rollup WHERE death_date BETWEEN %(date_from)s AND %(date_to)s{party}
+        victim_sets AS MATERIALIZED (
+            SELECT GROUPING(perpetrator_id, governorate_id) AS sets, perpetrator_id, governorate_id, {sums}
+            FROM ({month_rows} UNION ALL {edge_rows}) by_place
+            GROUP BY GROUPING SETS ((), (perpetrator_id), (governorate_id))
+            HAVING GROUPING(perpetrator_id, governorate_id) = 3 OR SUM(total) > 0
         ),
         straddling AS MATERIALIZED (
             SELECT t.perpetrator_id, t.governorate_id, t.occurred_on, t.injured_count,
@@ -795,20 +804,20 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
               AND (({span} @> %(date_from)s::date AND first_death < %(date_from)s)
                    OR ({span} @> %(date_to)s::date AND last_death > %(date_to)s))
         ),{massacres}
-        SELECT 'victims', CASE GROUPING(perpetrator_id, death_date) WHEN 3 THEN 7 WHEN 1 THEN 3 ELSE 6 END,
-               perpetrator_id, NULL, death_date, {_pivot()}, {_roles()}, NULL
-        FROM days WHERE total > 0
-        GROUP BY GROUPING SETS ((), (perpetrator_id), (death_date))
+        SELECT 'victims', CASE sets WHEN 3 THEN 7 WHEN 1 THEN 3 ELSE 5 END, perpetrator_id, governorate_id,
+               NULL::date, children, women, men, unknown, {", ".join(ROLE_COLUMNS)}, NULL
+        FROM victim_sets
         UNION ALL
-        SELECT 'victims', 5, NULL, governorate_id, NULL, {_pivot()}, {NO_ROLES}, NULL
-        FROM ({month_rows} UNION ALL {edge_rows}) by_place GROUP BY governorate_id
+        SELECT 'victims', 6, NULL, NULL, death_date, {_pivot()}, {NO_ROLES}, NULL
+        FROM counts_day_rollup WHERE death_date BETWEEN %(date_from)s AND %(date_to)s{party} AND total > 0
+        GROUP BY death_date
         UNION ALL
         SELECT * FROM massacre_rows
         UNION ALL
         SELECT * FROM incident_row
         UNION ALL
-        SELECT 'duplicates', 0, NULL, NULL, NULL, COALESCE(SUM(duplicates), 0), NULL, NULL, NULL, {NO_ROLES}, NULL
-        FROM days
+        SELECT 'duplicates', 0, NULL, NULL, NULL, duplicates, NULL, NULL, NULL, {NO_ROLES}, NULL
+        FROM victim_sets WHERE sets = 3
     """
 
 

@@ -210,6 +210,27 @@ def test_confirmed_duplicates_are_read_from_the_rollup_beside_the_figures(postgr
     assert_window_equals_exact()
 
 
+def test_a_party_and_a_governorate_whose_victims_are_all_duplicates_are_not_listed(postgresql, documenter):
+    # ISIS's victim in Hama, in February, is a confirmed duplicate of the regime's in Idlib, in January.
+    regime = make_incident(documenter, Status.VERIFIED, occurred_on=dt.date(2020, 1, 10), location=location("Idlib"))
+    isis = make_incident(
+        documenter,
+        Status.VERIFIED,
+        occurred_on=dt.date(2020, 2, 10),
+        location=location("Hama"),
+        perpetrator=perpetrator("ISIS"),
+    )
+    kept = make_victim(documenter, regime, Status.VERIFIED)
+    Victim.objects.filter(pk=make_victim(documenter, isis, Status.VERIFIED).pk).update(duplicate_of=kept)
+    for window in (ALL_TIME, (dt.date(2020, 1, 1), dt.date(2020, 2, 29)), (dt.date(2020, 1, 5), dt.date(2020, 2, 20))):
+        result = rollup.window_count(CountParameters(*window))
+        assert [row["perpetrator"]["name"] for row in result["by_perpetrator"]] == ["Syrian regime forces"]
+        assert [row["location"]["name"] for row in result["by_location"]] == ["Idlib"]
+        assert (result["civilians"]["total"], result["excluded_duplicates"]) == (1, 1)
+    assert_rollups_right()
+    assert_window_equals_exact(ALL_TIME, (dt.date(2020, 1, 5), dt.date(2020, 2, 20)))
+
+
 def test_a_window_splits_into_whole_months_and_its_edge_days():
     assert rollup.month_split(dt.date(2020, 1, 15), dt.date(2020, 3, 10)) == (
         (dt.date(2020, 2, 1), dt.date(2020, 2, 1)),
