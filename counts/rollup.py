@@ -12,11 +12,11 @@ Victim tiers (figures: total, the four categories, the roles, duplicates):
   death and place of death are the victim's own, else the incident's (rules 4 and 5 read them). The
   finest tier: what a window with a place filter reads, and the source the coarser tiers are
   rebuilt from.
-- `counts_day_rollup`: per (date of death, perpetrator): totals, roles, `by_perpetrator` and
-  `by_date` of a window without a place filter.
+- `counts_day_rollup`: per (date of death, perpetrator): `by_date` of a window without a place filter.
 - `counts_month_rollup`: per (month of death, governorate of the place of death, perpetrator):
-  `by_location` of a window without a place filter, for the whole months inside it (the days of
-  the partial months at its edges are read from `counts_victim_rollup`). The governorate is
+  totals, roles, `by_perpetrator`, `by_location` and duplicates of a window without a place filter,
+  for the whole months inside it, in one pass (the days of the partial months at its edges are
+  read from `counts_victim_rollup`). The governorate is
   computed when writing (`counts_place_governorate`); a place moved in the tree (its parent or
   level changed) re-files this tier and `counts_incident_total` from the finer rows, in the same
   transaction, by a trigger on `incidents_location`.
@@ -33,13 +33,18 @@ Incident tiers (counted victims only, never duplicates):
 - `counts_incident_span`: per (first date of death, last date of death, incident date, perpetrator),
   how many incidents, their injured, and how many of them are massacres at MASSACRE_FLOOR:
   `incidents`, `injured` and the massacres (total, by perpetrator, by date) of the incidents wholly
-  inside a window without a place filter, without reading one row per incident.
+  inside a window without a place filter, without reading one row per incident: those whose first
+  or last death falls in a partial month at the window's edge (by the key's index, or by
+  `incident_span_last` on the last death).
+- `counts_incident_month`: the same per (month of the first and of the last date of death, incident
+  date, perpetrator): those figures for the incidents whose deaths all fall in a window's whole
+  months (bounded by days x parties x a few month pairs, where the span tier grows with the spans).
 - `counts_massacre_month`: per (month of the first and of the last date of death, governorate,
   perpetrator), the massacres at MASSACRE_FLOOR: massacres by governorate of the incidents whose
   deaths all fall in a window's whole months (those of its partial edge months are read from
   `counts_incident_total`). A count asking another threshold reads `counts_incident_total` instead.
 
-How they stay right: statement-level AFTER triggers with transition tables (migration counts/0006) on
+How they stay right: statement-level AFTER triggers with transition tables (migration counts/0007) on
 `incidents_victim` (INSERT, UPDATE, DELETE), `incidents_incident` (UPDATE) and `incidents_location`
 (UPDATE). They fire for every writer — services, `QuerySet.update`, `bulk_create`, COPY, raw SQL,
 the duplicates feature setting or clearing `duplicate_of` — inside the writer's transaction, so a
@@ -48,8 +53,8 @@ rows' contribution and adds the new rows', grouped by key, and applies the sums 
 additive tiers in one statement (`INSERT ... ON CONFLICT DO UPDATE`, keys in order, so two writers
 never take rollup rows in opposite orders); a row that falls to zero is deleted. The incidents it
 touched then have their `counts_incident_total` row recomputed from `counts_incident_rollup` (a
-handful of rows each), and `counts_incident_span` and `counts_massacre_month` moved from the old row
-to the new one. No write
+handful of rows each), and `counts_incident_span`, `counts_incident_month` and `counts_massacre_month`
+moved from the old row to the new one. No write
 skew between the triggers: an incident's trigger locks its victims (FOR SHARE) before reading them;
 a victim inserted into (or moved to) an incident first takes FOR SHARE on the incident. An UPDATE
 that changes nothing the rule reads (a name, the version) adds nothing. Deleting an incident deletes
