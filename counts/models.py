@@ -288,6 +288,9 @@ class IncidentSpan(models.Model):
                 fields=["first_death", "last_death", "occurred_on", "perpetrator_id"], name="incident_span_key"
             )
         ]
+        # The incidents whose last death falls in a partial month at a window's end (the key's index
+        # finds those whose first death falls in one at its start; counts/rollup.py `_span_rows_sql`).
+        indexes = [models.Index(fields=["last_death", "first_death"], name="incident_span_last")]
 
     def __str__(self) -> str:
         return f"{self.first_death}..{self.last_death} party {self.perpetrator_id}: {self.incidents}"
@@ -314,3 +317,29 @@ class MassacreMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_month:%Y-%m}..{self.last_month:%Y-%m} governorate {self.governorate_id}: {self.massacres}"
+
+
+class IncidentMonth(models.Model):
+    """`IncidentSpan` by the month of the first and of the last counted death: how many incidents
+    (their injured, their massacres at counts/rollup.py MASSACRE_FLOOR) by incident date and
+    perpetrator, for the incidents whose deaths all fall in a window's whole months. Its rows are
+    bounded by days x parties x a few month pairs; the span tier's grow with the incidents' spans."""
+
+    first_month = models.DateField()
+    last_month = models.DateField()
+    occurred_on = models.DateField()
+    perpetrator_id = models.BigIntegerField()
+    incidents = models.IntegerField(default=0)
+    injured = models.IntegerField(default=0)
+    massacres = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "counts_incident_month"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["first_month", "last_month", "occurred_on", "perpetrator_id"], name="incident_month_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_month:%Y-%m}..{self.last_month:%Y-%m} party {self.perpetrator_id}: {self.incidents}"

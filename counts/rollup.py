@@ -12,11 +12,11 @@ Victim tiers (figures: total, the four categories, the roles, duplicates):
   death and place of death are the victim's own, else the incident's (rules 4 and 5 read them). The
   finest tier: what a window with a place filter reads, and the source the coarser tiers are
   rebuilt from.
-- `counts_day_rollup`: per (date of death, perpetrator): totals, roles, `by_perpetrator` and
-  `by_date` of a window without a place filter.
+- `counts_day_rollup`: per (date of death, perpetrator): `by_date` of a window without a place filter.
 - `counts_month_rollup`: per (month of death, governorate of the place of death, perpetrator):
-  `by_location` of a window without a place filter, for the whole months inside it (the days of
-  the partial months at its edges are read from `counts_victim_rollup`). The governorate is
+  totals, roles, `by_perpetrator`, `by_location` and duplicates of a window without a place filter,
+  for the whole months inside it, in one pass (the days of the partial months at its edges are
+  read from `counts_victim_rollup`). The governorate is
   computed when writing (`counts_place_governorate`); a place moved in the tree (its parent or
   level changed) re-files this tier and `counts_incident_total` from the finer rows, in the same
   transaction, by a trigger on `incidents_location`.
@@ -33,13 +33,18 @@ Incident tiers (counted victims only, never duplicates):
 - `counts_incident_span`: per (first date of death, last date of death, incident date, perpetrator),
   how many incidents, their injured, and how many of them are massacres at MASSACRE_FLOOR:
   `incidents`, `injured` and the massacres (total, by perpetrator, by date) of the incidents wholly
-  inside a window without a place filter, without reading one row per incident.
+  inside a window without a place filter, without reading one row per incident: those whose first
+  or last death falls in a partial month at the window's edge (by the key's index, or by
+  `incident_span_last` on the last death).
+- `counts_incident_month`: the same per (month of the first and of the last date of death, incident
+  date, perpetrator): those figures for the incidents whose deaths all fall in a window's whole
+  months (bounded by days x parties x a few month pairs, where the span tier grows with the spans).
 - `counts_massacre_month`: per (month of the first and of the last date of death, governorate,
   perpetrator), the massacres at MASSACRE_FLOOR: massacres by governorate of the incidents whose
   deaths all fall in a window's whole months (those of its partial edge months are read from
   `counts_incident_total`). A count asking another threshold reads `counts_incident_total` instead.
 
-How they stay right: statement-level AFTER triggers with transition tables (migration counts/0006) on
+How they stay right: statement-level AFTER triggers with transition tables (migration counts/0007) on
 `incidents_victim` (INSERT, UPDATE, DELETE), `incidents_incident` (UPDATE) and `incidents_location`
 (UPDATE). They fire for every writer — services, `QuerySet.update`, `bulk_create`, COPY, raw SQL,
 the duplicates feature setting or clearing `duplicate_of` — inside the writer's transaction, so a
@@ -48,8 +53,8 @@ rows' contribution and adds the new rows', grouped by key, and applies the sums 
 additive tiers in one statement (`INSERT ... ON CONFLICT DO UPDATE`, keys in order, so two writers
 never take rollup rows in opposite orders); a row that falls to zero is deleted. The incidents it
 touched then have their `counts_incident_total` row recomputed from `counts_incident_rollup` (a
-handful of rows each), and `counts_incident_span` and `counts_massacre_month` moved from the old row
-to the new one. No write
+handful of rows each), and `counts_incident_span`, `counts_incident_month` and `counts_massacre_month`
+moved from the old row to the new one. No write
 skew between the triggers: an incident's trigger locks its victims (FOR SHARE) before reading them;
 a victim inserted into (or moved to) an incident first takes FOR SHARE on the incident. An UPDATE
 that changes nothing the rule reads (a name, the version) adds nothing. Deleting an incident deletes
@@ -108,6 +113,7 @@ TOTAL_FIGURES = (
 )
 SPAN_KEY = ("first_death", "last_death", "occurred_on", "perpetrator_id")
 SPAN_FIGURES = ("incidents", "injured", "massacres")
+INCIDENT_MONTH_KEY = ("first_month", "last_month", "occurred_on", "perpetrator_id")
 MASSACRE_MONTH_KEY = ("first_month", "last_month", "governorate_id", "perpetrator_id")
 MASSACRE_MONTH_FIGURES = ("massacres",)
 
@@ -119,6 +125,7 @@ TIERS = (
     ("counts_incident_rollup", INCIDENT_KEY, INCIDENT_FIGURES),
     ("counts_incident_total", TOTAL_KEY, TOTAL_FIGURES),
     ("counts_incident_span", SPAN_KEY, SPAN_FIGURES),
+    ("counts_incident_month", INCIDENT_MONTH_KEY, SPAN_FIGURES),
     ("counts_massacre_month", MASSACRE_MONTH_KEY, MASSACRE_MONTH_FIGURES),
 )
 # The smallest massacre threshold `counts_incident_total`'s partial, covering indexes serve (the
@@ -273,6 +280,14 @@ _MASSACRE_MONTH_COLUMNS = (
 )
 
 
+# An incident's months (of its first and last counted death), date and party: the key of
+# `counts_incident_month`, over a row of `counts_incident_span` (or of `counts_incident_total`).
+_INCIDENT_MONTH_COLUMNS = (
+    "date_trunc('month', first_death)::date AS first_month, date_trunc('month', last_death)::date AS last_month, "
+    "occurred_on, perpetrator_id"
+)
+
+
 def _massacre_month_sql() -> list[str]:
     """`counts_massacre_month` re-filed from `counts_incident_total` (after the place tree changed, and
     in `rebuild`)."""
@@ -285,7 +300,8 @@ def _massacre_month_sql() -> list[str]:
 
 
 def _totals_sql(incidents: str) -> str:
-    """The touched incidents' totals recomputed, and the span tier moved from the old totals to the new."""
+    """The touched incidents' totals recomputed, and the span, incident-month and massacre-month tiers
+    moved from the old totals to the new."""
     span_keys = ", ".join(SPAN_KEY)
     total_columns = ", ".join((*TOTAL_KEY, *TOTAL_FIGURES))
     massacre_upsert = _upsert(
@@ -295,6 +311,14 @@ def _totals_sql(incidents: str) -> str:
         MASSACRE_MONTH_FIGURES,
         "massacre_delta",
         "r.massacres = 0",
+    )
+    incident_month_upsert = _upsert(
+        "incident_month_written",
+        "counts_incident_month",
+        INCIDENT_MONTH_KEY,
+        SPAN_FIGURES,
+        "incident_month_delta",
+        "r.incidents = 0",
     )
     return f"""
     IF touched IS NOT NULL THEN
@@ -310,16 +334,24 @@ def _totals_sql(incidents: str) -> str:
                    COALESCE(SUM(sign) FILTER (WHERE massacre), 0) AS massacres
             FROM signed GROUP BY {span_keys}
         ),
+        incident_month_delta AS (
+            SELECT {_INCIDENT_MONTH_COLUMNS}, {_resummed(SPAN_FIGURES)} FROM span_delta GROUP BY 1, 2, 3, 4
+        ),
         massacre_delta AS (
             SELECT {_MASSACRE_MONTH_COLUMNS}, SUM(sign) AS massacres FROM signed WHERE massacre GROUP BY 1, 2, 3, 4
         ),
         {_upsert("span_written", "counts_incident_span", SPAN_KEY, SPAN_FIGURES, "span_delta", "r.incidents = 0")},
+        {incident_month_upsert},
         {massacre_upsert}
         SELECT (SELECT array_agg(id) FROM span_written WHERE empty),
+               (SELECT array_agg(id) FROM incident_month_written WHERE empty),
                (SELECT array_agg(id) FROM massacre_written WHERE empty)
-        INTO emptied_span, emptied_massacre;
+        INTO emptied_span, emptied_incident_month, emptied_massacre;
         IF emptied_span IS NOT NULL THEN
             DELETE FROM counts_incident_span WHERE id = ANY(emptied_span) AND incidents = 0;
+        END IF;
+        IF emptied_incident_month IS NOT NULL THEN
+            DELETE FROM counts_incident_month WHERE id = ANY(emptied_incident_month) AND incidents = 0;
         END IF;
         IF emptied_massacre IS NOT NULL THEN
             DELETE FROM counts_massacre_month WHERE id = ANY(emptied_massacre) AND massacres = 0;
@@ -340,6 +372,7 @@ DECLARE
     emptied_month bigint[];
     emptied_incident bigint[];
     emptied_span bigint[];
+    emptied_incident_month bigint[];
     emptied_massacre bigint[];
     touched bigint[];
 BEGIN
@@ -461,6 +494,9 @@ def rebuild_sql() -> list[str]:
         f"INSERT INTO counts_incident_span ({span_keys}, incidents, injured, massacres) "
         f"SELECT {span_keys}, COUNT(*), SUM(injured_count), COUNT(*) FILTER (WHERE victims >= {MASSACRE_FLOOR}) "
         f"FROM counts_incident_total GROUP BY {span_keys} ORDER BY {span_keys}",
+        f"INSERT INTO counts_incident_month ({', '.join(INCIDENT_MONTH_KEY)}, {', '.join(SPAN_FIGURES)}) "
+        f"SELECT {_INCIDENT_MONTH_COLUMNS}, {_resummed(SPAN_FIGURES)} FROM counts_incident_span "
+        "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
         *_massacre_month_sql(),
     ]
 
@@ -576,6 +612,11 @@ def recomputed_rows() -> dict[str, dict[tuple, tuple]]:
             sql = (
                 f"SELECT {keys}, COUNT(*), SUM(injured_count), COUNT(*) FILTER (WHERE victims >= {MASSACRE_FLOOR}) "
                 f"FROM ({totals}) t GROUP BY {keys}"
+            )
+        elif table == "counts_incident_month":
+            sql = (
+                f"SELECT {_INCIDENT_MONTH_COLUMNS}, COUNT(*), SUM(injured_count), "
+                f"COUNT(*) FILTER (WHERE victims >= {MASSACRE_FLOOR}) FROM ({totals}) t GROUP BY 1, 2, 3, 4"
             )
         else:
             sql = (
@@ -699,21 +740,26 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
         params["parties"] = sorted(Perpetrator.objects.subtree_ids(parameters.perpetrators))
         party = " AND perpetrator_id = ANY(%(parties)s)"
     months, edges = month_split(parameters.date_from, parameters.date_to)
-    month_rows = "SELECT NULL::bigint AS governorate_id, 0 AS children, 0 AS women, 0 AS men, 0 AS unknown WHERE false"
+    # The victims of the window by (governorate, party): the month tier for its whole months, the place
+    # tier for the days of its partial months (rows whose figures are all duplicates included: they
+    # carry `duplicates`; a key whose total is 0 is left out by `victim_sets`).
+    figures = ", ".join(VICTIM_FIGURES)
+    month_rows = f"SELECT NULL::bigint AS governorate_id, NULL::bigint AS perpetrator_id, {figures} FROM counts_month_rollup WHERE false"  # noqa: E501
     if months:
         params["month_from"], params["month_to"] = months
         month_rows = (
-            "SELECT governorate_id, children, women, men, unknown FROM counts_month_rollup "
-            f"WHERE month BETWEEN %(month_from)s AND %(month_to)s AND total > 0{party}"
+            f"SELECT governorate_id, perpetrator_id, {figures} FROM counts_month_rollup "
+            f"WHERE month BETWEEN %(month_from)s AND %(month_to)s{party}"
         )
     edge_conditions = []
     for n, (first, last) in enumerate(edges):
         params[f"edge_from_{n}"], params[f"edge_to_{n}"] = first, last
         edge_conditions.append(f"v.death_date BETWEEN %(edge_from_{n})s AND %(edge_to_{n})s")
+    edge_party = party.replace("perpetrator_id", "v.perpetrator_id")
     edge_rows = (
-        "SELECT g.governorate_id, v.children, v.women, v.men, v.unknown FROM counts_victim_rollup v "
-        "LEFT JOIN place_governorate g ON g.id = v.place_id "
-        f"WHERE ({' OR '.join(edge_conditions) or 'false'}) AND v.total > 0{party.replace('perpetrator_id', 'v.perpetrator_id')}"  # noqa: E501
+        f"SELECT g.governorate_id, v.perpetrator_id, {', '.join('v.' + name for name in VICTIM_FIGURES)} "
+        "FROM counts_victim_rollup v LEFT JOIN place_governorate g ON g.id = v.place_id "
+        f"WHERE ({' OR '.join(edge_conditions) or 'false'}){edge_party}"
     )
     floor = f" AND victims >= {MASSACRE_FLOOR}" if parameters.massacre_threshold >= MASSACRE_FLOOR else ""
     inside = "first_death >= %(date_from)s AND last_death <= %(date_to)s"
@@ -729,7 +775,7 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
             SELECT perpetrator_id, governorate_id, occurred_on FROM straddling WHERE victims >= %(threshold)s
         ),
         incidents AS (
-            SELECT incidents, injured, occurred_on FROM counts_incident_span WHERE {inside}{party}
+            SELECT incidents, injured, occurred_on FROM ({_span_rows_sql(months, party, inside, params)}) s
             UNION ALL
             SELECT 1, injured_count, occurred_on FROM straddling WHERE victims > 0
         ),
@@ -744,10 +790,14 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
                    NULL::bigint, NULL::bigint, {NO_ROLES}, NULL
             FROM incidents
         )"""
+    sums = ", ".join(f"COALESCE(SUM({name}), 0) AS {name}" for name in VICTIM_FIGURES[1:])
     return f"""
         WITH place_governorate AS MATERIALIZED ({place_governorate_sql()}),
-        days AS MATERIALIZED (
-            SELECT * FROM counts_day_rollup WHERE death_date BETWEEN %(date_from)s AND %(date_to)s{party}
+        victim_sets AS MATERIALIZED (
+            SELECT GROUPING(perpetrator_id, governorate_id) AS sets, perpetrator_id, governorate_id, {sums}
+            FROM ({month_rows} UNION ALL {edge_rows}) by_place
+            GROUP BY GROUPING SETS ((), (perpetrator_id), (governorate_id))
+            HAVING GROUPING(perpetrator_id, governorate_id) = 3 OR SUM(total) > 0
         ),
         straddling AS MATERIALIZED (
             SELECT t.perpetrator_id, t.governorate_id, t.occurred_on, t.injured_count,
@@ -759,21 +809,40 @@ def _unfiltered_sql(parameters: counting.CountParameters, params: dict[str, Any]
               AND (({span} @> %(date_from)s::date AND first_death < %(date_from)s)
                    OR ({span} @> %(date_to)s::date AND last_death > %(date_to)s))
         ),{massacres}
-        SELECT 'victims', CASE GROUPING(perpetrator_id, death_date) WHEN 3 THEN 7 WHEN 1 THEN 3 ELSE 6 END,
-               perpetrator_id, NULL, death_date, {_pivot()}, {_roles()}, NULL
-        FROM days WHERE total > 0
-        GROUP BY GROUPING SETS ((), (perpetrator_id), (death_date))
+        SELECT 'victims', CASE sets WHEN 3 THEN 7 WHEN 1 THEN 3 ELSE 5 END, perpetrator_id, governorate_id,
+               NULL::date, children, women, men, unknown, {", ".join(ROLE_COLUMNS)}, NULL
+        FROM victim_sets
         UNION ALL
-        SELECT 'victims', 5, NULL, governorate_id, NULL, {_pivot()}, {NO_ROLES}, NULL
-        FROM ({month_rows} UNION ALL {edge_rows}) by_place GROUP BY governorate_id
+        SELECT 'victims', 6, NULL, NULL, death_date, {_pivot()}, {NO_ROLES}, NULL
+        FROM counts_day_rollup WHERE death_date BETWEEN %(date_from)s AND %(date_to)s{party} AND total > 0
+        GROUP BY death_date
         UNION ALL
         SELECT * FROM massacre_rows
         UNION ALL
         SELECT * FROM incident_row
         UNION ALL
-        SELECT 'duplicates', 0, NULL, NULL, NULL, COALESCE(SUM(duplicates), 0), NULL, NULL, NULL, {NO_ROLES}, NULL
-        FROM days
+        SELECT 'duplicates', 0, NULL, NULL, NULL, duplicates, NULL, NULL, NULL, {NO_ROLES}, NULL
+        FROM victim_sets WHERE sets = 3
     """
+
+
+def _span_rows_sql(months: tuple[dt.date, dt.date] | None, party: str, inside: str, params: dict) -> str:
+    """`incidents, injured, occurred_on, perpetrator_id, massacres` of the incidents wholly inside the
+    window (`inside`): by month (`counts_incident_month`) for those whose first and last death fall in
+    its whole months, by day (`counts_incident_span`) for those whose first or last death falls in a
+    partial month at an edge (two disjoint ranges, each on an index); all by day without whole months."""
+    columns = "incidents, injured, occurred_on, perpetrator_id, massacres"
+    if not months:
+        return f"SELECT {columns} FROM counts_incident_span WHERE {inside}{party}"
+    params["after_months"] = _next_month(months[1])
+    return (
+        f"SELECT {columns} FROM counts_incident_month "
+        f"WHERE first_month >= %(month_from)s AND last_month <= %(month_to)s{party} "
+        f"UNION ALL SELECT {columns} FROM counts_incident_span "
+        f"WHERE first_death >= %(date_from)s AND first_death < %(month_from)s AND last_death <= %(date_to)s{party} "
+        f"UNION ALL SELECT {columns} FROM counts_incident_span "
+        f"WHERE first_death >= %(month_from)s AND last_death >= %(after_months)s AND last_death <= %(date_to)s{party}"
+    )
 
 
 def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, inside: str, params: dict) -> str:
@@ -784,7 +853,6 @@ def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, insi
     per-incident totals for those whose first or last death falls in a partial month at an edge;
     the incidents straddling an edge are `straddling`'s, as for every threshold."""
     if months:
-        params["after_months"] = _next_month(months[1])
         by_month = (
             "SELECT governorate_id, massacres FROM counts_massacre_month "
             f"WHERE first_month >= %(month_from)s AND last_month <= %(month_to)s{party}"
@@ -802,8 +870,7 @@ def _kept_massacres_sql(months: tuple[dt.date, dt.date] | None, party: str, insi
                    COALESCE(SUM(injured) FILTER (WHERE occurred_on BETWEEN %(date_from)s AND %(date_to)s), 0)
                        AS injured
             FROM (
-                SELECT incidents, injured, occurred_on, perpetrator_id, massacres
-                FROM counts_incident_span WHERE {inside}{party}
+                {_span_rows_sql(months, party, inside, params)}
                 UNION ALL
                 SELECT 1, injured_count, occurred_on, perpetrator_id, (victims >= %(threshold)s)::int
                 FROM straddling WHERE victims > 0

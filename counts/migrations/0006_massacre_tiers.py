@@ -5,22 +5,19 @@ of a window's whole months, both at MASSACRE_FLOOR; an index of massacres by las
 the partial months at a window's end. At ten million victims the massacres of a window were the one
 read that grew with the incidents (bench/README.md).
 
-On PostgreSQL the functions and triggers are replaced by the new ones and every tier is recomputed
-from the victims in this migration's transaction. Going back drops the rollup functions and triggers
-(their text is this code's; 0005's is not kept): migrate forward again to have them. On other
-databases the tables stay empty: `rollup.window_count` counts the victims there.
+On PostgreSQL this migration replaced the functions and triggers and recomputed every tier; 0007
+does that now (`install` below). Going back drops the rollup functions and triggers (their text is
+this code's; 0005's is not kept): migrate forward again to have them. On other databases the tables
+stay empty: `rollup.window_count` counts the victims there.
 """
 
 from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from counts import rollup
-
-    for statement in rollup.install_sql():
-        schema_editor.execute(statement)
+    """Nothing any more: the triggers and the backfill write a table that 0007 creates, so 0007 installs
+    them (with the code of counts/rollup.py as it is) and fills every tier. A database migrated past
+    0006 before then got the triggers here, which 0007 replaces."""
 
 
 def uninstall(apps, schema_editor):

@@ -210,6 +210,27 @@ def test_confirmed_duplicates_are_read_from_the_rollup_beside_the_figures(postgr
     assert_window_equals_exact()
 
 
+def test_a_party_and_a_governorate_whose_victims_are_all_duplicates_are_not_listed(postgresql, documenter):
+    # ISIS's victim in Hama, in February, is a confirmed duplicate of the regime's in Idlib, in January.
+    regime = make_incident(documenter, Status.VERIFIED, occurred_on=dt.date(2020, 1, 10), location=location("Idlib"))
+    isis = make_incident(
+        documenter,
+        Status.VERIFIED,
+        occurred_on=dt.date(2020, 2, 10),
+        location=location("Hama"),
+        perpetrator=perpetrator("ISIS"),
+    )
+    kept = make_victim(documenter, regime, Status.VERIFIED)
+    Victim.objects.filter(pk=make_victim(documenter, isis, Status.VERIFIED).pk).update(duplicate_of=kept)
+    for window in (ALL_TIME, (dt.date(2020, 1, 1), dt.date(2020, 2, 29)), (dt.date(2020, 1, 5), dt.date(2020, 2, 20))):
+        result = rollup.window_count(CountParameters(*window))
+        assert [row["perpetrator"]["name"] for row in result["by_perpetrator"]] == ["Syrian regime forces"]
+        assert [row["location"]["name"] for row in result["by_location"]] == ["Idlib"]
+        assert (result["civilians"]["total"], result["excluded_duplicates"]) == (1, 1)
+    assert_rollups_right()
+    assert_window_equals_exact(ALL_TIME, (dt.date(2020, 1, 5), dt.date(2020, 2, 20)))
+
+
 def test_a_window_splits_into_whole_months_and_its_edge_days():
     assert rollup.month_split(dt.date(2020, 1, 15), dt.date(2020, 3, 10)) == (
         (dt.date(2020, 2, 1), dt.date(2020, 2, 1)),
@@ -253,6 +274,41 @@ def test_massacres_whose_deaths_cross_a_month_edge_are_counted_once_in_every_win
     assert sum(row["massacres"] for row in whole["by_location"]) == 2
     straddled = rollup.window_count(CountParameters(*windows[4]))
     assert straddled["massacres"] == 1  # the February one; the first has 3 of its 6 deaths inside
+
+
+def test_a_windows_partial_months_are_counted_by_day_and_its_whole_months_by_month(postgresql, documenter):
+    # A documenter's incidents around the window 15 January - 10 March 2020 (February whole, the
+    # edges partial): (date, days of death, injured); the first and the last fall outside it.
+    story = [
+        (dt.date(2020, 1, 10), [None], 7),  # before the window, in its first (partial) month
+        (dt.date(2020, 1, 20), [None] * 5, 3),  # a massacre inside the first partial month
+        (dt.date(2020, 1, 31), [None, dt.date(2020, 2, 2)], 2),  # from the partial month into February
+        (dt.date(2020, 2, 10), [None, None], 4),  # wholly in the whole month
+        (dt.date(2020, 2, 28), [None, dt.date(2020, 3, 12)], 6),  # straddles the window's end
+        (dt.date(2020, 3, 5), [None] * 5, 1),  # a massacre inside the last partial month
+        (dt.date(2020, 3, 20), [None], 8),  # after the window, in its last (partial) month
+    ]
+    for occurred_on, deaths, injured in story:
+        incident = make_incident(documenter, Status.VERIFIED, occurred_on=occurred_on, injured_count=injured)
+        for day in deaths:
+            make_victim(documenter, incident, Status.VERIFIED, date_of_death=day)
+    assert_rollups_right()
+    result = rollup.window_count(CountParameters(dt.date(2020, 1, 15), dt.date(2020, 3, 10)))
+    assert (result["incidents"], result["injured"], result["massacres"]) == (5, 16, 2)
+    assert [(row["date"], row["massacres"]) for row in result["by_date"] if row["massacres"]] == [
+        ("2020-01-20", 1),
+        ("2020-03-05", 1),
+    ]
+    windows = [
+        (dt.date(2020, 1, 15), dt.date(2020, 3, 10)),
+        (dt.date(2020, 1, 1), dt.date(2020, 3, 10)),
+        (dt.date(2020, 1, 15), dt.date(2020, 3, 31)),
+        (dt.date(2020, 1, 11), dt.date(2020, 3, 19)),
+        (dt.date(2020, 2, 1), dt.date(2020, 2, 29)),
+        ALL_TIME,
+    ]
+    for threshold in (rollup.MASSACRE_FLOOR, 2):
+        assert_window_equals_exact(*windows, massacre_threshold=threshold)
 
 
 def test_bulk_create_counts_every_row(postgresql, documenter):
@@ -328,9 +384,12 @@ VICTIM = st.fixed_dictionaries(
         "role_media": st.booleans(),
     }
 )
+# Half the victims and incidents drawn as counted ones (verified, civilian), so that most sequences
+# leave victims counted, in incidents at a window's edges and in its whole months.
+COUNTED_VICTIM = VICTIM.map(lambda fields: {**fields, "status": Status.VERIFIED, "civilian_status": "civilian"})
 INCIDENT = st.fixed_dictionaries(
     {
-        "status": STATUSES,
+        "status": st.one_of(st.just(Status.VERIFIED), STATUSES),
         "occurred_on": DAYS,
         "place": st.integers(0, 9),
         "party": st.integers(0, 9),
@@ -357,6 +416,14 @@ WINDOWS = st.one_of(
         st.sampled_from([dt.date(2020, 1, 1), dt.date(2020, 1, 15), dt.date(2020, 2, 1), dt.date(2020, 3, 1)]),
         st.sampled_from([dt.date(2020, 1, 31), dt.date(2020, 2, 29), dt.date(2020, 3, 15), dt.date(2020, 3, 31)]),
     ).map(sorted),
+)
+
+
+# Checked after every sequence besides the drawn window: partial months at one edge, at both, none.
+EDGE_WINDOWS = (
+    (dt.date(2020, 1, 2), dt.date(2020, 3, 31)),
+    (dt.date(2020, 1, 1), dt.date(2020, 3, 30)),
+    (dt.date(2020, 1, 15), dt.date(2020, 3, 10)),
 )
 
 
@@ -438,7 +505,7 @@ def apply(world: World, action: tuple) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     incidents=st.lists(INCIDENT, min_size=1, max_size=4),
-    victims=st.lists(st.tuples(st.integers(0, 3), VICTIM), max_size=12),
+    victims=st.lists(st.tuples(st.integers(0, 3), st.one_of(COUNTED_VICTIM, VICTIM)), min_size=3, max_size=20),
     actions=st.lists(ACTIONS, max_size=12),
     window=WINDOWS,
     place_filter=st.one_of(st.none(), st.integers(0, 9)),
@@ -468,7 +535,7 @@ def test_after_any_sequence_of_writes_the_rollups_equal_a_full_recompute(
             filters["locations"] = (world.places[place_filter].pk,)
         if party_filter is not None:
             filters["perpetrators"] = (world.parties[party_filter].pk,)
-        assert_window_equals_exact(tuple(window), ALL_TIME, **filters)
+        assert_window_equals_exact(tuple(window), ALL_TIME, *EDGE_WINDOWS, **filters)
         transaction.set_rollback(True)
 
 
