@@ -213,3 +213,34 @@ def test_the_pairs_page_reads_each_pairs_victims_once_and_shows_only_visible_pai
     assert page.count('JOIN "incidents_victim"') == 2 and page.count('JOIN "incidents_incident"') == 2
     shown = {row[side]["id"] for row in listed["results"] for side in ("victim_a", "victim_b")}
     assert listed["count"] == 4 and hidden.pk not in shown
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_reasons_read_as_their_stored_text_are_written_exactly_as_the_serializer_writes_them(
+    documenter, second_documenter, reviewer, nothing_kept, settings, language
+):
+    """Every shape of stored reasons, several pairs sharing some: put into words once per distinct text."""
+    shapes = [
+        [{"code": "sources", "params": {"a": "قائمة وزارة الصحة", "b": "MoH \u2028 list"}}],
+        [{"code": "places_km", "km": 2.5}, {"code": "ages", "a": 34, "b": 36}, {"code": "unknown_code", "x": 1}],
+        [{"code": "ages", "params": {"a": "x", "b": None}}, "not a reason", 7],
+        [],
+        {"code": "a dict, not a list"},
+        "text",
+    ]
+    for index, reasons in enumerate([*shapes, *shapes[:2]]):
+        pair_of(
+            verified_victim(documenter, name=f"Hasan {index}"),
+            verified_victim(second_documenter, name=f"Hassan {index}"),
+            score=0.5 + index / 100,
+            reasons=reasons,
+        )
+    client = client_for(reviewer)
+
+    settings.API_FAST_LISTS = False
+    slow = client.get("/api/v1/duplicates/", HTTP_ACCEPT_LANGUAGE=language)
+    settings.API_FAST_LISTS = True
+    fast = [client.get("/api/v1/duplicates/", HTTP_ACCEPT_LANGUAGE=language) for _ in range(2)]
+
+    assert slow.status_code == 200 and len(slow.json()["results"]) == 8
+    assert [answer.content for answer in fast] == [slow.content, slow.content]
