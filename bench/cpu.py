@@ -2,7 +2,7 @@
 
 p95 under 20 concurrent clients (figure 3) is what the goal is stated in, but on a shared 2-core
 machine it moves with everyone else's work. The CPU time this process spends on one request does not
-(much): each request goes through Django's WSGI handler (every middleware, authentication with a real
+(much): each request goes through config.wsgi's application (every middleware, authentication with a real
 token, the view, the renderer) exactly as gunicorn's worker calls it, and `time.process_time()` counts
 this process's CPU only, not PostgreSQL's nor anyone else's. Reported in ms per request for `/healthz`
 (the floor: the framework with one `SELECT 1`) and each list, over the same paths figure 3 loads.
@@ -33,10 +33,9 @@ from urllib.parse import urlsplit
 
 
 def wsgi_caller() -> Callable[[str, str | None], int]:
-    """A function that sends one GET through Django's WSGI handler in this process and returns its status."""
-    from django.core.handlers.wsgi import WSGIHandler
-
-    handler = WSGIHandler()
+    """A function that sends one GET through the WSGI application in this process (config.wsgi's, as
+    gunicorn loads it: Django's handler, and the worker's garbage-collector settings) and returns its status."""
+    from config.wsgi import application as handler
 
     def get(path: str, token: str | None = None) -> int:
         parts = urlsplit(path)
