@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime
 import json
 import re
 import threading
@@ -116,16 +117,24 @@ def preparing_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
     """Django's cursor wrapper, as `connection.cursor()` gives it, around a cursor that prepares.
 
     As `BaseDatabaseWrapper._cursor` builds one (health check, connection, Django's error mapping, the
-    time zone of `create_cursor`); execute wrappers and the debug query log see its statements as any."""
+    time zone of `create_cursor`); execute wrappers and the debug query log see its statements as any.
+    Its rows are what Django's cursor would give (timestamps: see below)."""
     from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Format, register_tzloader
+    from psycopg import adapters as psycopg_adapters
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = _preparing_cursor_class()(connection.connection)
-        loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-        if connection.timezone != loader.timezone:
-            register_tzloader(connection.timezone, raw)
+        if connection.timezone is datetime.UTC and connection.timezone_name == "UTC":
+            # The session's zone is UTC: psycopg's own timestamptz loader (compiled, with psycopg's binary
+            # package) gives the very datetimes Django's gives — aware, tzinfo `timezone.utc` — in a
+            # twentieth of the time (Django's subclasses psycopg's pure-Python one to set the zone after).
+            raw.adapters.register_loader(TIMESTAMPTZ_OID, psycopg_adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT))
+        else:
+            loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+            if connection.timezone != loader.timezone:
+                register_tzloader(connection.timezone, raw)
     cursor = connection._prepare_cursor(raw)
     try:
         yield cursor

@@ -259,3 +259,39 @@ def test_rows_changed_between_two_prepared_pages_are_read_afresh(records, review
 
     assert before == {"Ahmad", "Sara"}
     assert after == {"Ahmad", "Sara", "Nour"}
+
+
+def test_a_prepared_page_reads_the_same_times_as_djangos_cursor(records, documenter, reviewer, settings):
+    """Timestamps of a prepared page (psycopg's own loader when the session's zone is UTC): equal, aware,
+    with the very tzinfo Django's loader gives, to the microsecond and on the second."""
+    import datetime as dt
+
+    from incidents.models import Incident
+
+    Incident.objects.filter(pk=records.pk).update(created_at=dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC))
+    settings.API_COMPILED_LISTS = True
+    client_for(reviewer).get("/api/v1/review-queue/")
+    client_for(documenter).get("/api/v1/incidents/")
+    kept = [compiled for compiled, _subtrees in KEPT_LISTS._lists.values()]
+
+    settings.API_PREPARED_LISTS = True
+    prepared = [compiled.rows(0, 20) for compiled in kept]
+    settings.API_PREPARED_LISTS = False
+    plain = [compiled.rows(0, 20) for compiled in kept]
+
+    assert prepared == plain and all(prepared)
+
+    def cells(row):
+        return row.values() if isinstance(row, dict) else row
+
+    times = [
+        (value, other)
+        for rows, others in zip(prepared, plain, strict=True)
+        for row, same in zip(rows, others, strict=True)
+        for value, other in zip(cells(row), cells(same), strict=True)
+        if isinstance(value, dt.datetime)
+    ]
+    assert len(times) >= 6
+    assert all(value.tzinfo is other.tzinfo and value.tzinfo is not None for value, other in times)
+    assert any(value.microsecond for value, _other in times)
+    assert dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC) in [value for value, _other in times]
