@@ -22,16 +22,14 @@ _warn_about_plain_http()
 
 
 # The garbage collector in a web worker (WEB_GC_TUNING=0 leaves Python's defaults).
-GC_YOUNG_THRESHOLD = 20_000  # allocations between two collections of the youngest generation (Python: 700)
 
 
 def _tune_garbage_collection() -> None:
     """What is loaded now (Django, every app, the URLconf and the views it imports) lives as long as the
-    worker: frozen out of the collector's view (`gc.freeze`), so a full collection no longer walks it — at
-    about 130,000 objects a full collection took 48 ms, a pause of the worker's every thread, frozen under
-    1 ms (bench/README.md, issue 16 §2). And the youngest generation is collected every GC_YOUNG_THRESHOLD
-    allocations instead of 700: each collection walks the request's live rows (a page of 100 victims), so
-    fewer of them cost less; cyclic garbage waits at most that many allocations longer."""
+    worker: frozen out of the collector's view (`gc.freeze`), so a full collection no longer walks it. At
+    about 130,000 objects a full collection took 48 ms (a pause of every thread of the worker, now and then
+    on a list page), frozen 0.7 ms (bench/README.md, issue 16 §2). Thresholds stay Python's: collecting the
+    youngest generation less often gained nothing measurable."""
     import gc
 
     from django.urls import get_resolver
@@ -39,8 +37,6 @@ def _tune_garbage_collection() -> None:
     get_resolver().url_patterns  # noqa: B018 (imports the URLconf and its views now, before freezing)
     gc.collect()
     gc.freeze()
-    _young, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 if os.environ.get("WEB_GC_TUNING", "1").strip().lower() not in {"0", "false", "no", "off"}:
