@@ -106,7 +106,10 @@ def _preparing_cursor_class() -> type | None:
 
             class PreparingCursor(ServerBindingCursor):
                 def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any):
-                    return super().execute(query, params, prepare=True, **kwargs)
+                    done = super().execute(query, params, prepare=True, **kwargs)
+                    if self._query is None:  # executed by name: the query Django's debug log reads of it
+                        self._query = self._convert_query(query, params)
+                    return done
 
             _PREPARING.append(PreparingCursor)
     return _PREPARING[0]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import connection, reset_queries
+from django.test.utils import CaptureQueriesContext
 
 from config.compiled import KEPT_LISTS
 from incidents import reference
@@ -234,6 +235,10 @@ def test_a_kept_page_is_prepared_once_per_connection_and_then_executed_by_name(r
     with connection.execute_wrapper(wrapper):
         second = client.get("/api/v1/victims/?page_size=2&page=2")
     after_two_pages = _prepared_pages()
+    reset_queries()  # a request clears the log as it starts: capture from an empty one
+    with CaptureQueriesContext(connection) as logged:  # the debug query log: the statement's text
+        client.get("/api/v1/victims/?page_size=2&page=2")
+    logged_sql = [query["sql"] for query in logged.captured_queries]  # now: the next request clears the log
     settings.API_PREPARED_LISTS = False
     plain = client.get("/api/v1/victims/?page_size=2&page=2")
 
@@ -245,6 +250,7 @@ def test_a_kept_page_is_prepared_once_per_connection_and_then_executed_by_name(r
     assert all("incidents_victim" in text and "LIMIT 3" in text for text in new)  # the page's own SQL, values in
     assert [sql for sql in seen if sql in new] == [text for text in new if "OFFSET 2" in text]
     assert plain.content == second.content
+    assert [sql for sql in logged_sql if sql in new] == [text for text in new if "OFFSET 2" in text]
 
 
 def test_rows_changed_between_two_prepared_pages_are_read_afresh(records, reviewer, settings):
