@@ -2,12 +2,16 @@
 
 p95 under 20 concurrent clients (figure 3) is what the goal is stated in, but on a shared 2-core
 machine it moves with everyone else's work. The CPU time this process spends on one request does not
-(much): each request goes through Django's WSGI handler (every middleware, authentication with a real
+(much): each request goes through config.wsgi's application (every middleware, authentication with a real
 token, the view, the renderer) exactly as gunicorn's worker calls it, and `time.process_time()` counts
 this process's CPU only, not PostgreSQL's nor anyone else's. Reported in ms per request for `/healthz`
 (the floor: the framework with one `SELECT 1`) and each list, over the same paths figure 3 loads.
 
     DATABASE_URL=postgres://... python -m bench.cpu [--requests 25] [--runs 3] [--kinds incidents,victims]
+    DATABASE_URL=postgres://... python -m bench.cpu --profile duplicates [--requests 200]   # where it goes
+
+`--profile KIND` (a list, or `healthz`) runs cProfile with a CPU clock around that many requests of one
+list, after the same warm-up, and prints the functions by own and by cumulative CPU time.
 
 Figure 3 (bench/run.py) includes this measurement in its results ("cpu_ms_per_request").
 """
@@ -29,10 +33,9 @@ from urllib.parse import urlsplit
 
 
 def wsgi_caller() -> Callable[[str, str | None], int]:
-    """A function that sends one GET through Django's WSGI handler in this process and returns its status."""
-    from django.core.handlers.wsgi import WSGIHandler
-
-    handler = WSGIHandler()
+    """A function that sends one GET through the WSGI application in this process (config.wsgi's, as
+    gunicorn loads it: Django's handler, and the worker's garbage-collector settings) and returns its status."""
+    from config.wsgi import application as handler
 
     def get(path: str, token: str | None = None) -> int:
         parts = urlsplit(path)
@@ -101,11 +104,40 @@ def cpu_per_request(token: str, kinds: list[str], requests: int, runs: int) -> d
     return found
 
 
+def profile_requests(token: str, kind: str, requests: int, top: int = 40) -> str:
+    """cProfile (CPU clock) of `requests` requests of one list (or "healthz") over figure 3's paths."""
+    import cProfile
+    import pstats
+
+    from bench.run import list_paths
+
+    get = wsgi_caller()
+    some = ["/healthz"] if kind == "healthz" else list_paths(kind)
+    credential = None if kind == "healthz" else token
+    for path in some:  # warm, as cpu_per_request does
+        for _ in range(2):
+            status = get(path, credential)
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status}")
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for index in range(requests):
+        get(some[index % len(some)], credential)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    out.write(f"{kind}: {requests} requests; times are CPU seconds over all of them\n")
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=25, help="requests per list per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--kinds", default="", help="comma-separated lists (default: every list figure 3 measures)")
+    parser.add_argument("--profile", default="", help="profile one list (or healthz) instead of timing them")
     args = parser.parse_args(argv)
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         print(
@@ -122,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [kind for kind in args.kinds.split(",") if kind] or list_kinds()
     token = token_for(bench_user("bench-reviewer", "reviewer"))
     load_start = os.getloadavg()
+    if args.profile:
+        with contextlib.ExitStack() as stack:
+            if args.profile == "duplicates":
+                stack.enter_context(candidate_pairs(BENCH_PAIRS))
+            print(profile_requests(token, args.profile, args.requests))
+        return 0
     with contextlib.ExitStack() as stack:
         if "duplicates" in kinds:
             stack.enter_context(candidate_pairs(BENCH_PAIRS))

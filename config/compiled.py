@@ -18,12 +18,21 @@ Never a stale result: only the SQL is kept, never rows or counts, and the SQL de
 A request whose filters are invalid never reaches the cache (its 400 is raised while compiling, exactly
 as before); a search (`?search=`) is never kept. Kept per process, at most `KEPT` lists, least recently
 used first out. `API_COMPILED_LISTS=0` turns it off.
+
+On PostgreSQL a page's statement is also prepared on the database connection (`API_PREPARED_LISTS`): the
+statement with its values written in, exactly the text Django's client-side binding sends, is parsed and
+planned once per connection and page and then executed by name, through Django's cursor wrapper (execute
+wrappers, the query log and Django's error mapping see it as before). Having no parameters, its plan is
+the one PostgreSQL would make for that text anyway, and PostgreSQL plans it again after any change to the
+tables or their statistics. psycopg keeps at most `prepared_max` (100) per connection, least recently used
+first out. Only the page is prepared; the probe, the count and the `EXPLAIN` run once per 30 s.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime
 import json
 import re
 import threading
@@ -34,10 +43,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.db.models.query import ValuesIterable, ValuesListIterable
 
 KEPT = 1024
+PAGES_WRITTEN = 64  # per kept list: the pages whose statement text is kept (then written afresh)
 
 # Page bounds compiled as recognisable literals (Django writes LIMIT and OFFSET into the SQL text), then
 # turned into parameters. Far beyond any page a list serves; each must appear in the text as Django wrote it.
@@ -69,6 +80,69 @@ def recording_subtrees() -> Iterator[list]:
 
 def enabled() -> bool:
     return bool(getattr(settings, "API_COMPILED_LISTS", True))
+
+
+def prepared_enabled(connection: BaseDatabaseWrapper) -> bool:
+    """Whether pages are prepared on this connection: PostgreSQL with psycopg 3, API_PREPARED_LISTS on."""
+    return (
+        connection.vendor == "postgresql"
+        and bool(getattr(settings, "API_PREPARED_LISTS", True))
+        and _preparing_cursor_class() is not None
+    )
+
+
+_PREPARING: list[type | None] = []
+
+
+def _preparing_cursor_class() -> type | None:
+    """A psycopg cursor that binds on the server and prepares every statement it executes (None without
+    psycopg 3). Subclasses Django's own server-binding cursor class, so nothing else about it differs."""
+    if not _PREPARING:
+        try:
+            from django.db.backends.postgresql.base import ServerBindingCursor
+        except ImportError:  # psycopg2: no server-side binding
+            _PREPARING.append(None)
+        else:
+
+            class PreparingCursor(ServerBindingCursor):
+                def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any):
+                    done = super().execute(query, params, prepare=True, **kwargs)
+                    if self._query is None:  # executed by name: the query Django's debug log reads of it
+                        self._query = self._convert_query(query, params)
+                    return done
+
+            _PREPARING.append(PreparingCursor)
+    return _PREPARING[0]
+
+
+@contextlib.contextmanager
+def preparing_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
+    """Django's cursor wrapper, as `connection.cursor()` gives it, around a cursor that prepares.
+
+    As `BaseDatabaseWrapper._cursor` builds one (health check, connection, Django's error mapping, the
+    time zone of `create_cursor`); execute wrappers and the debug query log see its statements as any.
+    Its rows are what Django's cursor would give (timestamps: see below)."""
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Format, register_tzloader
+    from psycopg import adapters as psycopg_adapters
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = _preparing_cursor_class()(connection.connection)
+        if connection.timezone is datetime.UTC and connection.timezone_name == "UTC":
+            # The session's zone is UTC: psycopg's own timestamptz loader (compiled, with psycopg's binary
+            # package) gives the very datetimes Django's gives — aware, tzinfo `timezone.utc` — in a
+            # twentieth of the time (Django's subclasses psycopg's pure-Python one to set the zone after).
+            raw.adapters.register_loader(TIMESTAMPTZ_OID, psycopg_adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT))
+        else:
+            loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+            if connection.timezone != loader.timezone:
+                register_tzloader(connection.timezone, raw)
+    cursor = connection._prepare_cursor(raw)
+    try:
+        yield cursor
+    finally:
+        cursor.close()
 
 
 def _parametrised(sql: str, params: tuple) -> tuple[str, list[Any]] | None:
@@ -139,15 +213,28 @@ class CompiledList:
         self.count_sql = f"SELECT COUNT(*) FROM ({whole_sql}) counted"  # noqa: S608 (compiled SQL)
         self.whole_sql, self.whole_params = whole_sql, tuple(whole_params)
         self.vendor = connection.vendor
+        self._texts: dict[tuple[int, int], str] = {}  # (start, stop) → the page's statement, values written in
 
     # --- what the paginator reads ---
 
     def rows(self, start: int, stop: int) -> list[Any]:
         bounds = {"start": start, "size": stop - start, "stop": stop}
         params = [value if kind == "param" else bounds[kind] for kind, value in self.template]
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(self.sql, params)
-            rows = cursor.fetchall()
+        connection = connections[self.db]
+        if prepared_enabled(connection):
+            # The text Django would send (client-side binding), prepared once per connection and page.
+            text = self._texts.get((start, stop))
+            if text is None:
+                if len(self._texts) >= PAGES_WRITTEN:
+                    self._texts.clear()
+                text = self._texts[(start, stop)] = connection.ops.compose_sql(self.sql, params)
+            with preparing_cursor(connection) as cursor:
+                cursor.execute(text)
+                rows = cursor.fetchall()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(self.sql, params)
+                rows = cursor.fetchall()
         if self.cut:
             rows = [row[: self.col_count] for row in rows]
         if self.converters:  # as SQLCompiler.apply_converters, with this thread's connection

@@ -122,12 +122,19 @@ class RowShaper:
         self.plan  # noqa: B018 (compiles)
         return self._columns
 
-    def shape(self, rows: list[dict[str, Any]], finish: Finish | None = None) -> list[dict[str, Any]]:
-        """The serializer's dicts for `rows`; `finish` (else the shaper's own) completes each one."""
+    def shape(self, rows: list[dict[str, Any]], finish: Finish | None = None, prefix: str = "") -> list[dict[str, Any]]:
+        """The serializer's dicts for `rows`; `finish` (else the shaper's own) completes each one.
+
+        `prefix`: the rows name this shaper's columns `<prefix><column>` (a related record's columns read
+        in the same statement, e.g. `victim_a__name`); `finish` then reads them by those names too."""
         plan, finish = self.plan, finish or self.finish
-        if self._times:  # times through a writer that reads the request's time zone once per page
+        if self._times or prefix:  # times through a writer that reads the request's time zone once per page
             plan = [
-                (name, column, datetime_writer(self._times[name]) if name in self._times else convert)
+                (
+                    name,
+                    f"{prefix}{column}" if column else "",
+                    datetime_writer(self._times[name]) if name in self._times else convert,
+                )
                 for name, column, convert in plan
             ]
         shaped = []

@@ -197,16 +197,19 @@ VICTIM_ROWS = RowShaper(
 )
 
 
-def victim_row_finisher(user: Any):
-    """VictimSerializer.to_representation's own part: roles, origin, personal data for those who may."""
-    role_columns = list(Victim.ROLE_FIELDS.items())
+def victim_row_finisher(user: Any, prefix: str = ""):
+    """VictimSerializer.to_representation's own part: roles, origin, personal data for those who may.
+    `prefix`: the rows name the victim's columns `<prefix><column>` (as `VICTIM_ROWS.shape(prefix=)`)."""
+    role_columns = [(role, f"{prefix}{column}") for role, column in Victim.ROLE_FIELDS.items()]
+    source_column, record_column = f"{prefix}origin_source", f"{prefix}origin_record_id"
+    author_column = f"{prefix}created_by_id"
     hide = personal_data_hider(user)
 
     def finish(row: dict[str, Any], data: dict[str, Any]) -> None:
         data["roles"] = [role for role, column in role_columns if row[column]]
-        source = row["origin_source"]
-        data["origin"] = {"source": source, "record_id": row["origin_record_id"]} if source else None
-        hide(data, row["created_by_id"])
+        source = row[source_column]
+        data["origin"] = {"source": source, "record_id": row[record_column]} if source else None
+        hide(data, row[author_column])
 
     return finish
 

@@ -458,13 +458,21 @@ def _counted_q(prefix: str = "") -> Q:
     )
 
 
+def victim_visibility_q(user: roles.UserLike, prefix: str = "") -> Q | None:
+    """The victims `user` may see, as a Q on the victim at `prefix` (None: nothing): the record itself
+    and its incident both visible (`visibility_q`). With a prefix, the condition reads the joined victim
+    row itself, as a join does, where `__in=Victim.objects.visible_to(user)` would read it a second time."""
+    own = visibility_q(user, prefix=prefix)
+    incident = visibility_q(user, prefix=f"{prefix}incident__")
+    if own is None or incident is None:
+        return None
+    return own & incident
+
+
 class VictimQuerySet(ReviewableQuerySet):
     def visible_to(self, user: roles.UserLike) -> VictimQuerySet:
-        own = visibility_q(user)
-        incident = visibility_q(user, prefix="incident__")
-        if own is None or incident is None:
-            return self.none()
-        return self.filter(own & incident)
+        condition = victim_visibility_q(user)
+        return self.none() if condition is None else self.filter(condition)
 
     def counted(
         self,

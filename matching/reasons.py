@@ -9,6 +9,7 @@ Identity numbers and dates of birth never appear in a reason: only "same" or "di
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -163,6 +164,23 @@ def describer() -> Callable[[list[dict] | Any], list[str]]:
         return described
 
     return describe_one
+
+
+def text_describer() -> Callable[[str | None], list[str]]:
+    """`describer()` for reasons as their stored JSON text (a page's rows): each distinct text decoded and
+    put into words once per answer; the pairs with the same reasons share that list of words (read-only)."""
+    describe = describer()
+    described: dict[str, list[str]] = {}
+
+    def describe_text(text: str | None) -> list[str]:
+        if text is None:
+            return []
+        words = described.get(text)
+        if words is None:
+            words = described[text] = describe(json.loads(text))
+        return words
+
+    return describe_text
 
 
 def describe_html(reasons: list[dict] | Any, language: str | None = None) -> list[str]:

@@ -82,3 +82,28 @@ def test_user_text_is_escaped_on_pages(documenter):
     html = client.get("/en/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_duplicates_routes_resolve_as_before_and_are_tried_first():
+    """config/urls.py tries the router's duplicates patterns first: the same views answer the same paths
+    (every router route still resolves to its own view), with few patterns tried before the list's."""
+    from django.urls import resolve, reverse
+
+    from config.api import router
+
+    expected = {
+        "/api/v1/duplicates/": "duplicate-list",
+        "/api/v1/duplicates/7/decide/": "duplicate-decide",
+        "/api/v1/duplicates/scans/3/": "duplicate-scan-detail",
+        "/api/v1/duplicates/scan/": "duplicate-scan-start",
+        "/api/v1/incidents/": "incident-list",
+        "/api/v1/victims/5/": "victim-detail",
+        "/api/v1/public/counts/": "public-count-list",
+        "/api/v1/counts/": "count-list",
+        "/api/v1/": "api-root",
+    }
+    assert {path: resolve(path).url_name for path in expected} == expected
+    assert len(resolve("/api/v1/duplicates/").tried) < 15  # it was the router's last (over 100 tried)
+    for pattern in router.urls:  # every named route reverses and resolves back to its own name
+        if pattern.name and "format" not in str(pattern.pattern) and "<pk>" not in str(pattern.pattern):
+            assert resolve(reverse(pattern.name)).url_name == pattern.name

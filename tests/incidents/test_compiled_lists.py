@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection, reset_queries
+from django.test.utils import CaptureQueriesContext
 
 from config.compiled import KEPT_LISTS
 from incidents import reference
 from incidents.api import IncidentViewSet, VictimViewSet
-from incidents.models import Location, Status
-from tests.conftest import client_for, location, make_incident, make_victim, perpetrator
+from incidents.models import Location, Status, Victim
+from incidents.workflow import review
+from tests.conftest import client_for, location, make_incident, make_victim, perpetrator, skip_or_fail
 
 pytestmark = pytest.mark.django_db
 
@@ -76,10 +79,12 @@ def test_a_kept_list_answers_exactly_what_a_built_one_answers(request, records, 
     settings.API_COMPILED_LISTS = False
     built = client.get(path)
     settings.API_COMPILED_LISTS = True
-    cold = client.get(path)  # compiles and keeps
-    warm = client.get(path)  # from the kept SQL
+    cold = client.get(path)  # compiles and keeps (on PostgreSQL: prepares the page)
+    warm = client.get(path)  # from the kept SQL (on PostgreSQL: the prepared page, executed by name)
+    settings.API_PREPARED_LISTS = False
+    unprepared = client.get(path)  # the kept SQL sent as text
 
-    for response in (cold, warm):
+    for response in (cold, warm, unprepared):
         assert response.status_code == built.status_code
         assert response.content == built.content
         assert response.get("X-Count-Is-Estimate") == built.get("X-Count-Is-Estimate")
@@ -200,3 +205,99 @@ def test_each_user_and_list_has_its_own_kept_sql(records, documenter, second_doc
     assert theirs == ["Shelling of a school"]
     assert len(KEPT_LISTS) == 2
     assert IncidentViewSet.__qualname__ in {key[0] for key in KEPT_LISTS._lists}
+
+
+# --- a kept page prepared on the database connection (API_PREPARED_LISTS, PostgreSQL) --------------------
+
+
+def _prepared_pages() -> list[str]:
+    """This connection's prepared statements (PostgreSQL's own view of them) that read a page."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%LIMIT%"])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def test_a_kept_page_is_prepared_once_per_connection_and_then_executed_by_name(records, reviewer, settings):
+    if connection.vendor != "postgresql":
+        skip_or_fail("prepared pages exist on PostgreSQL only (DATABASE_URL=postgres://...)")
+    settings.API_COMPILED_LISTS = settings.API_PREPARED_LISTS = True
+    client = client_for(reviewer)
+    before = _prepared_pages()
+
+    first = [client.get("/api/v1/victims/?page_size=2") for _ in range(3)]
+    after_one_page = _prepared_pages()
+    seen: list[str] = []
+
+    def wrapper(execute, sql, params, many, context):  # execute wrappers still see the page's statement
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        second = client.get("/api/v1/victims/?page_size=2&page=2")
+    after_two_pages = _prepared_pages()
+    reset_queries()  # a request clears the log as it starts: capture from an empty one
+    with CaptureQueriesContext(connection) as logged:  # the debug query log: the statement's text
+        client.get("/api/v1/victims/?page_size=2&page=2")
+    logged_sql = [query["sql"] for query in logged.captured_queries]  # now: the next request clears the log
+    settings.API_PREPARED_LISTS = False
+    plain = client.get("/api/v1/victims/?page_size=2&page=2")
+
+    assert [page.status_code for page in first] == [200, 200, 200] and second.status_code == 200
+    assert len(after_one_page) == len(before) + 1  # three requests, one statement prepared
+    assert len(after_two_pages) == len(before) + 2  # another page: its own statement
+    assert _prepared_pages() == after_two_pages  # turned off: nothing more prepared
+    new = sorted(set(after_two_pages) - set(before))
+    assert all("incidents_victim" in text and "LIMIT 3" in text for text in new)  # the page's own SQL, values in
+    assert [sql for sql in seen if sql in new] == [text for text in new if "OFFSET 2" in text]
+    assert plain.content == second.content
+    assert [sql for sql in logged_sql if sql in new] == [text for text in new if "OFFSET 2" in text]
+
+
+def test_rows_changed_between_two_prepared_pages_are_read_afresh(records, reviewer, settings):
+    settings.API_COMPILED_LISTS = settings.API_PREPARED_LISTS = True
+    client = client_for(reviewer)
+    path = "/api/v1/victims/?status=verified"
+
+    before = {row["name"] for row in client.get(path).json()["results"]}
+    client.get(path)  # executed by name on PostgreSQL
+    review(reviewer, Victim.objects.get(name="Nour"), "approve", comment="checked")
+    after = {row["name"] for row in client.get(path).json()["results"]}
+
+    assert before == {"Ahmad", "Sara"}
+    assert after == {"Ahmad", "Sara", "Nour"}
+
+
+def test_a_prepared_page_reads_the_same_times_as_djangos_cursor(records, documenter, reviewer, settings):
+    """Timestamps of a prepared page (psycopg's own loader when the session's zone is UTC): equal, aware,
+    with the very tzinfo Django's loader gives, to the microsecond and on the second."""
+    import datetime as dt
+
+    from incidents.models import Incident
+
+    Incident.objects.filter(pk=records.pk).update(created_at=dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC))
+    settings.API_COMPILED_LISTS = True
+    client_for(reviewer).get("/api/v1/review-queue/")
+    client_for(documenter).get("/api/v1/incidents/")
+    kept = [compiled for compiled, _subtrees in KEPT_LISTS._lists.values()]
+
+    settings.API_PREPARED_LISTS = True
+    prepared = [compiled.rows(0, 20) for compiled in kept]
+    settings.API_PREPARED_LISTS = False
+    plain = [compiled.rows(0, 20) for compiled in kept]
+
+    assert prepared == plain and all(prepared)
+
+    def cells(row):
+        return row.values() if isinstance(row, dict) else row
+
+    times = [
+        (value, other)
+        for rows, others in zip(prepared, plain, strict=True)
+        for row, same in zip(rows, others, strict=True)
+        for value, other in zip(cells(row), cells(same), strict=True)
+        if isinstance(value, dt.datetime)
+    ]
+    assert len(times) >= 6
+    assert all(value.tzinfo is other.tzinfo and value.tzinfo is not None for value, other in times)
+    assert any(value.microsecond for value, _other in times)
+    assert dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC) in [value for value, _other in times]

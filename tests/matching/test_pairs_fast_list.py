@@ -184,3 +184,63 @@ def test_a_place_moved_under_the_filtered_place_is_seen_by_the_next_request(
     after = client.get(path).json()["count"]
 
     assert (before, after) == (4, 5)
+
+
+def test_the_pairs_page_reads_each_pairs_victims_once_and_shows_only_visible_pairs(
+    pairs, nothing_kept, reviewer, documenter, settings
+):
+    """Visibility on each side's joined victim row (and its incident), not a second read of every victim
+    through `IN (SELECT ... visible victims)`; a draft of another author hides its pairs as before."""
+    from django.db import connection
+
+    from tests.conftest import make_user
+
+    settings.API_COMPILED_LISTS = True
+    other = make_user("another-documenter", "documenter")
+    hidden = make_victim(other, make_incident(other, status=Status.VERIFIED), name="Khaled O.")  # a draft
+    pair_of(pairs, hidden, score=0.99)
+    statements: list[str] = []
+
+    def wrapper(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        listed = client_for(reviewer).get("/api/v1/duplicates/").json()
+
+    page = next(sql for sql in statements if "ORDER BY" in sql and "matching_candidatepair" in sql)
+    assert "IN (SELECT" not in page
+    assert page.count('JOIN "incidents_victim"') == 2 and page.count('JOIN "incidents_incident"') == 2
+    shown = {row[side]["id"] for row in listed["results"] for side in ("victim_a", "victim_b")}
+    assert listed["count"] == 4 and hidden.pk not in shown
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_reasons_read_as_their_stored_text_are_written_exactly_as_the_serializer_writes_them(
+    documenter, second_documenter, reviewer, nothing_kept, settings, language
+):
+    """Every shape of stored reasons, several pairs sharing some: put into words once per distinct text."""
+    shapes = [
+        [{"code": "sources", "params": {"a": "قائمة وزارة الصحة", "b": "MoH \u2028 list"}}],
+        [{"code": "places_km", "km": 2.5}, {"code": "ages", "a": 34, "b": 36}, {"code": "unknown_code", "x": 1}],
+        [{"code": "ages", "params": {"a": "x", "b": None}}, "not a reason", 7],
+        [],
+        {"code": "a dict, not a list"},
+        "text",
+    ]
+    for index, reasons in enumerate([*shapes, *shapes[:2]]):
+        pair_of(
+            verified_victim(documenter, name=f"Hasan {index}"),
+            verified_victim(second_documenter, name=f"Hassan {index}"),
+            score=0.5 + index / 100,
+            reasons=reasons,
+        )
+    client = client_for(reviewer)
+
+    settings.API_FAST_LISTS = False
+    slow = client.get("/api/v1/duplicates/", HTTP_ACCEPT_LANGUAGE=language)
+    settings.API_FAST_LISTS = True
+    fast = [client.get("/api/v1/duplicates/", HTTP_ACCEPT_LANGUAGE=language) for _ in range(2)]
+
+    assert slow.status_code == 200 and len(slow.json()["results"]) == 8
+    assert [answer.content for answer in fast] == [slow.content, slow.content]
