@@ -549,6 +549,26 @@ def uninstall_sql() -> list[str]:
     return [*statements, "DROP FUNCTION IF EXISTS counts_place_governorate(bigint)"]
 
 
+def install_in_migration(schema_editor) -> None:
+    """What the migration that installs the rollups runs (the latest one, counts/0007): on PostgreSQL, with
+    writers waiting (victims, incidents and places locked), the functions and triggers as this code writes
+    them and every tier recomputed from the victims. Nothing on other databases (the tables stay empty and
+    `window_count` counts the victims)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("LOCK TABLE incidents_victim, incidents_incident, incidents_location IN SHARE MODE")
+    for statement in install_sql():
+        schema_editor.execute(statement)
+
+
+def uninstall_in_migration(schema_editor) -> None:
+    """What every rollup migration runs going back: the triggers and functions dropped (PostgreSQL)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for statement in uninstall_sql():
+        schema_editor.execute(statement)
+
+
 def triggers_installed(enabled: bool | None = None) -> bool:
     """Whether the rollup triggers are on (PostgreSQL); with `enabled`, switch them, for the caller's
     transaction (the benchmark's 'without triggers' import and the synthetic generator, which recomputes

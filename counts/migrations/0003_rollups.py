@@ -8,18 +8,16 @@ from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    """Nothing any more: the triggers read tables that 0004 creates, so 0004 installs them (with the
-    code of counts/rollup.py as it is) and fills every rollup. A database migrated past 0003 before
-    then got the first triggers here, which 0004 replaces."""
+    """Nothing any more: the triggers read tables that later migrations create, so the latest rollup
+    migration (0007) installs them (`rollup.install_in_migration`, the code of counts/rollup.py as it
+    is) and fills every tier. A database migrated past 0003 before then got the first triggers here,
+    which the later ones replaced."""
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     from counts import rollup
 
-    for statement in rollup.uninstall_sql():
-        schema_editor.execute(statement)
+    rollup.uninstall_in_migration(schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -16,22 +16,20 @@ SPAN_INDEX = (
 
 
 def install(apps, schema_editor):
-    """The index only, now: the triggers read a table that 0006 creates, so 0006 installs them (with
-    the code of counts/rollup.py as it is) and fills every tier. A database migrated past 0004 before
-    then got the triggers here, which 0006 replaces."""
+    """The index only, now: the triggers read tables that later migrations create, so the latest rollup
+    migration (0007) installs them (`rollup.install_in_migration`) and fills every tier. A database
+    migrated past 0004 before then got the triggers here, which the later ones replaced."""
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(SPAN_INDEX)
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     from counts import rollup
 
-    for statement in rollup.uninstall_sql():
-        schema_editor.execute(statement)
-    schema_editor.execute("DROP INDEX IF EXISTS incident_total_span")
+    rollup.uninstall_in_migration(schema_editor)
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP INDEX IF EXISTS incident_total_span")
 
 
 class Migration(migrations.Migration):

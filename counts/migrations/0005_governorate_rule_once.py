@@ -11,8 +11,8 @@ from django.db import migrations
 
 
 def replace_functions(apps, schema_editor):
-    """Nothing any more: 0006 installs the functions of counts/rollup.py as it is (they read a table
-    0006 creates). A database migrated past 0005 before then got them here, which 0006 replaces."""
+    """Nothing any more: 0007 installs the functions of counts/rollup.py as it is (they read tables
+    0006 and 0007 create). A database migrated past 0005 before then got them here, which 0007 replaces."""
 
 
 class Migration(migrations.Migration):

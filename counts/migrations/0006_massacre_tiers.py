@@ -21,12 +21,9 @@ def install(apps, schema_editor):
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     from counts import rollup
 
-    for statement in rollup.uninstall_sql():
-        schema_editor.execute(statement)
+    rollup.uninstall_in_migration(schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -16,22 +16,15 @@ from django.db import migrations, models
 
 
 def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     from counts import rollup
 
-    schema_editor.execute("LOCK TABLE incidents_victim, incidents_incident, incidents_location IN SHARE MODE")
-    for statement in rollup.install_sql():
-        schema_editor.execute(statement)
+    rollup.install_in_migration(schema_editor)
 
 
 def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     from counts import rollup
 
-    for statement in rollup.uninstall_sql():
-        schema_editor.execute(statement)
+    rollup.uninstall_in_migration(schema_editor)
 
 
 class Migration(migrations.Migration):
